@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { buildModel } from '../src/model/model.js';
+import { DEFAULT_MNIST_SPEC } from '../src/model/spec.js';
+
+describe('models from JSON specs', () => {
+  it('lays out the default model with PyTorch nn.Sequential names and shapes in one flat buffer', () => {
+    const model = buildModel(DEFAULT_MNIST_SPEC, { seed: 0 });
+    expect(model.paramLayout.map((e) => `${e.name}:${e.shape.join('x')}`)).toEqual([
+      '0.weight:512x784', '0.bias:512', '1.weight:512', '1.bias:512',
+      '4.weight:256x512', '4.bias:256', '5.weight:256', '5.bias:256',
+      '8.weight:10x256', '8.bias:10',
+    ]);
+    expect(model.bufferLayout.map((e) => e.name)).toEqual(['1.running_mean', '1.running_var', '5.running_mean', '5.running_var']);
+    expect(model.parameterCount).toBe(784 * 512 + 512 + 2 * 512 + 512 * 256 + 256 + 2 * 256 + 256 * 10 + 10);
+    const last = model.paramLayout[model.paramLayout.length - 1];
+    expect(last.offset + last.size).toBe(model.params.length);
+    expect(model.outputShape).toEqual([10]);
+  });
+
+  it('initialises as PyTorch: Linear U(±1/√fan_in), BatchNorm γ = 1, β = 0, running var 1', () => {
+    const model = buildModel(DEFAULT_MNIST_SPEC, { seed: 3 });
+    const w = model.params.subarray(0, 512 * 784);
+    const bound = 1 / Math.sqrt(784);
+    let maxAbs = 0, sumSq = 0;
+    for (const v of w) { maxAbs = Math.max(maxAbs, Math.abs(v)); sumSq += v * v; }
+    expect(maxAbs).toBeLessThanOrEqual(bound);
+    // Variance of U(±b) is b²/3.
+    expect(sumSq / w.length).toBeCloseTo((bound * bound) / 3, 5);
+    const gamma = model.paramLayout[2];
+    expect(Array.from(model.params.subarray(gamma.offset, gamma.offset + gamma.size)).every((v) => v === 1)).toBe(true);
+    expect(model.buffers[512]).toBe(1);
+  });
+
+  it('same seed, same weights; different seed, different weights', () => {
+    const a = buildModel(DEFAULT_MNIST_SPEC, { seed: 1 });
+    const b = buildModel(DEFAULT_MNIST_SPEC, { seed: 1 });
+    const c = buildModel(DEFAULT_MNIST_SPEC, { seed: 2 });
+    expect(a.params).toEqual(b.params);
+    expect(a.params[0]).not.toBe(c.params[0]);
+  });
+
+  it('other initialisers have the variance of their formula', () => {
+    const spec = (init: string) => ({ input: [400], layers: [{ type: 'linear', out: 300, init, bias: false }] });
+    const variance = (init: string): number => {
+      const p = buildModel(spec(init), { seed: 9 }).params;
+      return p.reduce((s, v) => s + v * v, 0) / p.length;
+    };
+    expect(variance('xavier_uniform')).toBeCloseTo(2 / 700, 4);
+    expect(variance('xavier_normal')).toBeCloseTo(2 / 700, 4);
+    expect(variance('kaiming_normal')).toBeCloseTo(2 / 400, 4);
+    expect(variance('zeros')).toBe(0);
+  });
+
+  it('names nested containers as PyTorch would', () => {
+    const model = buildModel({ input: [4], layers: [{ type: 'residual', layers: [{ type: 'linear', out: 4 }] }, { type: 'highway' }] });
+    expect(model.paramLayout.map((e) => e.name)).toEqual([
+      '0.fn.0.weight', '0.fn.0.bias', '1.transform.weight', '1.transform.bias', '1.gate.weight', '1.gate.bias',
+    ]);
+  });
+
+  it('errors name the layer index and the problem', () => {
+    expect(() => buildModel({ input: [4], layers: [{ type: 'linear', out: 3 }, { type: 'convolution' }] }))
+      .toThrow(/layers\[1\] \(convolution\): unknown layer type \(expected one of linear, batchnorm/);
+    expect(() => buildModel({ input: [4], layers: [{ type: 'linear', out: -3 }] }))
+      .toThrow(/layers\[0\] \(linear\): "out" must be a positive integer, got -3/);
+    expect(() => buildModel({ input: [4], layers: [{ type: 'residual', layers: [{ type: 'linear', out: 3 }] }] }))
+      .toThrow(/layers\[0\] \(residual\): its layers map \[4\] to \[3\]/);
+    expect(() => buildModel({ input: [5, 3], layers: [{ type: 'flatten_consecutive', n: 2 }] }))
+      .toThrow(/layers\[0\] \(flatten_consecutive\): needs per-sample shape \[T, C\] with T divisible by 2, got \[5, 3\]/);
+    expect(() => buildModel({ input: [4], layers: [{ type: 'dropout', p: 1.5 }] })).toThrow(/layers\[0\] \(dropout\): "p" must be in \[0, 1\)/);
+    expect(() => buildModel({ layers: [] })).toThrow(/"input" must be a non-empty array/);
+  });
+});
