@@ -1,0 +1,25 @@
+import yargs from 'yargs';
+import { benchCommand } from './commands/bench.js';
+import { trainCommand } from './commands/train.js';
+
+/** The `flotilla` command line. Errors print one clear line and exit 1. */
+export async function main(argv: string[]): Promise<void> {
+  await yargs(argv)
+    .scriptName('flotilla')
+    .usage('$0 <command> [options]')
+    .command(trainCommand)
+    .command(benchCommand)
+    .demandCommand(1, 'Name a command: train or bench.')
+    .strict()
+    .help()
+    .fail((message, error, y) => {
+      if (error) {
+        process.stderr.write(`flotilla: ${error.message}\n`);
+      } else {
+        y.showHelp();
+        process.stderr.write(`\nflotilla: ${message}\n`);
+      }
+      process.exit(1);
+    })
+    .parseAsync();
+}

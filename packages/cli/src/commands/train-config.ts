@@ -1,0 +1,115 @@
+import { readFileSync } from 'node:fs';
+import { DEFAULT_MNIST_SPEC, OPTIMIZER_NAMES, validateModelSpec, type ModelSpec } from '@flotilla/core';
+
+/** Everything a training run needs, after merging defaults, the config file and flags. */
+export interface TrainConfig {
+  model: ModelSpec;
+  epochs: number;
+  batch: number;
+  lr: number;
+  optimizer: string;
+  weightDecay: number;
+  seed: number;
+  smoothing: number;
+  clip: number;
+  perturb: number;
+  schedule: string;
+  warmup: number;
+  trainLimit: number;
+  testLimit: number;
+  val: number;
+  patience: number;
+}
+
+export const TRAIN_DEFAULTS: Omit<TrainConfig, 'model'> = {
+  epochs: 5,
+  batch: 256,
+  lr: 1e-3,
+  optimizer: 'adam',
+  weightDecay: 0,
+  seed: 0,
+  smoothing: 0,
+  clip: 0,
+  perturb: 0,
+  schedule: 'constant',
+  warmup: 0,
+  trainLimit: 0,
+  testLimit: 0,
+  val: 0,
+  patience: 0,
+};
+
+const SCHEDULE_CHOICES = ['constant', 'cosine', 'step', 'exponential', 'inverse-time'];
+
+/**
+ * Reads `--config FILE`: either a model spec (`{"input": ..., "layers": [...]}`) or a run
+ * config (`{"model": {...spec}, "epochs": 3, "lr": 0.01, ...}` with the flag names as keys).
+ */
+export function readConfigFile(path: string): Partial<TrainConfig> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Error(`Cannot read config ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`Config ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`Config ${path}: expected a JSON object`);
+  const obj = json as Record<string, unknown>;
+  if ('layers' in obj) return { model: withContext(path, () => validateModelSpec(obj)) };
+  const { model, ...rest } = obj;
+  const known = new Set(Object.keys(TRAIN_DEFAULTS));
+  for (const key of Object.keys(rest)) {
+    if (!known.has(key)) throw new Error(`Config ${path}: unknown key "${key}" (known: model, ${[...known].join(', ')})`);
+  }
+  return { ...(rest as Partial<TrainConfig>), ...(model === undefined ? {} : { model: withContext(path, () => validateModelSpec(model)) }) };
+}
+
+function withContext<T>(path: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    throw new Error(`Config ${path}: ${(error as Error).message}`);
+  }
+}
+
+/** Defaults < config file < flags given on the command line; then every value is checked. */
+export function resolveTrainConfig(file: Partial<TrainConfig>, flags: Partial<TrainConfig>): TrainConfig {
+  const merged = { model: DEFAULT_MNIST_SPEC, ...TRAIN_DEFAULTS, ...file, ...definedOnly(flags) } as TrainConfig;
+  const positiveInt = (k: keyof TrainConfig): void => {
+    const v = merged[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new Error(`Invalid ${k}: ${String(v)} (expected a positive integer)`);
+  };
+  const nonNegative = (k: keyof TrainConfig): void => {
+    const v = merged[k];
+    if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) throw new Error(`Invalid ${k}: ${String(v)} (expected a number >= 0)`);
+  };
+  positiveInt('epochs');
+  positiveInt('batch');
+  for (const k of ['lr', 'weightDecay', 'clip', 'perturb', 'warmup', 'trainLimit', 'testLimit', 'val', 'patience', 'seed'] as const) nonNegative(k);
+  if (!(merged.lr > 0)) throw new Error(`Invalid lr: ${merged.lr} (expected a number > 0)`);
+  if (!(merged.smoothing >= 0 && merged.smoothing < 1)) throw new Error(`Invalid smoothing: ${merged.smoothing} (expected 0 <= smoothing < 1)`);
+  if (!OPTIMIZER_NAMES.includes(merged.optimizer)) throw new Error(`Unknown optimizer "${merged.optimizer}" (expected one of ${OPTIMIZER_NAMES.join(', ')})`);
+  if (!SCHEDULE_CHOICES.includes(merged.schedule)) throw new Error(`Unknown schedule "${merged.schedule}" (expected one of ${SCHEDULE_CHOICES.join(', ')})`);
+  if (merged.patience > 0 && merged.val === 0) throw new Error('--patience needs a validation split: pass --val N to hold out N training samples');
+  return merged;
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The schedule config for core's createSchedule, given the run's length in steps. */
+export function scheduleConfig(config: TrainConfig, totalSteps: number): Record<string, unknown> {
+  switch (config.schedule) {
+    case 'cosine': return { kind: 'cosine', total: totalSteps, warmup: config.warmup };
+    case 'step': return { kind: 'step', stepSize: Math.max(1, Math.floor(totalSteps / 3)), gamma: 0.1 };
+    case 'exponential': return { kind: 'exponential', k: 3 / totalSteps };
+    case 'inverse-time': return { kind: 'inverse-time', k: 10 / totalSteps };
+    default: return { kind: 'constant' };
+  }
+}

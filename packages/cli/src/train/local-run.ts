@@ -1,0 +1,129 @@
+import {
+  batchesPerEpoch, createOptimizer, createSchedule, buildModel, EarlyStopping, encodeModelCheckpoint, evaluate,
+  LocalTrainer, type Dataset, type Evaluation, type StepReport,
+} from '@flotilla/core';
+import { writeFileAtomic } from '../run/files.js';
+import { ProgressBar } from '../run/progress.js';
+import { RunDir } from '../run/run-dir.js';
+import { scheduleConfig, type TrainConfig } from '../commands/train-config.js';
+import { sliceDataset, takeFirst } from '../data/mnist.js';
+
+export interface TrainSummary {
+  test_accuracy: number;
+  test_loss: number;
+  samples_per_sec: number;
+  steps: number;
+  epochs: number;
+  seconds: number;
+  parameters: number;
+  run_dir: string;
+  checkpoint: string;
+  val_loss?: number;
+  stopped_early?: boolean;
+  skipped_steps: number;
+}
+
+/** After this many non-finite steps in a row the run stops, keeping its last good checkpoint. */
+const MAX_CONSECUTIVE_SKIPS = 5;
+
+/** Trains in this process: the `flotilla train --local` job. */
+export function runLocalTraining(
+  config: TrainConfig,
+  data: { train: Dataset; test: Dataset },
+  runDir: RunDir,
+  log: (line: string) => void,
+): TrainSummary {
+  const all = takeFirst(data.train, config.trainLimit);
+  if (config.val >= all.count) throw new Error(`--val ${config.val} leaves no training data (${all.count} samples)`);
+  const train = sliceDataset(all, 0, all.count - config.val);
+  const val = config.val > 0 ? sliceDataset(all, all.count - config.val, all.count) : null;
+  const test = takeFirst(data.test, config.testLimit);
+
+  const model = buildModel(config.model, { seed: config.seed });
+  const optimizer = createOptimizer(config.optimizer, { lr: config.lr, weightDecay: config.weightDecay });
+  const totalSteps = config.epochs * batchesPerEpoch(train.count, config.batch);
+  const schedule = createSchedule(scheduleConfig(config, totalSteps), config.lr);
+  const trainer = new LocalTrainer(model, optimizer, train, {
+    batchSize: config.batch, seed: config.seed, schedule, smoothing: config.smoothing, clipNorm: config.clip, perturbSigma: config.perturb,
+  });
+  const stopper = config.patience > 0 ? new EarlyStopping(model.params.length, { patience: config.patience }) : null;
+  const bestBuffers = new Float32Array(model.buffers.length);
+  runDir.writeJson('config.json', { ...config, mode: 'local' });
+  log(`Training ${model.parameterCount.toLocaleString('en')} parameters on ${train.count.toLocaleString('en')} samples for ${config.epochs} epochs (run folder ${runDir.path})`);
+
+  const started = performance.now();
+  let computeSeconds = 0, trained = 0, skippedSteps = 0, consecutiveSkips = 0, stoppedEarly = false;
+  let lastCheckpoint = '';
+  const save = (name: string, state: Record<string, unknown>): string => {
+    const path = runDir.checkpointPath(name);
+    writeFileAtomic(path, encodeModelCheckpoint(model, { ...state, optimizer: config.optimizer, seed: config.seed }));
+    return path;
+  };
+
+  for (let epoch = 0; epoch < config.epochs; epoch++) {
+    const bar = new ProgressBar(trainer.plan.batchesPerEpoch, `epoch ${epoch + 1}/${config.epochs}`);
+    const epochStart = performance.now();
+    const trainLoss = trainer.trainEpoch(epoch, (r: StepReport) => {
+      const seconds = (r.computeMs + r.optimizerMs) / 1000;
+      computeSeconds += seconds;
+      trained += r.samples;
+      if (r.skipped) {
+        skippedSteps++;
+        consecutiveSkips++;
+        log(`warning: step ${r.step} skipped: non-finite loss or gradient (loss ${r.loss}, gradient norm ${r.gradNorm})`);
+        if (consecutiveSkips >= MAX_CONSECUTIVE_SKIPS) {
+          throw new Error(`${consecutiveSkips} non-finite steps in a row at step ${r.step}; stopping. Last good checkpoint: ${lastCheckpoint || 'none yet'}`);
+        }
+      } else consecutiveSkips = 0;
+      runDir.appendMetrics({
+        kind: 'step', step: r.step, epoch: r.epoch, loss: r.loss, lr: r.lr, grad_norm: r.gradNorm, skipped: r.skipped,
+        samples_per_sec: r.samples / seconds, compute_ms: r.computeMs, optimizer_ms: r.optimizerMs,
+      });
+      bar.update(r.batch + 1, `loss ${r.loss.toFixed(4)} · ${Math.round(trained / computeSeconds)} samples/s`);
+    });
+    const evalStart = performance.now();
+    const testEval = evaluate(model, test);
+    const valEval: Evaluation | null = val ? evaluate(model, val) : null;
+    const epochSeconds = (evalStart - epochStart) / 1000;
+    lastCheckpoint = save(`epoch-${epoch + 1}`, { epoch: epoch + 1, step: trainer.step });
+    runDir.appendMetrics({
+      kind: 'epoch', epoch: epoch + 1, step: trainer.step, train_loss: trainLoss, test_loss: testEval.loss, test_accuracy: testEval.accuracy,
+      ...(valEval ? { val_loss: valEval.loss, val_accuracy: valEval.accuracy } : {}),
+      seconds: epochSeconds, eval_seconds: (performance.now() - evalStart) / 1000,
+    });
+    bar.finish();
+    log(`epoch ${epoch + 1}/${config.epochs}: train loss ${trainLoss.toFixed(4)}, test loss ${testEval.loss.toFixed(4)}, test accuracy ${(100 * testEval.accuracy).toFixed(2)}%` +
+      (valEval ? `, val loss ${valEval.loss.toFixed(4)}` : '') + ` (${epochSeconds.toFixed(1)} s)`);
+    if (stopper && valEval) {
+      const before = stopper.bestLoss;
+      stopper.update(valEval.loss, model.params);
+      if (stopper.bestLoss < before) bestBuffers.set(model.buffers);
+      if (stopper.shouldStop) {
+        log(`early stopping: validation loss has not improved for ${config.patience} epochs; restoring the weights of epoch ${stopper.bestCheck + 1}`);
+        stoppedEarly = true;
+        break;
+      }
+    }
+  }
+  if (stopper && stopper.bestCheck >= 0) {
+    model.params.set(stopper.bestParams);
+    model.buffers.set(bestBuffers);
+  }
+  const final = evaluate(model, test);
+  const checkpoint = save('final', { epoch: config.epochs, step: trainer.step, test_accuracy: final.accuracy });
+  const summary: TrainSummary = {
+    test_accuracy: final.accuracy,
+    test_loss: final.loss,
+    samples_per_sec: trained / computeSeconds,
+    steps: trainer.step,
+    epochs: config.epochs,
+    seconds: (performance.now() - started) / 1000,
+    parameters: model.parameterCount,
+    run_dir: runDir.path,
+    checkpoint,
+    skipped_steps: skippedSteps,
+    ...(val ? { val_loss: evaluate(model, val).loss, stopped_early: stoppedEarly } : {}),
+  };
+  runDir.writeJson('summary.json', summary);
+  return summary;
+}
