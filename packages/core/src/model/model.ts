@@ -1,5 +1,6 @@
 import { Tensor } from '../autodiff/tensor.js';
 import { allocFloat, type DType, type FloatArray } from '../dtype.js';
+import type { TensorLayoutEntry } from '../io/checkpoint.js';
 import { initialise } from '../nn/init.js';
 import type { Sequential } from '../nn/layers/containers.js';
 import { qualify, type ForwardContext, type Module, type ParameterSlot } from '../nn/module.js';
@@ -7,13 +8,6 @@ import { CounterRng, RngPurpose } from '../rng.js';
 import { buildSequential } from './registry.js';
 import { validateModelSpec, type ModelSpec } from './spec.js';
 
-/** Where one named tensor lives inside a flat buffer. */
-export interface TensorLayoutEntry {
-  name: string;
-  shape: number[];
-  offset: number;
-  size: number;
-}
 
 export interface BuildOptions {
   /** Seeds the initial parameters (keyed by parameter index and element). */

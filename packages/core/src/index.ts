@@ -1,0 +1,20 @@
+/**
+ * @flotilla/core: tensors on Float32Array, reverse-mode autodiff, layers, losses,
+ * optimizers, schedules, safetensors checkpoints and data sets. Imports nothing from Node.
+ */
+export * from './dtype.js';
+export * from './rng.js';
+export { Tensor, noGrad, isGradEnabled, record, needsGrad, type GradNode } from './autodiff/tensor.js';
+export { gradcheck, type GradcheckOptions, type GradcheckResult } from './autodiff/gradcheck.js';
+export { kernels, useKernels, matmulReference, type Kernels } from './kernels/index.js';
+export * from './ops/index.js';
+export * from './nn/index.js';
+export { buildModel, Model, type BuildOptions } from './model/model.js';
+export { decodeModelCheckpoint, encodeModelCheckpoint, modelTensors } from './model/checkpoint.js';
+export { buildSequential, LAYER_BUILDERS, SpecError, type LayerBuilder } from './model/registry.js';
+export { DEFAULT_MNIST_SPEC, validateModelSpec, type LayerSpec, type ModelSpec } from './model/spec.js';
+export * from './optim/index.js';
+export * from './io/index.js';
+export * from './data/index.js';
+export { computeGradients, evaluate, type Evaluation, type GradientStepOptions } from './train/step.js';
+export { LocalTrainer, type LocalTrainerOptions, type StepReport } from './train/local-trainer.js';

@@ -1,0 +1,10 @@
+export { Module, defaultContext, qualify, type ForwardContext, type ParameterSlot } from './module.js';
+export { initialise, INIT_NAMES, parseInitName, type InitName, type RandomSource } from './init.js';
+export { Linear } from './layers/linear.js';
+export { BatchNorm } from './layers/batchnorm.js';
+export { LayerNorm } from './layers/layernorm.js';
+export { Dropout } from './layers/dropout.js';
+export { Activation, ACTIVATIONS, type ActivationName } from './layers/activation.js';
+export { Embedding } from './layers/embedding.js';
+export { Flatten, FlattenConsecutive } from './layers/reshaping.js';
+export { Sequential, Residual, Highway } from './layers/containers.js';

@@ -1,0 +1,12 @@
+export { add, sub, mul, div } from './binary.js';
+export { neg, exp, log, tanh, sigmoid, relu, gelu, square, scale } from './unary.js';
+export { matmul } from './matmul.js';
+export { sum, mean } from './reduce.js';
+export { reshape, transpose, concat, slice, gather } from './shape.js';
+export { softmax, logSoftmax, logSoftmaxRows } from './softmax.js';
+export { linear } from './fused/linear.js';
+export { applyMask } from './fused/mask.js';
+export { layerNorm } from './fused/layernorm.js';
+export { batchNormTrain, batchNormEval, channelMoments, type BatchNormReducer, type BatchNormStatistics } from './fused/batchnorm.js';
+export { softmaxCrossEntropy, mse, binaryCrossEntropy, bceWithLogits, type CrossEntropyOptions } from './fused/losses.js';
+export { broadcastShapes } from './broadcast.js';

@@ -1,0 +1,114 @@
+import { Tensor } from '../autodiff/tensor.js';
+import { BatchPlan, gatherBatch } from '../data/batches.js';
+import type { Dataset } from '../data/dataset.js';
+import { perturbInputs } from '../data/perturb.js';
+import type { Model } from '../model/model.js';
+import { clipGradNorm, gradNorm } from '../optim/clip.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import type { Schedule } from '../optim/schedules.js';
+import { CounterRng } from '../rng.js';
+import { computeGradients } from './step.js';
+
+/** performance.now where the platform has it (Node, browsers), else Date.now. */
+function monotonicNow(): number {
+  const perf = (globalThis as { performance?: { now(): number } }).performance;
+  return perf ? perf.now() : Date.now();
+}
+
+export interface LocalTrainerOptions {
+  batchSize: number;
+  seed: number;
+  /** Learning rate at each optimizer step (0-based). */
+  schedule: Schedule;
+  /** Label smoothing α. */
+  smoothing?: number;
+  /** Clip the global gradient norm to this value (0 or absent: no clipping). */
+  clipNorm?: number;
+  /** Std of Gaussian input perturbation during training (0 or absent: none). */
+  perturbSigma?: number;
+  /** Drop the last partial batch of each epoch. */
+  dropLast?: boolean;
+  /** A clock in milliseconds (performance.now in Node and browsers). */
+  now?: () => number;
+}
+
+/** What one optimizer step did, for progress and metrics.jsonl. */
+export interface StepReport {
+  step: number;
+  epoch: number;
+  batch: number;
+  batchesPerEpoch: number;
+  samples: number;
+  loss: number;
+  lr: number;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+  /** True when the loss or gradient was not finite and the step was skipped (weights untouched). */
+  skipped: boolean;
+  computeMs: number;
+  optimizerMs: number;
+}
+
+/**
+ * Single-process training: for each global batch of the epoch's seeded order, gather,
+ * (perturb,) forward/backward, clip, optimizer step. The same BatchPlan, dropout keys and
+ * loss normalisation as data-parallel training, so a distributed run computes the same model.
+ */
+export class LocalTrainer {
+  step = 0;
+  readonly plan: BatchPlan;
+  private readonly inputs: Float32Array;
+  private readonly labels: Int32Array;
+  private readonly features: number;
+  private readonly rng: CounterRng;
+  private readonly now: () => number;
+
+  constructor(
+    readonly model: Model,
+    readonly optimizer: Optimizer,
+    readonly data: Dataset,
+    readonly options: LocalTrainerOptions,
+  ) {
+    this.plan = new BatchPlan({ seed: options.seed, count: data.count, batchSize: options.batchSize, dropLast: options.dropLast });
+    this.features = model.spec.input.reduce((a, b) => a * b, 1);
+    this.inputs = new Float32Array(options.batchSize * this.features);
+    this.labels = new Int32Array(options.batchSize);
+    this.rng = new CounterRng(options.seed);
+    this.now = options.now ?? monotonicNow;
+  }
+
+  /** Runs one epoch; `onStep` sees every step. Returns the epoch's mean training loss. */
+  trainEpoch(epoch: number, onStep?: (report: StepReport) => void): number {
+    const { model, optimizer, options } = this;
+    let lossSum = 0, samples = 0;
+    for (let b = 0; b < this.plan.batchesPerEpoch; b++) {
+      const indices = this.plan.batch(epoch, b);
+      const n = indices.length;
+      const t0 = this.now();
+      gatherBatch(this.data, indices, this.inputs, this.labels);
+      if (options.perturbSigma) perturbInputs(this.inputs, indices, this.features, { rng: this.rng, epoch, sigma: options.perturbSigma });
+      const x = new Tensor(this.inputs.subarray(0, n * this.features), model.batchShape(n));
+      model.zeroGrad();
+      const loss = computeGradients(model, x, this.labels.subarray(0, n), { seed: options.seed, step: this.step, rowOffset: 0 }, {
+        smoothing: options.smoothing ?? 0,
+      });
+      const t1 = this.now();
+      // Clipping leaves a non-finite gradient alone; such a step is skipped below.
+      const norm = options.clipNorm ? clipGradNorm(model.grads, options.clipNorm) : gradNorm(model.grads);
+      const skipped = !Number.isFinite(loss) || !Number.isFinite(norm);
+      const lr = options.schedule(this.step);
+      if (!skipped) optimizer.step(model.params, model.grads, lr);
+      const t2 = this.now();
+      if (!skipped) {
+        lossSum += loss * n;
+        samples += n;
+      }
+      onStep?.({
+        step: this.step, epoch, batch: b, batchesPerEpoch: this.plan.batchesPerEpoch, samples: n,
+        loss, lr, gradNorm: norm, skipped, computeMs: t1 - t0, optimizerMs: t2 - t1,
+      });
+      this.step++;
+    }
+    return samples > 0 ? lossSum / samples : 0;
+  }
+}
