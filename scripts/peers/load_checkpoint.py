@@ -103,7 +103,8 @@ def build_model(spec, tensors):
         elif kind == "sigmoid":
             modules.append(nn.Sigmoid())
         elif kind == "gelu":
-            modules.append(nn.GELU(approximate=layer.get("approximate", "none")))
+            # Flotilla's GELU is the tanh form (see packages/core/src/ops/unary.ts).
+            modules.append(nn.GELU(approximate="tanh"))
         else:
             raise CheckpointError(f"layer {i}: unsupported type {kind!r}")
     return nn.Sequential(*modules), features
