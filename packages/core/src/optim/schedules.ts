@@ -87,7 +87,7 @@ export function cosineSchedule(o: CosineOptions): Schedule {
   const length = (total - warmup) / cycles;
   return (t) => {
     checkStep(t);
-    if (t < warmup) return (lr * t) / warmup;
+    if (t < warmup) return (lr * (t + 1)) / warmup;
     if (t >= total) return minLr;
     const s = (t - warmup) % length;
     return minLr + ((lr - minLr) * (1 + Math.cos((Math.PI * s) / length))) / 2;
