@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { DEFAULT_MNIST_SPEC, OPTIMIZER_NAMES, validateModelSpec, type ModelSpec } from '@flotilla/core';
+import { createOptimizer, DEFAULT_MNIST_SPEC, OPTIMIZER_NAMES, validateModelSpec, type ModelSpec, type Optimizer } from '@flotilla/core';
 
 /** Everything a training run needs, after merging defaults, the config file and flags. */
 export interface TrainConfig {
@@ -8,6 +8,8 @@ export interface TrainConfig {
   batch: number;
   lr: number;
   optimizer: string;
+  /** Momentum μ of the `momentum` and `nesterov` optimizers. */
+  momentum: number;
   weightDecay: number;
   seed: number;
   smoothing: number;
@@ -26,6 +28,7 @@ export const TRAIN_DEFAULTS: Omit<TrainConfig, 'model'> = {
   batch: 256,
   lr: 1e-3,
   optimizer: 'adam',
+  momentum: 0.9,
   weightDecay: 0,
   seed: 0,
   smoothing: 0,
@@ -38,6 +41,17 @@ export const TRAIN_DEFAULTS: Omit<TrainConfig, 'model'> = {
   val: 0,
   patience: 0,
 };
+
+/** `momentum` and `nesterov` are SGD with momentum μ (Nesterov in seed 003's φ form). */
+const SGD_ALIASES: Record<string, { nesterov: boolean }> = { momentum: { nesterov: false }, nesterov: { nesterov: true } };
+export const OPTIMIZER_CHOICES = [...OPTIMIZER_NAMES.slice(0, 1), ...Object.keys(SGD_ALIASES), ...OPTIMIZER_NAMES.slice(1)];
+
+/** The run's optimizer, with the CLI's names and options mapped onto core's. */
+export function createRunOptimizer(config: TrainConfig): Optimizer {
+  const common = { lr: config.lr, weightDecay: config.weightDecay };
+  const alias = SGD_ALIASES[config.optimizer];
+  return alias ? createOptimizer('sgd', { ...common, momentum: config.momentum, ...alias }) : createOptimizer(config.optimizer, common);
+}
 
 const SCHEDULE_CHOICES = ['constant', 'cosine', 'step', 'exponential', 'inverse-time'];
 
@@ -93,7 +107,8 @@ export function resolveTrainConfig(file: Partial<TrainConfig>, flags: Partial<Tr
   for (const k of ['lr', 'weightDecay', 'clip', 'perturb', 'warmup', 'trainLimit', 'testLimit', 'val', 'patience', 'seed'] as const) nonNegative(k);
   if (!(merged.lr > 0)) throw new Error(`Invalid lr: ${merged.lr} (expected a number > 0)`);
   if (!(merged.smoothing >= 0 && merged.smoothing < 1)) throw new Error(`Invalid smoothing: ${merged.smoothing} (expected 0 <= smoothing < 1)`);
-  if (!OPTIMIZER_NAMES.includes(merged.optimizer)) throw new Error(`Unknown optimizer "${merged.optimizer}" (expected one of ${OPTIMIZER_NAMES.join(', ')})`);
+  if (!OPTIMIZER_CHOICES.includes(merged.optimizer)) throw new Error(`Unknown optimizer "${merged.optimizer}" (expected one of ${OPTIMIZER_CHOICES.join(', ')})`);
+  if (!(merged.momentum >= 0 && merged.momentum < 1)) throw new Error(`Invalid momentum: ${merged.momentum} (expected 0 <= momentum < 1)`);
   if (!SCHEDULE_CHOICES.includes(merged.schedule)) throw new Error(`Unknown schedule "${merged.schedule}" (expected one of ${SCHEDULE_CHOICES.join(', ')})`);
   if (merged.patience > 0 && merged.val === 0) throw new Error('--patience needs a validation split: pass --val N to hold out N training samples');
   return merged;

@@ -11,6 +11,7 @@ interface TrainArgs {
   batch?: number;
   lr?: number;
   optimizer?: string;
+  momentum?: number;
   'weight-decay'?: number;
   seed?: number;
   smoothing?: number;
@@ -37,6 +38,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option('batch', { type: 'number', describe: 'Global mini-batch size [default: 256]' })
       .option('lr', { type: 'number', describe: 'Learning rate [default: 0.001]' })
       .option('optimizer', { type: 'string', describe: 'sgd, momentum, nesterov, adagrad, rmsprop, adadelta, adam, adamw [default: adam]' })
+      .option('momentum', { type: 'number', describe: 'Momentum μ for --optimizer momentum or nesterov [default: 0.9]' })
       .option('weight-decay', { type: 'number', describe: 'L2 weight decay (decoupled for adamw) [default: 0]' })
       .option('seed', { type: 'number', describe: 'Seed of initialisation, data order and dropout [default: 0]' })
       .option('smoothing', { type: 'number', describe: 'Label smoothing α [default: 0]' })
@@ -56,7 +58,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     }
     const file = args.config ? readConfigFile(args.config) : {};
     const flags: Partial<TrainConfig> = {
-      epochs: args.epochs, batch: args.batch, lr: args.lr, optimizer: args.optimizer, weightDecay: args['weight-decay'],
+      epochs: args.epochs, batch: args.batch, lr: args.lr, optimizer: args.optimizer, momentum: args.momentum, weightDecay: args['weight-decay'],
       seed: args.seed, smoothing: args.smoothing, clip: args.clip, perturb: args.perturb, schedule: args.schedule,
       warmup: args.warmup, trainLimit: args['train-limit'], testLimit: args['test-limit'], val: args.val, patience: args.patience,
     };

@@ -1,11 +1,11 @@
 import {
-  batchesPerEpoch, createOptimizer, createSchedule, buildModel, EarlyStopping, encodeModelCheckpoint, evaluate,
+  batchesPerEpoch, createSchedule, buildModel, EarlyStopping, encodeModelCheckpoint, evaluate,
   LocalTrainer, type Dataset, type Evaluation, type StepReport,
 } from '@flotilla/core';
 import { writeFileAtomic } from '../run/files.js';
 import { ProgressBar } from '../run/progress.js';
 import { RunDir } from '../run/run-dir.js';
-import { scheduleConfig, type TrainConfig } from '../commands/train-config.js';
+import { createRunOptimizer, scheduleConfig, type TrainConfig } from '../commands/train-config.js';
 import { sliceDataset, takeFirst } from '../data/mnist.js';
 
 export interface TrainSummary {
@@ -40,7 +40,7 @@ export function runLocalTraining(
   const test = takeFirst(data.test, config.testLimit);
 
   const model = buildModel(config.model, { seed: config.seed });
-  const optimizer = createOptimizer(config.optimizer, { lr: config.lr, weightDecay: config.weightDecay });
+  const optimizer = createRunOptimizer(config);
   const totalSteps = config.epochs * batchesPerEpoch(train.count, config.batch);
   const schedule = createSchedule(scheduleConfig(config, totalSteps), config.lr);
   const trainer = new LocalTrainer(model, optimizer, train, {
