@@ -9,7 +9,7 @@ export { gradcheck, type GradcheckOptions, type GradcheckResult } from './autodi
 export { kernels, useKernels, matmulReference, type Kernels } from './kernels/index.js';
 export * from './ops/index.js';
 export * from './nn/index.js';
-export { buildModel, Model, type BuildOptions } from './model/model.js';
+export { buildModel, Model, type BuildOptions, type ModelStorage } from './model/model.js';
 export { decodeModelCheckpoint, encodeModelCheckpoint, modelTensors } from './model/checkpoint.js';
 export { buildSequential, LAYER_BUILDERS, SpecError, type LayerBuilder } from './model/registry.js';
 export { DEFAULT_MNIST_SPEC, validateModelSpec, type LayerSpec, type ModelSpec } from './model/spec.js';

@@ -70,4 +70,19 @@ describe('models from JSON specs', () => {
     expect(() => buildModel({ input: [4], layers: [{ type: 'dropout', p: 1.5 }] })).toThrow(/layers\[0\] \(dropout\): "p" must be in \[0, 1\)/);
     expect(() => buildModel({ layers: [] })).toThrow(/"input" must be a non-empty array/);
   });
+
+  it('can live in given flat buffers (shared memory) and re-point its gradients without copying', () => {
+    const reference = buildModel(DEFAULT_MNIST_SPEC, { seed: 4 });
+    const shared = new Float32Array(new SharedArrayBuffer(4 * reference.params.length));
+    shared.set(reference.params);
+    const replica = buildModel(DEFAULT_MNIST_SPEC, { seed: 99, storage: { params: shared } });
+    expect(replica.params).toBe(shared);
+    expect(Array.from(replica.params.subarray(0, 5))).toEqual(Array.from(reference.params.subarray(0, 5)));
+    const slot = new Float32Array(reference.params.length);
+    replica.bindStorage({ grads: slot });
+    const bias = replica.paramLayout[1];
+    (replica.root.layers[0] as unknown as { bias: { grad: Float32Array } }).bias.grad[0] = 7;
+    expect(slot[bias.offset]).toBe(7);
+    expect(() => replica.bindStorage({ grads: new Float32Array(3) })).toThrow(/grads has 3 elements, the model needs 537354/);
+  });
 });

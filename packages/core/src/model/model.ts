@@ -13,6 +13,18 @@ export interface BuildOptions {
   /** Seeds the initial parameters (keyed by parameter index and element). */
   seed?: number;
   dtype?: DType;
+  /**
+   * Flat buffers to live in instead of fresh ones, e.g. views of SharedArrayBuffers that a
+   * worker's threads share. Given `params` are taken as they are (not initialised).
+   */
+  storage?: ModelStorage;
+}
+
+/** The three flat buffers of a model (DESIGN 1). */
+export interface ModelStorage {
+  params?: FloatArray;
+  grads?: FloatArray;
+  buffers?: FloatArray;
 }
 
 /**
@@ -22,46 +34,70 @@ export interface BuildOptions {
  * checkpoints are loops over `params`/`grads`/`buffers`.
  */
 export class Model {
-  readonly params: FloatArray;
-  readonly grads: FloatArray;
-  readonly buffers: FloatArray;
+  params!: FloatArray;
+  grads!: FloatArray;
+  buffers!: FloatArray;
   readonly paramLayout: TensorLayoutEntry[] = [];
   readonly bufferLayout: TensorLayoutEntry[] = [];
   readonly outputShape: number[];
   /** Modules by id (depth-first order), e.g. to find BatchNorm layers. */
   readonly modules: Module[] = [];
+  private readonly paramSlots: ParameterSlot[] = [];
+  private readonly bufferSlots: Array<{ tensor: Tensor; fill: number }> = [];
 
   constructor(readonly spec: ModelSpec, readonly root: Sequential, outputShape: number[], options: BuildOptions = {}) {
     const dtype = options.dtype ?? 'float32';
     this.outputShape = outputShape;
-    const paramSlots: Array<{ name: string; slot: ParameterSlot }> = [];
-    const bufferSlots: Array<{ name: string; tensor: Tensor; fill: number }> = [];
+    const paramNames: string[] = [];
+    const bufferNames: string[] = [];
     for (const [path, module] of root.walk()) {
       module.id = this.modules.length;
       this.modules.push(module);
-      for (const [name, slot] of module.params) paramSlots.push({ name: qualify(path, name), slot });
-      for (const [name, b] of module.buffers) bufferSlots.push({ name: qualify(path, name), ...b });
+      for (const [name, slot] of module.params) { paramNames.push(qualify(path, name)); this.paramSlots.push(slot); }
+      for (const [name, b] of module.buffers) { bufferNames.push(qualify(path, name)); this.bufferSlots.push(b); }
     }
-    this.params = allocFloat(dtype, layOut(paramSlots.map((p) => ({ name: p.name, tensor: p.slot.tensor })), this.paramLayout));
-    this.grads = allocFloat(dtype, this.params.length);
-    this.buffers = allocFloat(dtype, layOut(bufferSlots, this.bufferLayout));
-    paramSlots.forEach(({ slot }, i) => {
-      const { offset, size } = this.paramLayout[i];
-      slot.tensor.data = this.params.subarray(offset, offset + size);
-      slot.tensor.grad = this.grads.subarray(offset, offset + size);
+    const paramCount = layOut(paramNames, this.paramSlots.map((s) => s.tensor), this.paramLayout);
+    const bufferCount = layOut(bufferNames, this.bufferSlots.map((b) => b.tensor), this.bufferLayout);
+    const given = options.storage ?? {};
+    this.bindStorage({
+      params: given.params ?? allocFloat(dtype, paramCount),
+      grads: given.grads ?? allocFloat(dtype, paramCount),
+      buffers: given.buffers ?? allocFloat(dtype, bufferCount),
     });
-    bufferSlots.forEach(({ tensor, fill }, i) => {
+    if (!given.buffers) this.bufferSlots.forEach(({ tensor, fill }) => tensor.data.fill(fill));
+    if (!given.params) this.initialise(options.seed ?? 0);
+  }
+
+  /**
+   * Re-points parameter, gradient and/or buffer tensors at new flat buffers of the same
+   * layout (no copy), e.g. a thread's slot of a shared gradient buffer.
+   */
+  bindStorage(storage: ModelStorage): void {
+    const check = (what: string, data: FloatArray | undefined, layout: TensorLayoutEntry[]): void => {
+      const need = layout.length === 0 ? 0 : layout[layout.length - 1].offset + layout[layout.length - 1].size;
+      if (data !== undefined && data.length !== need) throw new Error(`bindStorage: ${what} has ${data.length} elements, the model needs ${need}`);
+    };
+    check('params', storage.params, this.paramLayout);
+    check('grads', storage.grads, this.paramLayout);
+    check('buffers', storage.buffers, this.bufferLayout);
+    if (storage.params) this.params = storage.params;
+    if (storage.grads) this.grads = storage.grads;
+    if (storage.buffers) this.buffers = storage.buffers;
+    this.paramSlots.forEach(({ tensor }, i) => {
+      const { offset, size } = this.paramLayout[i];
+      tensor.data = this.params.subarray(offset, offset + size);
+      tensor.grad = this.grads.subarray(offset, offset + size);
+    });
+    this.bufferSlots.forEach(({ tensor }, i) => {
       const { offset, size } = this.bufferLayout[i];
       tensor.data = this.buffers.subarray(offset, offset + size);
-      tensor.data.fill(fill);
     });
-    this.initialise(options.seed ?? 0, paramSlots.map((p) => p.slot));
   }
 
   /** Parameter i draws from stream (init, i), so the same seed gives the same weights anywhere. */
-  private initialise(seed: number, slots: ParameterSlot[]): void {
+  private initialise(seed: number): void {
     const rng = new CounterRng(seed);
-    slots.forEach((slot, index) => {
+    this.paramSlots.forEach((slot, index) => {
       const data = slot.tensor.data;
       if (typeof slot.init === 'number') { data.fill(slot.init); return; }
       const stream = [RngPurpose.init, index] as const;
@@ -104,12 +140,12 @@ export class Model {
   }
 }
 
-function layOut(entries: Array<{ name: string; tensor: Tensor }>, layout: TensorLayoutEntry[]): number {
+function layOut(names: string[], tensors: Tensor[], layout: TensorLayoutEntry[]): number {
   let offset = 0;
-  for (const { name, tensor } of entries) {
-    layout.push({ name, shape: [...tensor.shape], offset, size: tensor.size });
+  tensors.forEach((tensor, i) => {
+    layout.push({ name: names[i], shape: [...tensor.shape], offset, size: tensor.size });
     offset += tensor.size;
-  }
+  });
   return offset;
 }
 
