@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decodeModelCheckpoint, evaluate, noGrad, Tensor } from '@flotilla/core';
+import { decodeModelCheckpoint, evaluate, noGrad, takeFirst, Tensor } from '@flotilla/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadMnist, takeFirst } from '../src/data/mnist.js';
+import { loadMnist } from '@flotilla/datasets';
 import { lastJsonLine, runCli } from './run-cli.js';
 
 const LOADER = fileURLToPath(new URL('../../../scripts/peers/load_checkpoint.py', import.meta.url));

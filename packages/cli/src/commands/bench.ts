@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import { benchMatmul } from '../bench/matmul.js';
 import { benchMemory } from '../bench/memory.js';
 import { benchTrainThroughput } from '../bench/train-throughput.js';
-import { loadMnist } from '../data/mnist.js';
+import { loadMnist } from '@flotilla/datasets';
 
 interface BenchArgs {
   suite: string;

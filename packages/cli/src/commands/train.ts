@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { loadMnist } from '../data/mnist.js';
+import { loadMnist } from '@flotilla/datasets';
 import { RunDir } from '../run/run-dir.js';
 import { runLocalTraining } from '../train/local-run.js';
 import { readConfigFile, resolveTrainConfig, type TrainConfig } from './train-config.js';

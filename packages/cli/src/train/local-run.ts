@@ -1,12 +1,11 @@
 import {
   batchesPerEpoch, createSchedule, buildModel, EarlyStopping, encodeModelCheckpoint, evaluate,
-  LocalTrainer, type Dataset, type Evaluation, type StepReport,
+  LocalTrainer, sliceDataset, takeFirst, type Dataset, type Evaluation, type StepReport,
 } from '@flotilla/core';
 import { writeFileAtomic } from '../run/files.js';
 import { ProgressBar } from '../run/progress.js';
 import { RunDir } from '../run/run-dir.js';
 import { createRunOptimizer, scheduleConfig, type TrainConfig } from '../commands/train-config.js';
-import { sliceDataset, takeFirst } from '../data/mnist.js';
 
 export interface TrainSummary {
   test_accuracy: number;

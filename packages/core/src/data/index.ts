@@ -1,4 +1,4 @@
-export type { Dataset } from './dataset.js';
+export { sliceDataset, takeFirst, type Dataset } from './dataset.js';
 export { parseIdx, type IdxArray } from './idx.js';
 export { MNIST_CLASSES, mnistFromIdx } from './mnist.js';
 export {

@@ -8,5 +8,6 @@ export { linear } from './fused/linear.js';
 export { applyMask } from './fused/mask.js';
 export { layerNorm } from './fused/layernorm.js';
 export { batchNormTrain, batchNormEval, channelMoments, type BatchNormReducer, type BatchNormStatistics } from './fused/batchnorm.js';
+export { mergeMoments } from './fused/moments.js';
 export { softmaxCrossEntropy, mse, binaryCrossEntropy, bceWithLogits, type CrossEntropyOptions } from './fused/losses.js';
 export { broadcastShapes } from './broadcast.js';
