@@ -28,3 +28,4 @@ export {
 } from './schedules.js';
 export { createSchedule, SCHEDULE_KINDS, type ScheduleConfig } from './create-schedule.js';
 export { EarlyStopping, type EarlyStoppingOptions } from './early-stopping.js';
+export { ExponentialMovingAverage } from './ema.js';
