@@ -1,6 +1,8 @@
 import yargs from 'yargs';
 import { benchCommand } from './commands/bench.js';
+import { coordinatorCommand } from './commands/coordinator.js';
 import { trainCommand } from './commands/train.js';
+import { workerCommand } from './commands/worker.js';
 
 /** The `flotilla` command line. Errors print one clear line and exit 1. */
 export async function main(argv: string[]): Promise<void> {
@@ -8,8 +10,10 @@ export async function main(argv: string[]): Promise<void> {
     .scriptName('flotilla')
     .usage('$0 <command> [options]')
     .command(trainCommand)
+    .command(coordinatorCommand)
+    .command(workerCommand)
     .command(benchCommand)
-    .demandCommand(1, 'Name a command: train or bench.')
+    .demandCommand(1, 'Name a command: train, coordinator, worker or bench.')
     .strict()
     .help()
     .fail((message, error, y) => {

@@ -6,12 +6,12 @@ describe('models from JSON specs', () => {
   it('lays out the default model with PyTorch nn.Sequential names and shapes in one flat buffer', () => {
     const model = buildModel(DEFAULT_MNIST_SPEC, { seed: 0 });
     expect(model.paramLayout.map((e) => `${e.name}:${e.shape.join('x')}`)).toEqual([
-      '0.weight:512x784', '0.bias:512', '1.weight:512', '1.bias:512',
-      '4.weight:256x512', '4.bias:256', '5.weight:256', '5.bias:256',
+      '0.weight:512x784', '1.weight:512', '1.bias:512',
+      '4.weight:256x512', '5.weight:256', '5.bias:256',
       '8.weight:10x256', '8.bias:10',
     ]);
     expect(model.bufferLayout.map((e) => e.name)).toEqual(['1.running_mean', '1.running_var', '5.running_mean', '5.running_var']);
-    expect(model.parameterCount).toBe(784 * 512 + 512 + 2 * 512 + 512 * 256 + 256 + 2 * 256 + 256 * 10 + 10);
+    expect(model.parameterCount).toBe(784 * 512 + 2 * 512 + 512 * 256 + 2 * 256 + 256 * 10 + 10);
     const last = model.paramLayout[model.paramLayout.length - 1];
     expect(last.offset + last.size).toBe(model.params.length);
     expect(model.outputShape).toEqual([10]);
@@ -26,7 +26,7 @@ describe('models from JSON specs', () => {
     expect(maxAbs).toBeLessThanOrEqual(bound);
     // Variance of U(±b) is b²/3.
     expect(sumSq / w.length).toBeCloseTo((bound * bound) / 3, 5);
-    const gamma = model.paramLayout[2];
+    const gamma = model.paramLayout[1];
     expect(Array.from(model.params.subarray(gamma.offset, gamma.offset + gamma.size)).every((v) => v === 1)).toBe(true);
     expect(model.buffers[512]).toBe(1);
   });
@@ -80,9 +80,9 @@ describe('models from JSON specs', () => {
     expect(Array.from(replica.params.subarray(0, 5))).toEqual(Array.from(reference.params.subarray(0, 5)));
     const slot = new Float32Array(reference.params.length);
     replica.bindStorage({ grads: slot });
-    const bias = replica.paramLayout[1];
-    (replica.root.layers[0] as unknown as { bias: { grad: Float32Array } }).bias.grad[0] = 7;
+    const bias = replica.paramLayout[2];
+    (replica.root.layers[1] as unknown as { bias: { grad: Float32Array } }).bias.grad[0] = 7;
     expect(slot[bias.offset]).toBe(7);
-    expect(() => replica.bindStorage({ grads: new Float32Array(3) })).toThrow(/grads has 3 elements, the model needs 537354/);
+    expect(() => replica.bindStorage({ grads: new Float32Array(3) })).toThrow(/grads has 3 elements, the model needs 536586/);
   });
 });

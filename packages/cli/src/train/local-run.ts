@@ -2,10 +2,8 @@ import {
   batchesPerEpoch, createSchedule, buildModel, EarlyStopping, encodeModelCheckpoint, evaluate,
   LocalTrainer, sliceDataset, takeFirst, type Dataset, type Evaluation, type StepReport,
 } from '@flotilla/core';
-import { writeFileAtomic } from '../run/files.js';
+import { createRunOptimizer, RunDir, scheduleConfig, writeFileAtomic, type RunConfig } from '@flotilla/coordinator';
 import { ProgressBar } from '../run/progress.js';
-import { RunDir } from '../run/run-dir.js';
-import { createRunOptimizer, scheduleConfig, type TrainConfig } from '../commands/train-config.js';
 
 export interface TrainSummary {
   test_accuracy: number;
@@ -27,7 +25,7 @@ const MAX_CONSECUTIVE_SKIPS = 5;
 
 /** Trains in this process: the `flotilla train --local` job. */
 export function runLocalTraining(
-  config: TrainConfig,
+  config: RunConfig,
   data: { train: Dataset; test: Dataset },
   runDir: RunDir,
   log: (line: string) => void,

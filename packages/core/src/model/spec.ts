@@ -17,15 +17,20 @@ export interface ModelSpec {
   layers: LayerSpec[];
 }
 
-/** The default model of `flotilla train`: 784-512-256-10 with BatchNorm, ReLU and dropout. */
+/**
+ * The default model of `flotilla train`: 784-512-256-10 with BatchNorm, ReLU and dropout.
+ * A Linear that feeds a BatchNorm has no bias: BatchNorm subtracts the batch mean, so that
+ * bias has a gradient of exactly zero in exact arithmetic and only rounding noise in floats,
+ * which Adam's normalisation would turn into a random walk (β plays its role instead).
+ */
 export const DEFAULT_MNIST_SPEC: ModelSpec = {
   input: [784],
   layers: [
-    { type: 'linear', out: 512 },
+    { type: 'linear', out: 512, bias: false },
     { type: 'batchnorm' },
     { type: 'relu' },
     { type: 'dropout', p: 0.1 },
-    { type: 'linear', out: 256 },
+    { type: 'linear', out: 256, bias: false },
     { type: 'batchnorm' },
     { type: 'relu' },
     { type: 'dropout', p: 0.1 },

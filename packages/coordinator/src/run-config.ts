@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { createOptimizer, DEFAULT_MNIST_SPEC, OPTIMIZER_NAMES, validateModelSpec, type ModelSpec, type Optimizer } from '@flotilla/core';
+import { DATASET_NAMES } from '@flotilla/datasets';
+import { buildModel, createOptimizer, DEFAULT_MNIST_SPEC, OPTIMIZER_NAMES, validateModelSpec, type ModelSpec, type Optimizer } from '@flotilla/core';
 
 /** Everything a training run needs, after merging defaults, the config file and flags. */
-export interface TrainConfig {
+export interface RunConfig {
   model: ModelSpec;
+  /** Data set name (see @flotilla/datasets). */
+  dataset: string;
   epochs: number;
   batch: number;
   lr: number;
@@ -21,9 +24,18 @@ export interface TrainConfig {
   testLimit: number;
   val: number;
   patience: number;
+  /** Stop after this many optimizer steps (0: run all epochs). */
+  steps: number;
+  /** SyncBN mode: global batch statistics, or each shard's own (plain DDP). */
+  bnSync: 'global' | 'local';
+  /** Decay of the EMA of the weights (seed 003: 0.995). */
+  emaDecay: number;
+  /** Write a checkpoint every this many steps (0: at epoch ends and the end only). */
+  checkpointEvery: number;
 }
 
-export const TRAIN_DEFAULTS: Omit<TrainConfig, 'model'> = {
+export const TRAIN_DEFAULTS: Omit<RunConfig, 'model'> = {
+  dataset: 'mnist',
   epochs: 5,
   batch: 256,
   lr: 1e-3,
@@ -40,6 +52,10 @@ export const TRAIN_DEFAULTS: Omit<TrainConfig, 'model'> = {
   testLimit: 0,
   val: 0,
   patience: 0,
+  steps: 0,
+  bnSync: 'global',
+  emaDecay: 0.995,
+  checkpointEvery: 0,
 };
 
 /** `momentum` and `nesterov` are SGD with momentum μ (Nesterov in seed 003's φ form). */
@@ -47,7 +63,7 @@ const SGD_ALIASES: Record<string, { nesterov: boolean }> = { momentum: { nestero
 export const OPTIMIZER_CHOICES = [...OPTIMIZER_NAMES.slice(0, 1), ...Object.keys(SGD_ALIASES), ...OPTIMIZER_NAMES.slice(1)];
 
 /** The run's optimizer, with the CLI's names and options mapped onto core's. */
-export function createRunOptimizer(config: TrainConfig): Optimizer {
+export function createRunOptimizer(config: RunConfig): Optimizer {
   const common = { lr: config.lr, weightDecay: config.weightDecay };
   const alias = SGD_ALIASES[config.optimizer];
   return alias ? createOptimizer('sgd', { ...common, momentum: config.momentum, ...alias }) : createOptimizer(config.optimizer, common);
@@ -59,7 +75,7 @@ const SCHEDULE_CHOICES = ['constant', 'cosine', 'step', 'exponential', 'inverse-
  * Reads `--config FILE`: either a model spec (`{"input": ..., "layers": [...]}`) or a run
  * config (`{"model": {...spec}, "epochs": 3, "lr": 0.01, ...}` with the flag names as keys).
  */
-export function readConfigFile(path: string): Partial<TrainConfig> {
+export function readConfigFile(path: string): Partial<RunConfig> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -80,7 +96,7 @@ export function readConfigFile(path: string): Partial<TrainConfig> {
   for (const key of Object.keys(rest)) {
     if (!known.has(key)) throw new Error(`Config ${path}: unknown key "${key}" (known: model, ${[...known].join(', ')})`);
   }
-  return { ...(rest as Partial<TrainConfig>), ...(model === undefined ? {} : { model: withContext(path, () => validateModelSpec(model)) }) };
+  return { ...(rest as Partial<RunConfig>), ...(model === undefined ? {} : { model: withContext(path, () => validateModelSpec(model)) }) };
 }
 
 function withContext<T>(path: string, fn: () => T): T {
@@ -92,19 +108,26 @@ function withContext<T>(path: string, fn: () => T): T {
 }
 
 /** Defaults < config file < flags given on the command line; then every value is checked. */
-export function resolveTrainConfig(file: Partial<TrainConfig>, flags: Partial<TrainConfig>): TrainConfig {
-  const merged = { model: DEFAULT_MNIST_SPEC, ...TRAIN_DEFAULTS, ...file, ...definedOnly(flags) } as TrainConfig;
-  const positiveInt = (k: keyof TrainConfig): void => {
+export function resolveRunConfig(file: Partial<RunConfig>, flags: Partial<RunConfig>): RunConfig {
+  const merged = { model: DEFAULT_MNIST_SPEC, ...TRAIN_DEFAULTS, ...file, ...definedOnly(flags) } as RunConfig;
+  const positiveInt = (k: keyof RunConfig): void => {
     const v = merged[k];
     if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new Error(`Invalid ${k}: ${String(v)} (expected a positive integer)`);
   };
-  const nonNegative = (k: keyof TrainConfig): void => {
+  const nonNegative = (k: keyof RunConfig): void => {
     const v = merged[k];
     if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) throw new Error(`Invalid ${k}: ${String(v)} (expected a number >= 0)`);
   };
   positiveInt('epochs');
   positiveInt('batch');
-  for (const k of ['lr', 'weightDecay', 'clip', 'perturb', 'warmup', 'trainLimit', 'testLimit', 'val', 'patience', 'seed'] as const) nonNegative(k);
+  for (const k of ['lr', 'weightDecay', 'clip', 'perturb', 'warmup', 'trainLimit', 'testLimit', 'val', 'patience', 'seed', 'steps', 'checkpointEvery'] as const) nonNegative(k);
+  for (const k of ['seed', 'steps', 'checkpointEvery', 'trainLimit', 'testLimit', 'val', 'patience', 'warmup'] as const) {
+    if (!Number.isInteger(merged[k])) throw new Error(`Invalid ${k}: ${merged[k]} (expected an integer)`);
+  }
+  if (merged.bnSync !== 'global' && merged.bnSync !== 'local') throw new Error(`Invalid bnSync: ${String(merged.bnSync)} (expected global or local)`);
+  if (!(merged.emaDecay >= 0 && merged.emaDecay < 1)) throw new Error(`Invalid emaDecay: ${merged.emaDecay} (expected 0 <= emaDecay < 1)`);
+  if (!DATASET_NAMES.includes(merged.dataset)) throw new Error(`Unknown dataset "${merged.dataset}" (expected one of ${DATASET_NAMES.join(', ')})`);
+  buildModel(merged.model); // an unknown layer or impossible shape fails here, naming the layer
   if (!(merged.lr > 0)) throw new Error(`Invalid lr: ${merged.lr} (expected a number > 0)`);
   if (!(merged.smoothing >= 0 && merged.smoothing < 1)) throw new Error(`Invalid smoothing: ${merged.smoothing} (expected 0 <= smoothing < 1)`);
   if (!OPTIMIZER_CHOICES.includes(merged.optimizer)) throw new Error(`Unknown optimizer "${merged.optimizer}" (expected one of ${OPTIMIZER_CHOICES.join(', ')})`);
@@ -119,7 +142,7 @@ function definedOnly<T extends object>(o: T): Partial<T> {
 }
 
 /** The schedule config for core's createSchedule, given the run's length in steps. */
-export function scheduleConfig(config: TrainConfig, totalSteps: number): Record<string, unknown> {
+export function scheduleConfig(config: RunConfig, totalSteps: number): Record<string, unknown> {
   switch (config.schedule) {
     case 'cosine': return { kind: 'cosine', total: totalSteps, warmup: config.warmup };
     case 'step': return { kind: 'step', stepSize: Math.max(1, Math.floor(totalSteps / 3)), gamma: 0.1 };
@@ -127,4 +150,18 @@ export function scheduleConfig(config: TrainConfig, totalSteps: number): Record<
     case 'inverse-time': return { kind: 'inverse-time', k: 10 / totalSteps };
     default: return { kind: 'constant' };
   }
+}
+
+/** The part of the run config a worker needs to compute gradients (sent in its welcome). */
+export interface WorkerRunConfig {
+  seed: number;
+  bnSync: 'global' | 'local';
+  smoothing: number;
+  perturb: number;
+  dataset: string;
+  trainLimit: number;
+}
+
+export function workerConfigOf(c: RunConfig): WorkerRunConfig {
+  return { seed: c.seed, bnSync: c.bnSync, smoothing: c.smoothing, perturb: c.perturb, dataset: c.dataset, trainLimit: c.trainLimit };
 }

@@ -1,0 +1,90 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { takeFirst } from '@flotilla/core';
+import { Coordinator, newToken, type CoordinatorEvent, type RunConfig, type RunDir, type RunSummary } from '@flotilla/coordinator';
+import { loadDataset } from '@flotilla/datasets';
+import { ProgressBar } from '../run/progress.js';
+
+const CLI = fileURLToPath(new URL('../../bin/flotilla.js', import.meta.url));
+
+/** Turns coordinator events into log lines and a progress bar (step, loss, samples/s, ETA). */
+export function progressReporter(log: (line: string) => void): (event: CoordinatorEvent) => void {
+  let bar: ProgressBar | null = null;
+  const started = Date.now();
+  return (event) => {
+    switch (event.kind) {
+      case 'worker-joined': log(`worker ${event.workerId} joined (${event.threads} thread(s), ${event.host})`); return;
+      case 'worker-refused': log(`refused a connection: ${event.reason}`); return;
+      case 'worker-left': log(`worker ${event.workerId} left: ${event.reason}`); return;
+      case 'warning': log(`warning: ${event.message}`); return;
+      case 'step': {
+        bar ??= new ProgressBar(event.totalSteps, 'training');
+        const done = event.step + 1;
+        const eta = ((Date.now() - started) / done) * (event.totalSteps - done) / 1000;
+        bar.update(done, `epoch ${event.epoch + 1} · loss ${event.loss.toFixed(4)} · ${Math.round(event.samplesPerSec)} samples/s · ETA ${Math.round(eta)} s`);
+        return;
+      }
+      case 'epoch':
+        bar?.finish();
+        log(`epoch ${event.epoch}: test loss ${event.testLoss.toFixed(4)}, test accuracy ${(100 * event.testAccuracy).toFixed(2)}% (EMA ${(100 * event.emaAccuracy).toFixed(2)}%)`);
+        return;
+      default:
+    }
+  };
+}
+
+/**
+ * `flotilla train --workers N --threads K`: a coordinator in this process and N worker
+ * processes on loopback, sharing a fresh random token (passed in the environment, never on
+ * a command line). Ctrl-C stops everything; the last checkpoint stays usable.
+ */
+export async function runDistributedTraining(
+  config: RunConfig, topology: { workers: number; threads: number }, runDir: RunDir, log: (line: string) => void,
+): Promise<RunSummary> {
+  const data = loadDataset(config.dataset);
+  const token = newToken();
+  const coordinator = new Coordinator({
+    config, train: takeFirst(data.train, config.trainLimit), test: takeFirst(data.test, config.testLimit), runDir, token,
+    host: '127.0.0.1', port: 0, workers: topology.workers, onEvent: progressReporter(log),
+  });
+  const port = await coordinator.listen();
+  log(`coordinator on ws://127.0.0.1:${port}; starting ${topology.workers} worker(s) × ${topology.threads} thread(s); run folder ${runDir.path}`);
+  const children: ChildProcess[] = [];
+  const failures: string[] = [];
+  for (let i = 0; i < topology.workers; i++) {
+    const child = spawn(process.execPath, [CLI, 'worker', '--connect', `ws://127.0.0.1:${port}`, '--threads', String(topology.threads)], {
+      env: { ...process.env, FLOTILLA_TOKEN: token },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let tail = '';
+    child.stderr?.on('data', (chunk: Buffer) => { tail = (tail + chunk.toString()).slice(-2000); });
+    child.on('exit', (code, signal) => {
+      if (code !== 0 && !stopping) failures.push(`worker process ${i} exited with ${signal ?? `code ${code}`}: ${tail.trim().split('\n').slice(-3).join(' | ')}`);
+    });
+    children.push(child);
+  }
+  let stopping = false;
+  const stopAll = (): void => {
+    stopping = true;
+    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  };
+  const onSignal = (): void => {
+    log('interrupted: stopping the coordinator and workers (the last checkpoint is kept)');
+    stopAll();
+    void coordinator.close('interrupted').then(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const summary = await coordinator.run();
+    await Promise.all(children.map((c) => (c.exitCode !== null ? Promise.resolve() : new Promise((r) => c.once('exit', r)))));
+    return summary;
+  } catch (error) {
+    const detail = failures.length > 0 ? `\n${failures.join('\n')}` : '';
+    throw new Error(`${(error as Error).message}${detail}`);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    stopAll();
+  }
+}

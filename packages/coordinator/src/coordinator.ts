@@ -1,0 +1,389 @@
+import { randomUUID } from 'node:crypto';
+import type { Dataset } from '@flotilla/core';
+import { decodeMessage, encodeMessage, PROTOCOL_VERSION, ProtocolError, validateAgainst, type Message, type WorkerMessage } from '@flotilla/protocol';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { BatchNormReduction } from './bn-reduction.js';
+import { GradientSum } from './gradient-sum.js';
+import { writeFileAtomic } from './files.js';
+import { workerConfigOf, type RunConfig } from './run-config.js';
+import type { RunDir } from './run-dir.js';
+import { tokensMatch } from './token.js';
+import { TrainingState, type BatchAssignment } from './training-state.js';
+
+export interface CoordinatorOptions {
+  config: RunConfig;
+  train: Dataset;
+  test: Dataset;
+  runDir: RunDir;
+  token: string;
+  host?: string;
+  port?: number;
+  /** Workers to wait for before the first step. */
+  workers: number;
+  /** How long to wait for them. */
+  joinTimeoutMs?: number;
+  /** Progress and log lines, for the CLI. */
+  onEvent?: (event: CoordinatorEvent) => void;
+}
+
+export type CoordinatorEvent =
+  | { kind: 'listening'; port: number; host: string }
+  | { kind: 'worker-joined'; workerId: number; threads: number; host: string }
+  | { kind: 'worker-refused'; reason: string }
+  | { kind: 'worker-left'; workerId: number; reason: string }
+  | { kind: 'step'; step: number; totalSteps: number; epoch: number; loss: number; samplesPerSec: number }
+  | { kind: 'epoch'; epoch: number; testAccuracy: number; testLoss: number; emaAccuracy: number }
+  | { kind: 'warning'; message: string };
+
+export interface RunSummary {
+  test_accuracy: number;
+  test_loss: number;
+  ema_test_accuracy: number;
+  ema_test_loss: number;
+  samples_per_sec: number;
+  steps: number;
+  epochs: number;
+  workers: number;
+  threads: number;
+  seconds: number;
+  skipped_steps: number;
+  run_dir: string;
+  checkpoint: string;
+}
+
+interface WorkerConn {
+  id: number;
+  ws: WebSocket;
+  threads: number;
+  host: string;
+  lastSeen: number;
+}
+
+interface StepInProgress {
+  assignment: BatchAssignment;
+  members: number[];
+  gradients: GradientSum;
+  reductions: Map<string, BatchNormReduction>;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+const HELLO_TIMEOUT_MS = 10_000;
+/** After this many non-finite steps in a row the run stops, keeping its last good checkpoint. */
+const MAX_CONSECUTIVE_SKIPS = 5;
+
+/**
+ * The coordinator: a WebSocket server that admits workers (hello with version and token),
+ * assigns each step's global batch as position ranges weighted by thread counts, serves the
+ * SyncBN all-reduces, sums the gradients, steps the optimizer, keeps the EMA, evaluates at
+ * epoch ends, and writes metrics and atomic checkpoints.
+ */
+export class Coordinator {
+  readonly state: TrainingState;
+  readonly runId = randomUUID();
+  private server: WebSocketServer | null = null;
+  private readonly workers = new Map<number, WorkerConn>();
+  private nextWorkerId = 0;
+  private current: StepInProgress | null = null;
+  private joinWaiter: (() => void) | null = null;
+  private readonly buffersSum: Float32Array;
+  private stopping = false;
+
+  constructor(private readonly options: CoordinatorOptions) {
+    this.state = new TrainingState(options.config, options.train.count);
+    this.buffersSum = new Float32Array(this.state.model.buffers.length);
+  }
+
+  private emit(event: CoordinatorEvent): void {
+    this.options.onEvent?.(event);
+  }
+
+  private get counts(): { paramCount: number; bufferCount: number } {
+    return { paramCount: this.state.model.params.length, bufferCount: this.state.model.buffers.length };
+  }
+
+  /** Starts listening; resolves with the port (useful with port 0). */
+  async listen(): Promise<number> {
+    const host = this.options.host ?? '127.0.0.1';
+    const { paramCount, bufferCount } = this.counts;
+    // The largest legitimate frame is a gradient or step: params + buffers floats and a header.
+    const maxPayload = 4 * (paramCount + bufferCount) + 64 * 1024;
+    const server = new WebSocketServer({ host, port: this.options.port ?? 0, perMessageDeflate: false, maxPayload });
+    this.server = server;
+    server.on('connection', (ws, request) => this.admit(ws, request.socket.remoteAddress ?? '?'));
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', reject);
+    });
+    const address = server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    this.emit({ kind: 'listening', port, host });
+    return port;
+  }
+
+  private send(ws: WebSocket, message: Message): void {
+    ws.send(encodeMessage(message));
+  }
+
+  private refuse(ws: WebSocket, code: string, message: string): void {
+    this.emit({ kind: 'worker-refused', reason: message });
+    try {
+      this.send(ws, { type: 'error', code, message });
+    } finally {
+      ws.close(1008, message.slice(0, 120));
+    }
+  }
+
+  private admit(ws: WebSocket, host: string): void {
+    const helloTimer = setTimeout(() => this.refuse(ws, 'no-hello', `no hello within ${HELLO_TIMEOUT_MS / 1000} s`), HELLO_TIMEOUT_MS);
+    let conn: WorkerConn | null = null;
+    ws.on('message', (data, isBinary) => {
+      let message: Message;
+      try {
+        if (!isBinary) throw new ProtocolError('bad-frame', 'text frames are not part of the protocol');
+        message = validateAgainst(decodeMessage(data as Buffer), this.counts);
+      } catch (error) {
+        const code = error instanceof ProtocolError ? error.code : 'bad-frame';
+        if (conn) this.dropWorker(conn, `sent a malformed message: ${(error as Error).message}`);
+        else { clearTimeout(helloTimer); this.refuse(ws, code, (error as Error).message); }
+        return;
+      }
+      if (conn === null) {
+        clearTimeout(helloTimer);
+        conn = this.hello(ws, host, message);
+        return;
+      }
+      conn.lastSeen = Date.now();
+      this.handle(conn, message as WorkerMessage);
+    });
+    ws.on('close', () => {
+      clearTimeout(helloTimer);
+      if (conn && this.workers.has(conn.id)) this.dropWorker(conn, 'connection closed');
+    });
+    ws.on('error', () => { /* 'close' follows and handles it */ });
+  }
+
+  private hello(ws: WebSocket, host: string, message: Message): WorkerConn | null {
+    if (message.type !== 'hello') {
+      this.refuse(ws, 'no-hello', `expected hello first, got ${message.type}`);
+      return null;
+    }
+    if (message.version !== PROTOCOL_VERSION) {
+      this.refuse(ws, 'version', `protocol version ${message.version} is not supported (coordinator speaks ${PROTOCOL_VERSION})`);
+      return null;
+    }
+    if (!tokensMatch(message.token, this.options.token)) {
+      this.refuse(ws, 'auth', 'authentication failed: wrong token');
+      return null;
+    }
+    if (this.stopping) {
+      this.refuse(ws, 'finished', 'the run is finishing');
+      return null;
+    }
+    const conn: WorkerConn = { id: this.nextWorkerId++, ws, threads: message.threads, host: message.host ?? host, lastSeen: Date.now() };
+    this.workers.set(conn.id, conn);
+    this.send(ws, {
+      type: 'welcome', workerId: conn.id, runId: this.runId, spec: this.state.model.spec, config: workerConfigOf(this.options.config),
+      step: this.state.step, params: this.state.model.params as Float32Array, buffers: this.state.model.buffers as Float32Array,
+    });
+    this.emit({ kind: 'worker-joined', workerId: conn.id, threads: conn.threads, host: conn.host });
+    this.joinWaiter?.();
+    return conn;
+  }
+
+  private handle(conn: WorkerConn, message: WorkerMessage): void {
+    const step = this.current;
+    switch (message.type) {
+      case 'heartbeat':
+        return;
+      case 'bye':
+        this.dropWorker(conn, `said bye: ${message.reason}`);
+        return;
+      case 'error':
+        this.dropWorker(conn, `reported an error: ${message.message}`);
+        return;
+      case 'hello':
+        this.dropWorker(conn, 'sent a second hello');
+        return;
+      case 'bn': {
+        if (!step || message.step !== step.assignment.step || !step.members.includes(conn.id)) {
+          this.dropWorker(conn, `sent BatchNorm statistics for step ${message.step} out of turn`);
+          return;
+        }
+        const key = `${message.layer}:${message.phase}`;
+        const channels = message.values.length / 2;
+        let reduction = step.reductions.get(key);
+        if (!reduction) {
+          reduction = new BatchNormReduction(message.phase, channels, step.members);
+          step.reductions.set(key, reduction);
+        }
+        try {
+          const complete = reduction.add({ workerId: conn.id, count: message.count, a: message.values.subarray(0, channels), b: message.values.subarray(channels) });
+          if (!complete) return;
+        } catch (error) {
+          this.dropWorker(conn, (error as Error).message);
+          return;
+        }
+        const { count, a, b } = reduction.result();
+        const values = new Float64Array(2 * channels);
+        values.set(a);
+        values.set(b, channels);
+        const reply = encodeMessage({ type: 'bn', step: message.step, layer: message.layer, phase: message.phase, count, values });
+        for (const id of step.members) this.workers.get(id)?.ws.send(reply);
+        step.reductions.delete(key);
+        return;
+      }
+      case 'gradient': {
+        if (!step || message.step !== step.assignment.step || !step.members.includes(conn.id)) {
+          this.dropWorker(conn, `sent a gradient for step ${message.step} out of turn`);
+          return;
+        }
+        try {
+          const complete = step.gradients.add({
+            workerId: conn.id, samples: message.samples, loss: message.lossSum / step.assignment.globalBatch,
+            grads: message.gradient, buffers: message.buffers, computeMs: message.timings.computeMs, bnWaitMs: message.timings.bnWaitMs,
+          });
+          if (complete) step.resolve();
+        } catch (error) {
+          this.dropWorker(conn, (error as Error).message);
+        }
+        return;
+      }
+      default:
+        this.dropWorker(conn, `sent a ${(message as Message).type} message, which workers may not send`);
+    }
+  }
+
+  private dropWorker(conn: WorkerConn, reason: string): void {
+    if (!this.workers.delete(conn.id)) return;
+    this.emit({ kind: 'worker-left', workerId: conn.id, reason });
+    if (conn.ws.readyState === conn.ws.OPEN) {
+      try { this.send(conn.ws, { type: 'error', code: 'dropped', message: reason }); } catch { /* closing anyway */ }
+      conn.ws.close(1008, reason.slice(0, 120));
+    }
+    if (this.current?.members.includes(conn.id)) {
+      this.current.reject(new Error(`worker ${conn.id} left during step ${this.current.assignment.step}: ${reason}`));
+    }
+  }
+
+  private async waitForWorkers(): Promise<void> {
+    const timeoutMs = this.options.joinTimeoutMs ?? 120_000;
+    const deadline = Date.now() + timeoutMs;
+    while (this.workers.size < this.options.workers) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`only ${this.workers.size} of ${this.options.workers} workers joined within ${timeoutMs / 1000} s`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.joinWaiter = () => { clearTimeout(timer); resolve(); };
+      });
+      this.joinWaiter = null;
+    }
+  }
+
+  /** One step across the current workers; resolves when every gradient is in. */
+  private runStep(assignment: BatchAssignment): Promise<void> {
+    const members = [...this.workers.keys()].sort((x, y) => x - y);
+    const weights = members.map((id) => this.workers.get(id)!.threads);
+    const total = weights.reduce((a, b) => a + b, 0);
+    // Position ranges weighted by thread count, in worker-id order.
+    let cumulative = 0, start = 0;
+    const ranges = weights.map((w, i) => {
+      cumulative += w;
+      const end = i === weights.length - 1 ? assignment.globalBatch : Math.round((assignment.globalBatch * cumulative) / total);
+      const range = { start, end: Math.max(start, end) };
+      start = range.end;
+      return range;
+    });
+    return new Promise<void>((resolve, reject) => {
+      this.current = { assignment, members, gradients: new GradientSum(members), reductions: new Map(), resolve, reject };
+      const { model } = this.state;
+      members.forEach((id, i) => {
+        this.send(this.workers.get(id)!.ws, {
+          type: 'step', ...assignment, start: ranges[i].start, end: ranges[i].end,
+          params: model.params as Float32Array, buffers: model.buffers as Float32Array,
+        });
+      });
+    });
+  }
+
+  /** Trains to the end: waits for the workers, runs every step, evaluates and checkpoints. */
+  async run(): Promise<RunSummary> {
+    const { state, options } = this;
+    const { runDir, config } = options;
+    runDir.writeJson('config.json', { ...config, mode: 'distributed', workers: options.workers });
+    await this.waitForWorkers();
+    const started = performance.now();
+    let trained = 0, busySeconds = 0, skipped = 0, consecutiveSkips = 0, lastCheckpoint = '';
+    let last = { live: { accuracy: NaN, loss: NaN, count: 0 }, ema: { accuracy: NaN, loss: NaN, count: 0 } };
+    const save = (name: string): string => {
+      const path = runDir.checkpointPath(name);
+      writeFileAtomic(path, state.checkpoint({ optimizer: config.optimizer, seed: config.seed }));
+      return path;
+    };
+    try {
+      while (!state.done) {
+        if (this.workers.size === 0) throw new Error('every worker has left');
+        const assignment = state.assignment();
+        const t0 = performance.now();
+        await this.runStep(assignment);
+        const t1 = performance.now();
+        const reduced = this.current!.gradients.reduceInto(state.grads, this.buffersSum);
+        state.model.buffers.set(this.buffersSum);
+        const applied = state.apply(reduced.loss);
+        const t2 = performance.now();
+        this.current = null;
+        const seconds = (t2 - t0) / 1000;
+        busySeconds += seconds;
+        trained += reduced.samples;
+        if (applied.skipped) {
+          skipped++;
+          consecutiveSkips++;
+          this.emit({ kind: 'warning', message: `step ${assignment.step} skipped: non-finite loss or gradient (loss ${reduced.loss}, gradient norm ${applied.gradNorm})` });
+          if (consecutiveSkips >= MAX_CONSECUTIVE_SKIPS) throw new Error(`${consecutiveSkips} non-finite steps in a row; stopping. Last good checkpoint: ${lastCheckpoint || 'none yet'}`);
+        } else consecutiveSkips = 0;
+        runDir.appendMetrics({
+          kind: 'step', step: assignment.step, epoch: assignment.epoch, loss: reduced.loss, lr: applied.lr, grad_norm: applied.gradNorm,
+          skipped: applied.skipped, samples: reduced.samples, samples_per_sec: reduced.samples / seconds,
+          step_ms: t2 - t0, compute_ms: reduced.computeMs, bn_wait_ms: reduced.bnWaitMs,
+          communication_ms: Math.max(0, t1 - t0 - reduced.computeMs - reduced.bnWaitMs), optimizer_ms: t2 - t1,
+        });
+        this.emit({ kind: 'step', step: assignment.step, totalSteps: state.totalSteps, epoch: assignment.epoch, loss: reduced.loss, samplesPerSec: trained / busySeconds });
+        const epochEnd = state.endsEpoch(assignment.step);
+        if (epochEnd || state.done) {
+          last = state.evaluate(options.test);
+          runDir.appendMetrics({
+            kind: 'epoch', epoch: assignment.epoch + 1, step: state.step, test_loss: last.live.loss, test_accuracy: last.live.accuracy,
+            ema_test_loss: last.ema.loss, ema_test_accuracy: last.ema.accuracy,
+          });
+          this.emit({ kind: 'epoch', epoch: assignment.epoch + 1, testAccuracy: last.live.accuracy, testLoss: last.live.loss, emaAccuracy: last.ema.accuracy });
+          if (epochEnd) lastCheckpoint = save(`epoch-${assignment.epoch + 1}`);
+        } else if (config.checkpointEvery > 0 && state.step % config.checkpointEvery === 0) {
+          lastCheckpoint = save(`step-${state.step}`);
+        }
+      }
+      const checkpoint = save('final');
+      const summary: RunSummary = {
+        test_accuracy: last.live.accuracy, test_loss: last.live.loss, ema_test_accuracy: last.ema.accuracy, ema_test_loss: last.ema.loss,
+        samples_per_sec: trained / busySeconds, steps: state.step, epochs: Math.ceil(state.step / state.batchesPerEpoch),
+        workers: this.workers.size, threads: [...this.workers.values()].reduce((s, w) => s + w.threads, 0),
+        seconds: (performance.now() - started) / 1000, skipped_steps: skipped, run_dir: runDir.path, checkpoint,
+      };
+      runDir.writeJson('summary.json', summary);
+      return summary;
+    } finally {
+      await this.close('the run is over');
+    }
+  }
+
+  /** Says bye to every worker and stops listening. */
+  async close(reason: string): Promise<void> {
+    this.stopping = true;
+    for (const w of this.workers.values()) {
+      try { this.send(w.ws, { type: 'bye', reason }); w.ws.close(1000, 'bye'); } catch { /* already gone */ }
+    }
+    this.workers.clear();
+    const server = this.server;
+    this.server = null;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}

@@ -1,0 +1,147 @@
+import { hostname } from 'node:os';
+import { decodeMessage, encodeMessage, PROTOCOL_VERSION, validateAgainst, type CoordinatorMessage, type Message } from '@flotilla/protocol';
+import WebSocket from 'ws';
+import { RunSession } from './session.js';
+import type { BatchNormExchange } from './step-runner.js';
+
+export interface WorkerOptions {
+  /** ws://HOST:PORT of the coordinator. */
+  url: string;
+  token: string;
+  threads: number;
+  /** Give up when no connection succeeds for this long (ms). */
+  retryForMs?: number;
+  log?: (line: string) => void;
+}
+
+/** Raised when the coordinator refuses us for good (wrong token, wrong version): no retry. */
+export class RefusedError extends Error {}
+
+const HEARTBEAT_MS = 2_000;
+
+/**
+ * A worker process's life: connect (with exponential backoff), hello, build the run from the
+ * welcome, then compute every step it is assigned until the coordinator says bye. When the
+ * connection drops without a bye it reconnects, keeping its threads and data.
+ */
+export async function runWorker(options: WorkerOptions): Promise<void> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const retryForMs = options.retryForMs ?? 60_000;
+  let session: RunSession | null = null;
+  let delay = 250;
+  let failingSince = Date.now();
+  try {
+    for (;;) {
+      const outcome = await connectOnce(options, log, session, (s) => { session = s; });
+      if (outcome === 'bye') return;
+      if (outcome === 'connected-then-lost') { failingSince = Date.now(); delay = 250; }
+      if (Date.now() - failingSince > retryForMs) throw new Error(`cannot reach the coordinator at ${options.url} for ${retryForMs / 1000} s; giving up`);
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(5_000, delay * 2);
+    }
+  } finally {
+    await (session as RunSession | null)?.close();
+  }
+}
+
+type Outcome = 'bye' | 'connected-then-lost' | 'failed';
+
+function connectOnce(options: WorkerOptions, log: (line: string) => void, existing: RunSession | null, adopt: (s: RunSession) => void): Promise<Outcome> {
+  return new Promise<Outcome>((resolve, reject) => {
+    const ws = new WebSocket(options.url, { perMessageDeflate: false, maxPayload: 1 << 30 });
+    let session = existing;
+    let welcomed = false;
+    let settled = false;
+    let heartbeat: NodeJS.Timeout | null = null;
+    const pendingBn = new Map<string, (reply: BatchNormExchange) => void>();
+    const finish = (result: Outcome | Error): void => {
+      if (settled) return;
+      settled = true;
+      if (heartbeat) clearInterval(heartbeat);
+      if (result instanceof Error) reject(result); else resolve(result);
+    };
+    const send = (m: Message): void => { if (ws.readyState === WebSocket.OPEN) ws.send(encodeMessage(m)); };
+
+    const exchange = (mine: BatchNormExchange): Promise<BatchNormExchange> => new Promise((res) => {
+      const key = `${mine.layer}:${mine.phase}`;
+      pendingBn.set(key, res);
+      const values = new Float64Array(2 * mine.a.length);
+      values.set(mine.a);
+      values.set(mine.b, mine.a.length);
+      send({ type: 'bn', step: currentStep, layer: mine.layer, phase: mine.phase, count: mine.count, values });
+    });
+    let currentStep = -1;
+    let chain: Promise<void> = Promise.resolve();
+
+    ws.on('open', () => {
+      send({ type: 'hello', version: PROTOCOL_VERSION, token: options.token, threads: options.threads, pid: process.pid, host: hostname() });
+      heartbeat = setInterval(() => send({ type: 'heartbeat', time: Date.now() }), HEARTBEAT_MS);
+    });
+    ws.on('message', (data) => {
+      let message: CoordinatorMessage;
+      try {
+        const decoded = decodeMessage(data as Buffer) as CoordinatorMessage;
+        message = session ? validateAgainst(decoded, { paramCount: session.model.params.length, bufferCount: session.model.buffers.length }) : decoded;
+      } catch (error) {
+        log(`worker: malformed message from the coordinator: ${(error as Error).message}`);
+        ws.close(1002, 'malformed message');
+        return;
+      }
+      switch (message.type) {
+        case 'welcome': {
+          welcomed = true;
+          if (!session || session.runId !== message.runId) {
+            const old = session;
+            void old?.close();
+            session = new RunSession(message.runId, message.workerId, message.spec, message.config, options.threads, (m) => exchange(m));
+            adopt(session);
+          }
+          log(`worker ${message.workerId}: joined run ${message.runId} at step ${message.step} with ${options.threads} thread(s)`);
+          return;
+        }
+        case 'step': {
+          const s = session;
+          if (!s) { ws.close(1002, 'step before welcome'); return; }
+          // Steps run one after another; a step's bn replies arrive while it runs.
+          chain = chain.then(async () => {
+            currentStep = message.step;
+            const t0 = performance.now();
+            s.runner.publish(message.params, message.buffers);
+            const publishMs = performance.now() - t0;
+            const out = await s.runner.run(message);
+            send({
+              type: 'gradient', step: message.step, samples: out.samples, lossSum: out.loss * message.globalBatch,
+              timings: { computeMs: out.computeMs, bnWaitMs: out.bnWaitMs, serializeMs: publishMs }, gradient: out.grads, buffers: out.buffers,
+            });
+          }).catch((error: Error) => {
+            log(`worker: step ${message.step} failed: ${error.message}`);
+            send({ type: 'error', code: 'step-failed', message: error.message });
+          });
+          return;
+        }
+        case 'bn': {
+          const key = `${message.layer}:${message.phase}`;
+          const waiter = pendingBn.get(key);
+          if (!waiter) { log(`worker: unexpected BatchNorm reply for layer ${message.layer}`); return; }
+          pendingBn.delete(key);
+          const c = message.values.length / 2;
+          waiter({ layer: message.layer, phase: message.phase, count: message.count, a: message.values.subarray(0, c), b: message.values.subarray(c) });
+          return;
+        }
+        case 'bye':
+          log(`worker: the coordinator says bye (${message.reason})`);
+          finish('bye');
+          ws.close(1000, 'bye');
+          return;
+        case 'error':
+          if (!welcomed) { finish(new RefusedError(`refused by the coordinator: ${message.message}`)); ws.close(); return; }
+          log(`worker: coordinator error: ${message.message}`);
+          return;
+        default:
+          return;
+      }
+    });
+    ws.on('close', () => finish(welcomed ? 'connected-then-lost' : 'failed'));
+    ws.on('error', (error) => { if (!welcomed) log(`worker: cannot connect to ${options.url}: ${error.message}`); });
+  });
+}

@@ -1,0 +1,46 @@
+import { BatchNorm, buildModel, takeFirst, type Model, type ModelSpec } from '@flotilla/core';
+import { loadDataset } from '@flotilla/datasets';
+import type { RunConfig as WorkerRunConfig } from '@flotilla/protocol';
+import { Piscina } from 'piscina';
+import { createSharedState, type SharedState } from './shared-state.js';
+import { StepRunner, type ExchangeFn } from './step-runner.js';
+
+/**
+ * Everything a worker sets up for one run: the data in shared memory, a model (for its
+ * layout), the piscina pool of K threads that keep their replicas, and the step runner.
+ * Kept across reconnects to the same run.
+ */
+export class RunSession {
+  readonly model: Model;
+  readonly shared: SharedState;
+  readonly pool: Piscina;
+  readonly runner: StepRunner;
+
+  constructor(readonly runId: string, readonly workerId: number, spec: ModelSpec, readonly config: WorkerRunConfig, threads: number, exchange: ExchangeFn) {
+    this.model = buildModel(spec);
+    const batchNorms = this.model.modules.filter((m): m is BatchNorm => m instanceof BatchNorm);
+    const maxChannels = batchNorms.reduce((c, m) => Math.max(c, m.channels), 0);
+    const data = takeFirst(loadDataset(config.dataset).train, config.trainLimit);
+    this.shared = createSharedState(threads, this.model.params.length, this.model.buffers.length, maxChannels, data);
+    this.pool = new Piscina({
+      filename: new URL('./thread.js', import.meta.url).href,
+      minThreads: threads,
+      maxThreads: threads,
+      idleTimeout: 24 * 3600 * 1000,
+      // One task per thread at a time: SyncBN needs all K tasks running at once.
+      concurrentTasksPerWorker: 1,
+    });
+    const channelsOf = (layer: number): number => {
+      const module = this.model.modules[layer];
+      if (!(module instanceof BatchNorm)) throw new Error(`SyncBN barrier at module ${layer}, which is not a BatchNorm layer`);
+      return module.channels;
+    };
+    this.runner = new StepRunner(this.pool, this.shared, {
+      runKey: `${runId}/${workerId}`, shared: this.shared, spec, config: { seed: config.seed, bnSync: config.bnSync, smoothing: config.smoothing, perturb: config.perturb },
+    }, channelsOf, exchange);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+}
