@@ -1,0 +1,9 @@
+/**
+ * @flotilla/protocol: the messages worker and coordinator exchange and their binary codec
+ * (DESIGN 8). Bytes in, bytes out: sockets belong to the worker and coordinator packages.
+ */
+export * from './messages.js';
+export { ProtocolError, type ProtocolErrorCode } from './errors.js';
+export { encodeMessage, decodeMessage, validateAgainst, type FrameInput } from './codec.js';
+export { frameLimits, type FrameLimits, type FrameLimitOptions } from './limits.js';
+export { LENGTH_PREFIX_BYTES, MAX_HEADER_BYTES, PAYLOAD_ALIGNMENT, payloadOffset } from './frame.js';

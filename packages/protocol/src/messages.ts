@@ -1,0 +1,188 @@
+/**
+ * The messages worker and coordinator exchange (DESIGN 8), as the codec hands them to and
+ * takes them from the program. Bulk data are typed-array fields; on the wire they become
+ * the frame's payload and the header carries their lengths instead (`paramCount`,
+ * `bufferCount`, `channels`), see frame.ts.
+ */
+import type { ModelSpec } from '@flotilla/core';
+
+/** Bumped whenever a message or the frame layout changes; checked on `hello`. */
+export const PROTOCOL_VERSION = 1;
+
+/** worker → coordinator, first message of every connection. */
+export interface HelloMessage {
+  type: 'hello';
+  /** The worker's PROTOCOL_VERSION. */
+  version: number;
+  /** Shared secret; the coordinator compares it, the codec only checks it is a string. */
+  token: string;
+  /** Size of the worker's thread pool (positive). */
+  threads: number;
+  pid?: number;
+  host?: string;
+}
+
+/** The run settings a worker needs to compute exactly what a single process would. */
+export interface RunConfig {
+  /** Seed of the counter-based generator (data order, dropout masks); integer ≥ 0. */
+  seed: number;
+  /** SyncBN mode (DESIGN 6). */
+  bnSync: 'global' | 'local';
+  /** Label smoothing in [0, 1). */
+  smoothing: number;
+  /** Input perturbation strength, ≥ 0. */
+  perturb: number;
+  /** Data set name, as the worker's data set registry knows it. */
+  dataset: string;
+  /** Training-sample limit, integer ≥ 0. */
+  trainLimit: number;
+}
+
+/** coordinator → worker, answer to an accepted hello: everything needed to build a replica. */
+export interface WelcomeMessage {
+  type: 'welcome';
+  workerId: number;
+  runId: string;
+  spec: ModelSpec;
+  config: RunConfig;
+  /** Step the run is at (0 for a fresh run, later after a resume). */
+  step: number;
+  params: Float32Array;
+  buffers: Float32Array;
+}
+
+/**
+ * coordinator → worker: compute the gradient of positions [start, end) of one global batch.
+ * The current parameters ride along, saving a round trip.
+ */
+export interface StepMessage {
+  type: 'step';
+  step: number;
+  epoch: number;
+  /** Index of this batch within the epoch. */
+  batch: number;
+  /** This worker's shard: positions [start, end) within the global batch; may be empty. */
+  start: number;
+  end: number;
+  /** Position of the global batch's first sample in the epoch's order. */
+  batchStart: number;
+  /** Size of this global batch (the last batch of an epoch may be short). */
+  globalBatch: number;
+  params: Float32Array;
+  buffers: Float32Array;
+}
+
+/** coordinator → worker: a parameter broadcast without a step assignment. */
+export interface ParamsMessage {
+  type: 'params';
+  step: number;
+  params: Float32Array;
+  buffers: Float32Array;
+}
+
+export type BnPhase = 'forward' | 'backward';
+
+/**
+ * Both directions: one SyncBN all-reduce round (DESIGN 6). A worker sends its shard's
+ * statistics, the coordinator answers with the merged global ones, in the same layout.
+ *
+ * `values` has 2·channels float64 entries: forward, the per-channel mean then the
+ * per-channel M2 (sum of squared deviations from the mean, Chan et al.); backward, the
+ * per-channel Σdy then Σdy·x̂. Float64 because the merged statistics must match a single
+ * process to 1e-4 relative; float32 sums of squares cancel badly.
+ */
+export interface BnMessage {
+  type: 'bn';
+  step: number;
+  /** Module id of the BatchNorm layer. */
+  layer: number;
+  phase: BnPhase;
+  /** Rows behind the statistics: this shard's in a request, the global batch's in a reply. */
+  count: number;
+  values: Float64Array;
+}
+
+/** Per-step timings a worker reports, in milliseconds. */
+export interface StepTimings {
+  computeMs: number;
+  bnWaitMs: number;
+  serializeMs: number;
+}
+
+/** worker → coordinator: the summed gradient of a shard and the BatchNorm buffers after it. */
+export interface GradientMessage {
+  type: 'gradient';
+  step: number;
+  /** Samples the gradient sums over (end − start of the assignment). */
+  samples: number;
+  /** Sum (not mean) of the per-sample losses. */
+  lossSum: number;
+  timings: StepTimings;
+  /** Σ over the shard's samples of ∂loss/∂params, one value per parameter. */
+  gradient: Float32Array;
+  /** BatchNorm running statistics after the step. */
+  buffers: Float32Array;
+}
+
+/** Either direction: liveness. `time` is the sender's clock in milliseconds. */
+export interface HeartbeatMessage {
+  type: 'heartbeat';
+  time: number;
+}
+
+/** Either direction: the sender refuses something; usually followed by closing. */
+export interface ErrorMessage {
+  type: 'error';
+  code: string;
+  message: string;
+}
+
+/** Either direction: orderly goodbye. */
+export interface ByeMessage {
+  type: 'bye';
+  reason: string;
+}
+
+export type Message =
+  | HelloMessage
+  | WelcomeMessage
+  | StepMessage
+  | ParamsMessage
+  | BnMessage
+  | GradientMessage
+  | HeartbeatMessage
+  | ErrorMessage
+  | ByeMessage;
+
+export type MessageType = Message['type'];
+
+/** What a worker may send. */
+export type WorkerMessage =
+  | HelloMessage | BnMessage | GradientMessage | HeartbeatMessage | ErrorMessage | ByeMessage;
+
+/** What a coordinator may send. */
+export type CoordinatorMessage =
+  | WelcomeMessage | StepMessage | ParamsMessage | BnMessage | HeartbeatMessage | ErrorMessage | ByeMessage;
+
+export const MESSAGE_TYPES: readonly MessageType[] = [
+  'hello', 'welcome', 'step', 'params', 'bn', 'gradient', 'heartbeat', 'error', 'bye',
+];
+
+const FROM_WORKER: ReadonlySet<string> = new Set<WorkerMessage['type']>(['hello', 'bn', 'gradient', 'heartbeat', 'error', 'bye']);
+const FROM_COORDINATOR: ReadonlySet<string> = new Set<CoordinatorMessage['type']>(['welcome', 'step', 'params', 'bn', 'heartbeat', 'error', 'bye']);
+
+/** True for messages a worker may send: what a coordinator should accept. */
+export function isWorkerMessage(message: Message): message is WorkerMessage {
+  return FROM_WORKER.has(message.type);
+}
+
+/** True for messages a coordinator may send: what a worker should accept. */
+export function isCoordinatorMessage(message: Message): message is CoordinatorMessage {
+  return FROM_COORDINATOR.has(message.type);
+}
+
+/** Parameter and buffer counts of a model: what the float payloads must match. */
+export interface ModelCounts {
+  paramCount: number;
+  bufferCount: number;
+}
