@@ -38,10 +38,12 @@ export function runLocalTraining(
 
   const model = buildModel(config.model, { seed: config.seed });
   const optimizer = createRunOptimizer(config);
-  const totalSteps = config.epochs * batchesPerEpoch(train.count, config.batch);
+  const epochSteps = config.epochs * batchesPerEpoch(train.count, config.batch);
+  const totalSteps = config.steps > 0 ? Math.min(config.steps, epochSteps) : epochSteps;
   const schedule = createSchedule(scheduleConfig(config, totalSteps), config.lr);
   const trainer = new LocalTrainer(model, optimizer, train, {
     batchSize: config.batch, seed: config.seed, schedule, smoothing: config.smoothing, clipNorm: config.clip, perturbSigma: config.perturb,
+    maxSteps: totalSteps,
   });
   const stopper = config.patience > 0 ? new EarlyStopping(model.params.length, { patience: config.patience }) : null;
   const bestBuffers = new Float32Array(model.buffers.length);
@@ -57,7 +59,7 @@ export function runLocalTraining(
     return path;
   };
 
-  for (let epoch = 0; epoch < config.epochs; epoch++) {
+  for (let epoch = 0; epoch < config.epochs && !trainer.finished; epoch++) {
     const bar = new ProgressBar(trainer.plan.batchesPerEpoch, `epoch ${epoch + 1}/${config.epochs}`);
     const epochStart = performance.now();
     const trainLoss = trainer.trainEpoch(epoch, (r: StepReport) => {

@@ -28,6 +28,8 @@ export interface LocalTrainerOptions {
   perturbSigma?: number;
   /** Drop the last partial batch of each epoch. */
   dropLast?: boolean;
+  /** Stop after this many optimizer steps in all (0 or absent: no limit). */
+  maxSteps?: number;
   /** A clock in milliseconds (performance.now in Node and browsers). */
   now?: () => number;
 }
@@ -77,11 +79,16 @@ export class LocalTrainer {
     this.now = options.now ?? monotonicNow;
   }
 
-  /** Runs one epoch; `onStep` sees every step. Returns the epoch's mean training loss. */
+  /** True once `maxSteps` steps have been taken. */
+  get finished(): boolean {
+    return !!this.options.maxSteps && this.step >= this.options.maxSteps;
+  }
+
+  /** Runs one epoch (or what is left of `maxSteps`); `onStep` sees every step. Returns the epoch's mean training loss. */
   trainEpoch(epoch: number, onStep?: (report: StepReport) => void): number {
     const { model, optimizer, options } = this;
     let lossSum = 0, samples = 0;
-    for (let b = 0; b < this.plan.batchesPerEpoch; b++) {
+    for (let b = 0; b < this.plan.batchesPerEpoch && !this.finished; b++) {
       const indices = this.plan.batch(epoch, b);
       const n = indices.length;
       const t0 = this.now();

@@ -1,0 +1,46 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { decodeModelCheckpoint } from '@flotilla/core';
+
+export const CLI = fileURLToPath(new URL('../packages/cli/bin/flotilla.js', import.meta.url));
+
+export interface Finished {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `flotilla ARGS` to completion, killed after `timeoutMs`. */
+export function flotilla(args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Finished {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: options.timeoutMs ?? 240_000, env: { ...process.env, ...options.env } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Starts `flotilla ARGS` in the background; `done` resolves when it exits (killed after `timeoutMs`). */
+export function flotillaAsync(args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}) {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '', stderr = '';
+  child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
+  child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 240_000);
+  const done = new Promise<Finished>((resolve) => child.on('exit', (status) => { clearTimeout(timer); resolve({ status, stdout, stderr }); }));
+  return { child, done, output: () => ({ stdout, stderr }) };
+}
+
+export function lastJson(stdout: string): Record<string, unknown> {
+  const lines = stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]) as Record<string, unknown>;
+}
+
+export function finalParams(runDir: string): Float32Array {
+  const bytes = new Uint8Array(readFileSync(`${runDir}/checkpoints/final.safetensors`));
+  return decodeModelCheckpoint(bytes).model.params as Float32Array;
+}
+
+/** ‖a − b‖ / ‖b‖. */
+export function relativeL2(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let d = 0, n = 0;
+  for (let i = 0; i < b.length; i++) { d += (a[i] - b[i]) ** 2; n += b[i] ** 2; }
+  return Math.sqrt(d / n);
+}

@@ -1,0 +1,80 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { finalParams, flotilla, flotillaAsync, lastJson, relativeL2 } from './cli.js';
+
+const base = mkdtempSync(join(tmpdir(), 'flotilla-e2e-'));
+// 20 steps of batch 60 with dropout on: enough for masks, BatchNorm and Adam to matter.
+const DATA = ['--batch', '60', '--train-limit', '1200', '--test-limit', '500', '--seed', '3'];
+const RUN = ['--steps', '20', ...DATA, '--json'];
+
+function train(name: string, extra: string[]): { params: Float32Array; summary: Record<string, unknown> } {
+  const out = join(base, name);
+  const r = flotilla(['train', ...extra, ...RUN, '--out', out]);
+  if (r.status !== 0) throw new Error(`flotilla train ${extra.join(' ')} failed (${r.status}):\n${r.stderr}`);
+  return { params: finalParams(out), summary: lastJson(r.stdout) };
+}
+
+describe('data-parallel training on real processes equals one process', () => {
+  let single: ReturnType<typeof train>;
+  beforeAll(() => { single = train('1x1', ['--workers', '1', '--threads', '1']); });
+
+  it('2 workers x 1 thread and 2 workers x 2 threads (uneven shards: 60 rows over 4 threads) match 1 x 1 within 1e-4', () => {
+    expect(single.summary).toMatchObject({ steps: 20, workers: 1, threads: 1, skipped_steps: 0 });
+    for (const [w, t] of [[2, 1], [2, 2]]) {
+      const run = train(`${w}x${t}`, ['--workers', String(w), '--threads', String(t)]);
+      expect(run.summary).toMatchObject({ steps: 20, workers: w, threads: w * t });
+      expect(relativeL2(run.params, single.params)).toBeLessThan(1e-4);
+    }
+  });
+
+  it('the single-process trainer (--local) computes the same model', () => {
+    const local = train('local', ['--local']);
+    expect(relativeL2(local.params, single.params)).toBeLessThan(1e-4);
+  });
+
+  it('--bn-sync local (per-shard statistics) gives a different model, so the check can fail', () => {
+    const run = train('2x2-local', ['--workers', '2', '--threads', '2', '--bn-sync', 'local']);
+    expect(relativeL2(run.params, single.params)).toBeGreaterThan(1e-3);
+  });
+});
+
+describe('bad input', () => {
+  it('a worker with the wrong token is refused with a clear error and the run goes on', async () => {
+    const token = 'the-right-token';
+    const out = join(base, 'auth');
+    const coordinator = flotillaAsync(['coordinator', '--port', '0', '--workers', '1', ...DATA, '--steps', '3', '--out', out, '--json'], { env: { FLOTILLA_TOKEN: token } });
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setInterval(() => {
+        const m = /listening on ws:\/\/127\.0\.0\.1:(\d+)/.exec(coordinator.output().stderr);
+        if (m) { clearInterval(timer); resolve(Number(m[1])); }
+      }, 50);
+      void coordinator.done.then(() => { clearInterval(timer); reject(new Error(`coordinator exited: ${coordinator.output().stderr}`)); });
+    });
+    const url = `ws://127.0.0.1:${port}`;
+    const intruder = flotilla(['worker', '--connect', url, '--retry-for', '5'], { env: { FLOTILLA_TOKEN: 'wrong' }, timeoutMs: 60_000 });
+    expect(intruder.status).toBe(1);
+    expect(intruder.stderr).toMatch(/refused by the coordinator: authentication failed: wrong token/);
+    const worker = flotilla(['worker', '--connect', url], { env: { FLOTILLA_TOKEN: token }, timeoutMs: 120_000 });
+    expect(worker.status).toBe(0);
+    const result = await coordinator.done;
+    expect(result.status).toBe(0);
+    expect(result.stderr).toMatch(/refused a connection: authentication failed: wrong token/);
+    expect(lastJson(result.stdout)).toMatchObject({ steps: 3, workers: 1 });
+    expect(result.stderr + result.stdout).not.toContain(token);
+  });
+
+  it('an unknown optimizer or layer fails before any process starts, naming the problem', () => {
+    const bad = flotilla(['train', '--workers', '2', '--optimizer', 'adamax', '--out', join(base, 'bad1')], { timeoutMs: 60_000 });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/Unknown optimizer "adamax"/);
+    expect(bad.stdout + bad.stderr).not.toMatch(/coordinator on/);
+    const spec = join(base, 'bad-layer.json');
+    writeFileSync(spec, JSON.stringify({ input: [784], layers: [{ type: 'linear', out: 10 }, { type: 'maxpool' }] }));
+    const badLayer = flotilla(['train', '--workers', '2', '--config', spec, '--out', join(base, 'bad2')], { timeoutMs: 60_000 });
+    expect(badLayer.status).toBe(1);
+    expect(badLayer.stderr).toMatch(/layers\[1\] \(maxpool\): unknown layer type/);
+    expect(badLayer.stdout + badLayer.stderr).not.toMatch(/coordinator on/);
+  });
+});
