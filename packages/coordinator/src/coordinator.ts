@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Dataset } from '@flotilla/core';
-import { decodeMessage, encodeMessage, PROTOCOL_VERSION, ProtocolError, validateAgainst, type Message, type WorkerMessage } from '@flotilla/protocol';
+import { decodeMessage, encodeMessage, frameLimits, PROTOCOL_VERSION, ProtocolError, validateAgainst, type Message, type WorkerMessage } from '@flotilla/protocol';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { BatchNormReduction } from './bn-reduction.js';
 import { GradientSum } from './gradient-sum.js';
@@ -105,9 +105,8 @@ export class Coordinator {
   /** Starts listening; resolves with the port (useful with port 0). */
   async listen(): Promise<number> {
     const host = this.options.host ?? '127.0.0.1';
-    const { paramCount, bufferCount } = this.counts;
-    // The largest legitimate frame is a gradient or step: params + buffers floats and a header.
-    const maxPayload = 4 * (paramCount + bufferCount) + 64 * 1024;
+    // The largest legitimate frame: a gradient (params + buffers floats) or a SyncBN round.
+    const maxPayload = frameLimits(this.counts).maxFrameBytes;
     const server = new WebSocketServer({ host, port: this.options.port ?? 0, perMessageDeflate: false, maxPayload });
     this.server = server;
     server.on('connection', (ws, request) => this.admit(ws, request.socket.remoteAddress ?? '?'));

@@ -1,13 +1,19 @@
+import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { benchMatmul } from '../bench/matmul.js';
 import { benchMemory } from '../bench/memory.js';
+import { benchScaling, parseTopologies } from '../bench/scaling.js';
 import { benchTrainThroughput } from '../bench/train-throughput.js';
 import { loadMnist } from '@flotilla/datasets';
+import { logFor, runConfigFrom, withTrainOptions, type TrainOptionArgs } from './train-options.js';
 
-interface BenchArgs {
+interface BenchArgs extends TrainOptionArgs {
   suite: string;
-  json?: boolean;
   sizes?: string;
+  topologies?: string;
+  workers?: string;
+  threads?: string;
+  warmup?: number;
 }
 
 const pad = (s: string | number, n: number): string => String(s).padStart(n);
@@ -15,7 +21,7 @@ const pad = (s: string | number, n: number): string => String(s).padStart(n);
 /** `flotilla bench kernels`: matmul GFLOP/s, memory-bound op bandwidth, training samples/s. One thread. */
 function benchKernels(args: BenchArgs): void {
   const sizes = (args.sizes ?? '128,256,512,1024').split(',').map(Number);
-  const log = (line: string): void => void (args.json ? process.stderr : process.stdout).write(`${line}\n`);
+  const log = logFor(args.json);
   log('matmul, float32, one thread (C = op(A)·op(B), 2n³ flops)');
   log(`${pad('n', 6)} ${pad('A·B', 8)} ${pad('A·Bᵀ', 8)} ${pad('Aᵀ·B', 8)}  GFLOP/s`);
   const matmul = benchMatmul({ sizes });
@@ -35,13 +41,31 @@ function benchKernels(args: BenchArgs): void {
   }
 }
 
+/** `flotilla bench scaling`: real runs per topology, throughput, efficiency and where the time goes. */
+async function benchScalingCommand(args: BenchArgs): Promise<void> {
+  const log = logFor(args.json);
+  const warmup = args.warmup ?? 3;
+  const config = runConfigFrom({ ...args, steps: args.steps ?? 30 + warmup, 'test-limit': args['test-limit'] ?? 1000 });
+  const topologies = parseTopologies(args.topologies, args.workers ?? '1,2', args.threads ?? '1,2');
+  const outDir = args.out ?? join('runs', `bench-scaling-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  log(`scaling benchmark: ${topologies.map((t) => `${t.workers}x${t.threads}`).join(', ')}; ${config.steps - warmup} timed steps of batch ${config.batch} after ${warmup} warm-up steps`);
+  const runs = await benchScaling(config, topologies, { warmup, outDir, log });
+  if (args.json) process.stdout.write(`${JSON.stringify({ runs })}\n`);
+}
+
 export const benchCommand: CommandModule<object, BenchArgs> = {
   command: 'bench <suite>',
-  describe: 'Benchmarks (kernels: matmul, memory-bound ops and training throughput on one thread)',
+  describe: 'Benchmarks: kernels (one thread) or scaling (real runs per topology)',
   builder: (y) =>
-    y
-      .positional('suite', { choices: ['kernels'], describe: 'Which benchmark', demandOption: true, type: 'string' })
-      .option('sizes', { type: 'string', describe: 'Square matmul sizes, comma-separated [default: 128,256,512,1024]' })
-      .option('json', { type: 'boolean', describe: 'Print one JSON object as the last line of stdout' }),
-  handler: (args) => benchKernels(args),
+    withTrainOptions(y)
+      .positional('suite', { choices: ['kernels', 'scaling'], describe: 'Which benchmark', demandOption: true, type: 'string' })
+      .option('sizes', { type: 'string', describe: 'kernels: square matmul sizes [default: 128,256,512,1024]' })
+      .option('topologies', { type: 'string', describe: 'scaling: WORKERSxTHREADS list, e.g. 1x1,1x2,2x1' })
+      .option('workers', { type: 'string', describe: 'scaling: worker counts to combine with --threads [default: 1,2]' })
+      .option('threads', { type: 'string', describe: 'scaling: thread counts per worker [default: 1,2]' })
+      .option('warmup', { type: 'number', describe: 'scaling: untimed steps at the start of each run [default: 3]' }),
+  handler: async (args) => {
+    if (args.suite === 'kernels') benchKernels(args);
+    else await benchScalingCommand(args);
+  },
 };

@@ -1,0 +1,100 @@
+import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { BatchNorm, buildModel } from '@flotilla/core';
+import { RunDir, type RunConfig } from '@flotilla/coordinator';
+import { lineChartSvg } from '../charts/line-chart.js';
+import { runDistributedTraining } from '../train/distributed-run.js';
+
+export interface Topology {
+  workers: number;
+  threads: number;
+}
+
+export interface ScalingRun extends Topology {
+  samples_per_sec: number;
+  /** samples/s ÷ (total threads × samples/s of 1 worker × 1 thread). */
+  efficiency: number;
+  oversubscribed: boolean;
+  steps: number;
+  step_ms: number;
+  compute_ms: number;
+  bn_wait_ms: number;
+  communication_ms: number;
+  optimizer_ms: number;
+  /** Payload bytes crossing the sockets per step (parameters out, gradients in, SyncBN rounds). */
+  wire_bytes_per_step: number;
+}
+
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+
+/** Payload bytes per step for N workers: params+buffers out, gradient+buffers back, 2 SyncBN rounds per BatchNorm each way. */
+function wireBytes(config: RunConfig, workers: number): number {
+  const model = buildModel(config.model);
+  const floats = model.params.length + model.buffers.length;
+  const bnChannels = model.modules.filter((m): m is BatchNorm => m instanceof BatchNorm).reduce((s, m) => s + m.channels, 0);
+  const bn = config.bnSync === 'global' ? 2 * 2 * 16 * bnChannels : 0;
+  return workers * (2 * 4 * floats + bn);
+}
+
+/**
+ * Real training runs (coordinator here, workers as processes on loopback) for each
+ * topology; throughput and the step-time breakdown come from the runs' metrics.jsonl,
+ * skipping warm-up steps while V8 optimises.
+ */
+export async function benchScaling(
+  config: RunConfig, topologies: Topology[], options: { warmup: number; outDir: string; log: (line: string) => void },
+): Promise<ScalingRun[]> {
+  const cores = availableParallelism();
+  const runs: ScalingRun[] = [];
+  let base = 0;
+  for (const t of topologies) {
+    const dir = join(options.outDir, `${t.workers}x${t.threads}`);
+    await runDistributedTraining(config, t, new RunDir(dir), () => {});
+    const steps = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | string>)
+      .filter((r) => r.kind === 'step' && (r.step as number) >= options.warmup);
+    const total = (key: string): number => steps.reduce((s, r) => s + (r[key] as number), 0);
+    const sps = (1000 * total('samples')) / total('step_ms');
+    if (t.workers === 1 && t.threads === 1) base = sps;
+    const run: ScalingRun = {
+      ...t, samples_per_sec: sps, efficiency: base > 0 ? sps / (base * t.workers * t.threads) : NaN,
+      oversubscribed: t.workers * t.threads > cores, steps: steps.length,
+      step_ms: mean(steps.map((r) => r.step_ms as number)), compute_ms: mean(steps.map((r) => r.compute_ms as number)),
+      bn_wait_ms: mean(steps.map((r) => r.bn_wait_ms as number)), communication_ms: mean(steps.map((r) => r.communication_ms as number)),
+      optimizer_ms: mean(steps.map((r) => r.optimizer_ms as number)), wire_bytes_per_step: wireBytes(config, t.workers),
+    };
+    runs.push(run);
+    options.log(`${t.workers} worker(s) × ${t.threads} thread(s): ${Math.round(sps)} samples/s, efficiency ${run.efficiency.toFixed(2)}` +
+      `${run.oversubscribed ? ` (oversubscribed: ${t.workers * t.threads} threads on ${cores} cores)` : ''}; step ${run.step_ms.toFixed(1)} ms = ` +
+      `compute ${run.compute_ms.toFixed(1)} + BatchNorm sync wait ${run.bn_wait_ms.toFixed(1)} + communication ${run.communication_ms.toFixed(1)} + ` +
+      `optimizer ${run.optimizer_ms.toFixed(1)}; ${(run.wire_bytes_per_step / 1e6).toFixed(1)} MB on the wire per step`);
+  }
+  mkdirSync(options.outDir, { recursive: true });
+  writeFileSync(join(options.outDir, 'scaling.json'), `${JSON.stringify({ runs }, null, 2)}\n`);
+  const byThreads = [...runs].sort((a, b) => a.workers * a.threads - b.workers * b.threads);
+  writeFileSync(join(options.outDir, 'scaling.svg'), lineChartSvg([
+    { name: 'samples/s', color: '#1f77b4', points: byThreads.map((r) => [r.workers * r.threads, r.samples_per_sec]) },
+    { name: 'efficiency', color: '#d62728', right: true, points: byThreads.map((r) => [r.workers * r.threads, r.efficiency]) },
+  ], { title: 'Data-parallel scaling (default MNIST model)', xLabel: 'total threads (workers × threads)', yLabel: 'samples/s', yRightLabel: 'scaling efficiency' }));
+  options.log(`wrote ${join(options.outDir, 'scaling.json')} and scaling.svg`);
+  return runs;
+}
+
+/** "1x1,1x2,2x1" or the grid of --workers × --threads. */
+export function parseTopologies(spec: string | undefined, workers: string, threads: string): Topology[] {
+  const ints = (s: string, what: string): number[] => s.split(',').map((v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`Invalid ${what}: ${v} (expected positive integers, comma-separated)`);
+    return n;
+  });
+  if (spec) {
+    return spec.split(',').map((t) => {
+      const m = /^(\d+)x(\d+)$/.exec(t.trim());
+      if (!m) throw new Error(`Invalid topology "${t}" (expected WORKERSxTHREADS, e.g. 2x1)`);
+      return { workers: Number(m[1]), threads: Number(m[2]) };
+    });
+  }
+  const list = ints(workers, '--workers').flatMap((w) => ints(threads, '--threads').map((t) => ({ workers: w, threads: t })));
+  // 1x1 first: it is the baseline of the efficiencies.
+  return [{ workers: 1, threads: 1 }, ...list.filter((t) => t.workers * t.threads !== 1)];
+}

@@ -1,0 +1,72 @@
+/** A series of (x, y) points drawn as a line with markers. */
+export interface Series {
+  name: string;
+  points: Array<[number, number]>;
+  color: string;
+  /** Plot against the right-hand axis. */
+  right?: boolean;
+}
+
+export interface ChartOptions {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  yRightLabel?: string;
+  width?: number;
+  height?: number;
+}
+
+const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+function niceMax(v: number): number {
+  if (!(v > 0)) return 1;
+  const p = 10 ** Math.floor(Math.log10(v));
+  for (const m of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * p >= v) return m * p;
+  return 10 * p;
+}
+
+const fmt = (v: number): string => (Math.abs(v) >= 1000 ? Math.round(v).toLocaleString('en') : String(Number(v.toPrecision(3))));
+
+/**
+ * A small dependency-free SVG line chart with up to two y axes: enough for throughput and
+ * efficiency against threads, or accuracy against ensemble size.
+ */
+export function lineChartSvg(series: Series[], o: ChartOptions): string {
+  const width = o.width ?? 640, height = o.height ?? 400;
+  const m = { left: 70, right: o.yRightLabel ? 70 : 20, top: 40, bottom: 50 };
+  const pw = width - m.left - m.right, ph = height - m.top - m.bottom;
+  const xs = series.flatMap((s) => s.points.map((p) => p[0]));
+  const xMin = Math.min(...xs), xMax = Math.max(...xs);
+  const yMaxL = niceMax(Math.max(0, ...series.filter((s) => !s.right).flatMap((s) => s.points.map((p) => p[1]))));
+  const yMaxR = niceMax(Math.max(0, ...series.filter((s) => s.right).flatMap((s) => s.points.map((p) => p[1]))));
+  const sx = (x: number): number => m.left + (xMax === xMin ? pw / 2 : ((x - xMin) / (xMax - xMin)) * pw);
+  const sy = (y: number, right = false): number => m.top + ph - (y / (right ? yMaxR : yMaxL)) * ph;
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="${width / 2}" y="22" text-anchor="middle" font-size="15">${esc(o.title)}</text>`,
+    `<line x1="${m.left}" y1="${m.top + ph}" x2="${m.left + pw}" y2="${m.top + ph}" stroke="#333"/>`,
+    `<line x1="${m.left}" y1="${m.top}" x2="${m.left}" y2="${m.top + ph}" stroke="#333"/>`,
+  ];
+  for (let i = 0; i <= 5; i++) {
+    const y = m.top + ph - (i / 5) * ph;
+    parts.push(`<line x1="${m.left}" y1="${y}" x2="${m.left + pw}" y2="${y}" stroke="#eee"/>`);
+    parts.push(`<text x="${m.left - 6}" y="${y + 4}" text-anchor="end">${fmt((yMaxL * i) / 5)}</text>`);
+    if (o.yRightLabel) parts.push(`<text x="${m.left + pw + 6}" y="${y + 4}">${fmt((yMaxR * i) / 5)}</text>`);
+  }
+  for (const x of [...new Set(xs)].sort((a, b) => a - b)) {
+    parts.push(`<text x="${sx(x)}" y="${m.top + ph + 18}" text-anchor="middle">${fmt(x)}</text>`);
+  }
+  parts.push(`<text x="${m.left + pw / 2}" y="${height - 10}" text-anchor="middle">${esc(o.xLabel)}</text>`);
+  parts.push(`<text transform="translate(16 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle">${esc(o.yLabel)}</text>`);
+  if (o.yRightLabel) parts.push(`<text transform="translate(${width - 12} ${m.top + ph / 2}) rotate(90)" text-anchor="middle">${esc(o.yRightLabel)}</text>`);
+  series.forEach((s, i) => {
+    const pts = s.points.map(([x, y]) => `${sx(x)},${sy(y, s.right)}`).join(' ');
+    parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts}"/>`);
+    for (const [x, y] of s.points) parts.push(`<circle cx="${sx(x)}" cy="${sy(y, s.right)}" r="4" fill="${s.color}"/>`);
+    parts.push(`<rect x="${m.left + 10}" y="${m.top + 8 + i * 18}" width="12" height="3" fill="${s.color}"/>`);
+    parts.push(`<text x="${m.left + 28}" y="${m.top + 13 + i * 18}">${esc(s.name)}</text>`);
+  });
+  parts.push('</svg>');
+  return parts.join('\n');
+}
