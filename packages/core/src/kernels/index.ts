@@ -1,12 +1,13 @@
-import { matmulReference } from './matmul-reference.js';
+import { matmulBlocked } from './matmul-blocked.js';
 import type { Kernels } from './types.js';
 
 export type { Kernels } from './types.js';
 export { matmulReference } from './matmul-reference.js';
+export { matmulBlocked } from './matmul-blocked.js';
 
 /** The active kernels. Ops call through this object; `useKernels` swaps implementations. */
 export const kernels: Kernels = {
-  matmul: matmulReference,
+  matmul: matmulBlocked,
 };
 
 /** Replaces some or all kernels, e.g. with a WebAssembly build; returns the previous set. */

@@ -15,7 +15,7 @@ import { matmulReference } from './matmul-reference.js';
  * (measured ~10% faster than float32 panels). Sums are accumulated in doubles within a KC
  * block and added into C (float32) between blocks.
  *
- * V8 specifics this code relies on (each measured, see the kernel's benchmark notes):
+ * V8 specifics this code relies on (each measured on Node 20 / V8 11.3, x64):
  * - The packing buffers are module-level `const` typed arrays of fixed size (the blocking
  *   bounds what a block needs). TurboFan then embeds their data pointer and length as
  *   constants in the micro-kernel: no map checks or base-pointer reloads per load
@@ -28,8 +28,8 @@ import { matmulReference } from './matmul-reference.js';
  *
  * The float32 path is monomorphic: anything that is not float32 throughout (gradient
  * checks run in float64) goes to the reference triple loop, which accumulates in double
- * and is exact enough for central differences. A single row or column (m = 1 or n = 1)
- * takes a matrix-vector path, which does not waste 3/4 of a 4×3 tile.
+ * and is exact enough for central differences. C with one or two rows or columns takes a
+ * matrix-vector path instead of mostly-padding tiles.
  *
  * C must not alias A or B.
  */
@@ -52,9 +52,12 @@ const EDGE = new Float64Array(MR * NR);
 /** Matrix-vector accumulators for a chunk of outputs. */
 const GEMV_CHUNK = 1024;
 const GEMV_ACC = new Float64Array(GEMV_CHUNK);
-/** Below this many rows (or columns) of C, matrix-vector products beat the tiles. */
-let GEMV_BELOW = 2;
-export function setGemvBelow(v: number): void { GEMV_BELOW = v; }
+/**
+ * With fewer rows (or columns) of C than this, a product is done as matrix-vector products:
+ * a 4×3 tile would be mostly padding and packing the other operand would dominate.
+ * (Measured: at 2 rows ~2.7 vs ~1.9 GFLOP/s; at 3 rows or columns the tiles win or tie.)
+ */
+const GEMV_BELOW = 3;
 
 /**
  * C = op(A)·op(B), or C += op(A)·op(B) when `accumulate`; same contract as
@@ -268,6 +271,14 @@ function microKernel(
   }
 }
 
+/*
+ * The matrix-vector paths round exactly like the tiles: each output's products are summed
+ * in double in p order within a KC block, and the block sums are added into the float32
+ * output one by one. So every C[i, j] is bitwise the same whichever path computed it; it
+ * depends on row i of op(A) and column j of op(B), never on M or N (a batch split into
+ * shards gives the same rows).
+ */
+
 /**
  * y[yo + r·ys] (+)= Σp mat[r·len + p]·x[xo + p·xs] for r < rows: dot products of the
  * contiguous rows of a rows×len matrix with a strided vector.
@@ -277,33 +288,38 @@ function dotRows(
   y: Float32Array, yo: number, ys: number,
   rows: number, len: number, accumulate: boolean,
 ): void {
-  let r = 0;
-  for (; r + 4 <= rows; r += 4) {
-    const o0 = r * len, o1 = o0 + len, o2 = o1 + len, o3 = o2 + len;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    for (let p = 0, q = xo; p < len; p++, q += xs) {
-      const xp = x[q];
-      s0 += mat[o0 + p] * xp;
-      s1 += mat[o1 + p] * xp;
-      s2 += mat[o2 + p] * xp;
-      s3 += mat[o3 + p] * xp;
+  for (let p0 = 0; p0 < len; p0 += KC) {
+    const p1 = Math.min(len, p0 + KC);
+    const add = accumulate || p0 > 0;
+    const q0 = xo + p0 * xs;
+    let r = 0;
+    for (; r + 4 <= rows; r += 4) {
+      const o0 = r * len, o1 = o0 + len, o2 = o1 + len, o3 = o2 + len;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let p = p0, q = q0; p < p1; p++, q += xs) {
+        const xp = x[q];
+        s0 += mat[o0 + p] * xp;
+        s1 += mat[o1 + p] * xp;
+        s2 += mat[o2 + p] * xp;
+        s3 += mat[o3 + p] * xp;
+      }
+      const y0 = yo + r * ys, y1 = y0 + ys, y2 = y1 + ys, y3 = y2 + ys;
+      if (add) { y[y0] += s0; y[y1] += s1; y[y2] += s2; y[y3] += s3; }
+      else { y[y0] = s0; y[y1] = s1; y[y2] = s2; y[y3] = s3; }
     }
-    const y0 = yo + r * ys, y1 = y0 + ys, y2 = y1 + ys, y3 = y2 + ys;
-    if (accumulate) { y[y0] += s0; y[y1] += s1; y[y2] += s2; y[y3] += s3; }
-    else { y[y0] = s0; y[y1] = s1; y[y2] = s2; y[y3] = s3; }
-  }
-  for (; r < rows; r++) {
-    const o = r * len;
-    let s = 0;
-    for (let p = 0, q = xo; p < len; p++, q += xs) s += mat[o + p] * x[q];
-    const yr = yo + r * ys;
-    y[yr] = accumulate ? y[yr] + s : s;
+    for (; r < rows; r++) {
+      const o = r * len;
+      let s = 0;
+      for (let p = p0, q = q0; p < p1; p++, q += xs) s += mat[o + p] * x[q];
+      const yr = yo + r * ys;
+      y[yr] = add ? y[yr] + s : s;
+    }
   }
 }
 
 /**
  * y[yo + j·ys] (+)= Σp x[xo + p·xs]·mat[p·cols + j] for j < cols: a combination of the
- * contiguous rows of a rows×cols matrix, accumulated in double in chunks of GEMV_CHUNK
+ * contiguous rows of a rows×cols matrix, accumulated in double over chunks of GEMV_CHUNK
  * outputs.
  */
 function axpyRows(
@@ -314,23 +330,27 @@ function axpyRows(
   const t = GEMV_ACC;
   for (let j0 = 0; j0 < cols; j0 += GEMV_CHUNK) {
     const w = Math.min(GEMV_CHUNK, cols - j0);
-    t.fill(0, 0, w);
-    let p = 0;
-    for (; p + 4 <= rows; p += 4) {
-      const q = xo + p * xs;
-      const x0 = x[q], x1 = x[q + xs], x2 = x[q + 2 * xs], x3 = x[q + 3 * xs];
-      const o0 = p * cols + j0, o1 = o0 + cols, o2 = o1 + cols, o3 = o2 + cols;
-      for (let j = 0; j < w; j++) {
-        t[j] += x0 * mat[o0 + j] + x1 * mat[o1 + j] + x2 * mat[o2 + j] + x3 * mat[o3 + j];
-      }
-    }
-    for (; p < rows; p++) {
-      const xp = x[xo + p * xs];
-      const o = p * cols + j0;
-      for (let j = 0; j < w; j++) t[j] += xp * mat[o + j];
-    }
     const y0 = yo + j0 * ys;
-    if (accumulate) for (let j = 0; j < w; j++) y[y0 + j * ys] += t[j];
-    else for (let j = 0; j < w; j++) y[y0 + j * ys] = t[j];
+    for (let p0 = 0; p0 < rows; p0 += KC) {
+      const p1 = Math.min(rows, p0 + KC);
+      t.fill(0, 0, w);
+      let p = p0;
+      for (; p + 4 <= p1; p += 4) {
+        const q = xo + p * xs;
+        const x0 = x[q], x1 = x[q + xs], x2 = x[q + 2 * xs], x3 = x[q + 3 * xs];
+        const o0 = p * cols + j0, o1 = o0 + cols, o2 = o1 + cols, o3 = o2 + cols;
+        for (let j = 0; j < w; j++) {
+          // Left to right, as four separate `+=`: the same order as the tiles.
+          t[j] = t[j] + x0 * mat[o0 + j] + x1 * mat[o1 + j] + x2 * mat[o2 + j] + x3 * mat[o3 + j];
+        }
+      }
+      for (; p < p1; p++) {
+        const xp = x[xo + p * xs];
+        const o = p * cols + j0;
+        for (let j = 0; j < w; j++) t[j] += xp * mat[o + j];
+      }
+      if (accumulate || p0 > 0) for (let j = 0; j < w; j++) y[y0 + j * ys] += t[j];
+      else for (let j = 0; j < w; j++) y[y0 + j * ys] = t[j];
+    }
   }
 }
