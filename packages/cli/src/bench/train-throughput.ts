@@ -1,4 +1,4 @@
-import { buildModel, createOptimizer, DEFAULT_MNIST_SPEC, LocalTrainer, type Dataset, type ModelSpec } from '@flotilla/core';
+import { buildModel, createOptimizer, DEFAULT_MNIST_SPEC, LocalTrainer, takeFirst, type Dataset, type ModelSpec } from '@flotilla/core';
 
 export interface TrainThroughput {
   samples_per_sec: number;
@@ -18,7 +18,7 @@ export function benchTrainThroughput(data: Dataset, options: { spec?: ModelSpec;
   const steps = options.steps ?? 20;
   const warmup = options.warmup ?? 3;
   const model = buildModel(options.spec ?? DEFAULT_MNIST_SPEC, { seed: 0 });
-  const trainer = new LocalTrainer(model, createOptimizer('adam', { lr: 1e-3 }), { ...data, count: Math.min(data.count, batch * (steps + warmup)) }, {
+  const trainer = new LocalTrainer(model, createOptimizer('adam', { lr: 1e-3 }), takeFirst(data, batch * (steps + warmup)), {
     batchSize: batch, seed: 0, schedule: () => 1e-3, dropLast: true,
   });
   let compute = 0, optimizer = 0, timed = 0;
