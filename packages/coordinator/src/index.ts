@@ -2,7 +2,7 @@ export { Coordinator, type CoordinatorEvent, type CoordinatorOptions, type RunSu
 export { TrainingState, type AppliedStep, type BatchAssignment } from './training-state.js';
 export {
   createRunOptimizer, OPTIMIZER_CHOICES, readConfigFile, resolveRunConfig, scheduleConfig, TRAIN_DEFAULTS, workerConfigOf,
-  type RunConfig, type WorkerRunConfig,
+  type RunConfig,
 } from './run-config.js';
 export { RunDir } from './run-dir.js';
 export { writeFileAtomic } from './files.js';

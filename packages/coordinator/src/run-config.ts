@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { DATASET_NAMES } from '@flotilla/datasets';
+import type { RunConfig as WorkerRunConfig } from '@flotilla/protocol';
 import { buildModel, createOptimizer, DEFAULT_MNIST_SPEC, OPTIMIZER_NAMES, validateModelSpec, type ModelSpec, type Optimizer } from '@flotilla/core';
 
 /** Everything a training run needs, after merging defaults, the config file and flags. */
@@ -153,15 +154,6 @@ export function scheduleConfig(config: RunConfig, totalSteps: number): Record<st
 }
 
 /** The part of the run config a worker needs to compute gradients (sent in its welcome). */
-export interface WorkerRunConfig {
-  seed: number;
-  bnSync: 'global' | 'local';
-  smoothing: number;
-  perturb: number;
-  dataset: string;
-  trainLimit: number;
-}
-
 export function workerConfigOf(c: RunConfig): WorkerRunConfig {
   return { seed: c.seed, bnSync: c.bnSync, smoothing: c.smoothing, perturb: c.perturb, dataset: c.dataset, trainLimit: c.trainLimit };
 }

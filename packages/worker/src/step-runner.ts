@@ -1,4 +1,5 @@
 import { mergeMoments, shardRanges } from '@flotilla/core';
+import type { StepMessage } from '@flotilla/protocol';
 import type { Piscina } from 'piscina';
 import { BarrierHost, Phase } from './bn-barrier.js';
 import { slot, type SharedState } from './shared-state.js';
@@ -15,14 +16,8 @@ export interface BatchNormExchange {
 
 export type ExchangeFn = (mine: BatchNormExchange) => Promise<BatchNormExchange>;
 
-export interface StepAssignment {
-  step: number;
-  epoch: number;
-  batchStart: number;
-  start: number;
-  end: number;
-  globalBatch: number;
-}
+/** The fields of a step message that say which rows to compute. */
+export type StepAssignment = Pick<StepMessage, 'step' | 'epoch' | 'batchStart' | 'start' | 'end' | 'globalBatch'>;
 
 export interface StepOutcome {
   samples: number;
