@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Dataset } from '@flotilla/core';
+import { takeFirst, type Dataset } from '@flotilla/core';
 import { decodeMessage, encodeMessage, frameLimits, PROTOCOL_VERSION, ProtocolError, validateAgainst, type Message, type WorkerMessage } from '@flotilla/protocol';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { BatchNormReduction } from './bn-reduction.js';
@@ -69,6 +69,8 @@ interface StepInProgress {
 }
 
 const HELLO_TIMEOUT_MS = 10_000;
+/** Training samples over which the EMA weights' BatchNorm statistics are recomputed. */
+const EMA_CALIBRATION_SAMPLES = 10_000;
 /** After this many non-finite steps in a row the run stops, keeping its last good checkpoint. */
 const MAX_CONSECUTIVE_SKIPS = 5;
 
@@ -349,7 +351,7 @@ export class Coordinator {
         this.emit({ kind: 'step', step: assignment.step, totalSteps: state.totalSteps, epoch: assignment.epoch, loss: reduced.loss, samplesPerSec: trained / busySeconds });
         const epochEnd = state.endsEpoch(assignment.step);
         if (epochEnd || state.done) {
-          last = state.evaluate(options.test);
+          last = state.evaluate(options.test, takeFirst(options.train, EMA_CALIBRATION_SAMPLES));
           runDir.appendMetrics({
             kind: 'epoch', epoch: assignment.epoch + 1, step: state.step, test_loss: last.live.loss, test_accuracy: last.live.accuracy,
             ema_test_loss: last.ema.loss, ema_test_accuracy: last.ema.accuracy,

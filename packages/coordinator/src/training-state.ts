@@ -1,5 +1,5 @@
 import {
-  batchesPerEpoch, buildModel, clipGradNorm, createSchedule, encodeModelCheckpoint, evaluate, ExponentialMovingAverage, gradNorm,
+  batchesPerEpoch, buildModel, clipGradNorm, recomputeBatchNormStatistics, createSchedule, encodeModelCheckpoint, evaluate, ExponentialMovingAverage, gradNorm,
   type Dataset, type Evaluation, type Model, type Optimizer, type Schedule,
 } from '@flotilla/core';
 import { createRunOptimizer, scheduleConfig, type RunConfig } from './run-config.js';
@@ -76,14 +76,24 @@ export class TrainingState {
     return { lr, gradNorm: norm, skipped };
   }
 
-  /** Test-set evaluation of the live weights and of the EMA weights (with the live BatchNorm statistics). */
-  evaluate(test: Dataset): { live: Evaluation; ema: Evaluation } {
-    const live = evaluate(this.model, test);
-    const saved = Float32Array.from(this.model.params);
-    this.model.params.set(this.ema.values);
-    const ema = evaluate(this.model, test);
-    this.model.params.set(saved);
-    return { live, ema };
+  /**
+   * Test-set evaluation of the live weights and of the EMA weights. The EMA weights never
+   * produced the live BatchNorm statistics, so they get their own, recomputed over
+   * `calibration` (a slice of the training data), as torch.optim.swa_utils.update_bn does.
+   */
+  evaluate(test: Dataset, calibration: Dataset): { live: Evaluation; ema: Evaluation } {
+    const { model } = this;
+    const live = evaluate(model, test);
+    const savedParams = Float32Array.from(model.params);
+    const savedBuffers = Float32Array.from(model.buffers);
+    try {
+      model.params.set(this.ema.values);
+      recomputeBatchNormStatistics(model, calibration);
+      return { live, ema: evaluate(model, test) };
+    } finally {
+      model.params.set(savedParams);
+      model.buffers.set(savedBuffers);
+    }
   }
 
   /** A checkpoint of the live weights, with the EMA weights beside them under `ema.`. */

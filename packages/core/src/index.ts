@@ -18,3 +18,4 @@ export * from './io/index.js';
 export * from './data/index.js';
 export { computeGradients, evaluate, type Evaluation, type GradientStepOptions } from './train/step.js';
 export { LocalTrainer, type LocalTrainerOptions, type StepReport } from './train/local-trainer.js';
+export { recomputeBatchNormStatistics } from './train/recompute-bn.js';

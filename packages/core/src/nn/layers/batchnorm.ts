@@ -24,8 +24,12 @@ export class BatchNorm extends Module {
     this.runningVar = this.addBuffer('running_var', [channels], 1);
   }
 
+  /** Sees every input in eval mode (used to recompute running statistics). */
+  observer: ((x: Tensor) => void) | null = null;
+
   forward(x: Tensor, ctx: ForwardContext): Tensor {
     if (!this.training) {
+      this.observer?.(x);
       return batchNormEval(x, this.weight, this.bias, this.runningMean.data, this.runningVar.data, this.eps);
     }
     const reducer = ctx.batchNormReducer?.(this.id) ?? null;
