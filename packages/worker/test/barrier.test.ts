@@ -1,0 +1,68 @@
+import { Worker } from 'node:worker_threads';
+import { channelMoments, mergeMoments } from '@flotilla/core';
+import { describe, expect, it } from 'vitest';
+import { BarrierHost, Phase } from '../src/bn-barrier.js';
+import { createSharedState } from '../src/shared-state.js';
+
+describe('SyncBN barrier across real threads', () => {
+  it('threads with uneven and empty shards all receive the statistics of the whole batch', async () => {
+    const threads = 3, c = 2;
+    const rows = [5, 0, 3];
+    const all = Float64Array.from({ length: 8 * c }, (_, i) => 10 + Math.sin(i) * (1 + (i % 4)));
+    const data = { inputs: new Float32Array(4), inputShape: [1], labels: new Int32Array(4), count: 4, numClasses: 2 };
+    const state = createSharedState(threads, 1, 1, c, data);
+    const host = new BarrierHost(state, () => c);
+    let offset = 0;
+    const shards = rows.map((n, slot) => {
+      const mean = new Float64Array(c), m2 = new Float64Array(c);
+      channelMoments(all.subarray(offset * c, (offset + n) * c), n, c, mean, m2);
+      offset += n;
+      return { slot, count: n, mean: Array.from(mean), m2: Array.from(m2), sumDy: [slot + 1, 10 * (slot + 1)], sumDyXhat: [0.5 * slot, -slot] };
+    });
+    const workers = shards.map((s) => new Worker(new URL('./fixtures/barrier-thread.mjs', import.meta.url), { workerData: { state, ...s } }));
+    const results = Promise.all(workers.map((w) => new Promise<Record<string, unknown>>((resolve, reject) => { w.once('message', resolve); w.once('error', reject); })));
+
+    // The main thread serves both barriers as a worker process's main thread does.
+    const phases: number[] = [];
+    for (;;) {
+      const arrival = await host.nextArrival(results);
+      if (arrival === null) break;
+      phases.push(arrival.phase);
+      expect(arrival.layer).toBe(7);
+      const a = new Float64Array(c), b = new Float64Array(c);
+      let count = 0;
+      for (let k = 0; k < threads; k++) {
+        const s = host.shard(k, c);
+        if (arrival.phase === Phase.forward) count = mergeMoments(count, a, b, s.count, s.a, s.b);
+        else for (let j = 0; j < c; j++) { a[j] += s.a[j]; b[j] += s.b[j]; }
+      }
+      host.release(count, a, b);
+    }
+    expect(phases).toEqual([Phase.forward, Phase.backward]);
+    const wholeMean = new Float64Array(c), wholeM2 = new Float64Array(c);
+    channelMoments(all, 8, c, wholeMean, wholeM2);
+    for (const r of await results) {
+      expect(r.total).toBe(8);
+      (r.mean as number[]).forEach((v, j) => expect(v).toBeCloseTo(wholeMean[j], 12));
+      (r.m2 as number[]).forEach((v, j) => expect(v).toBeCloseTo(wholeM2[j], 10));
+      expect(r.sumDy).toEqual([6, 60]);
+      expect(r.sumDyXhat).toEqual([1.5, -3]);
+    }
+    await Promise.all(workers.map((w) => w.terminate()));
+  });
+
+  it('abort wakes a waiting thread with an error instead of leaving it hanging', async () => {
+    const data = { inputs: new Float32Array(2), inputShape: [1], labels: new Int32Array(2), count: 2, numClasses: 2 };
+    const state = createSharedState(2, 1, 1, 1, data);
+    const host = new BarrierHost(state, () => 1);
+    const w = new Worker(new URL('./fixtures/barrier-thread.mjs', import.meta.url), {
+      workerData: { state, slot: 0, count: 1, mean: [1], m2: [0], sumDy: [0], sumDyXhat: [0] },
+    });
+    const failed = new Promise<Error>((resolve) => w.once('error', resolve));
+    // Only one of two threads arrives; give it time to block, then abandon the step.
+    await new Promise((r) => setTimeout(r, 200));
+    host.abort();
+    expect((await failed).message).toMatch(/SyncBN barrier abandoned/);
+    await w.terminate();
+  });
+});
