@@ -1,6 +1,7 @@
 import yargs from 'yargs';
 import { benchCommand } from './commands/bench.js';
 import { coordinatorCommand } from './commands/coordinator.js';
+import { evalCommand } from './commands/eval.js';
 import { trainCommand } from './commands/train.js';
 import { workerCommand } from './commands/worker.js';
 
@@ -12,8 +13,9 @@ export async function main(argv: string[]): Promise<void> {
     .command(trainCommand)
     .command(coordinatorCommand)
     .command(workerCommand)
+    .command(evalCommand)
     .command(benchCommand)
-    .demandCommand(1, 'Name a command: train, coordinator, worker or bench.')
+    .demandCommand(1, 'Name a command: train, coordinator, worker, eval, ensemble or bench.')
     .strict()
     .help()
     .fail((message, error, y) => {

@@ -10,7 +10,7 @@ export { kernels, useKernels, matmulReference, type Kernels } from './kernels/in
 export * from './ops/index.js';
 export * from './nn/index.js';
 export { buildModel, Model, type BuildOptions, type ModelStorage } from './model/model.js';
-export { decodeModelCheckpoint, encodeModelCheckpoint, modelTensors } from './model/checkpoint.js';
+export { decodeModelCheckpoint, encodeModelCheckpoint, modelTensors, readEmaParameters } from './model/checkpoint.js';
 export { buildSequential, LAYER_BUILDERS, SpecError, type LayerBuilder } from './model/registry.js';
 export { DEFAULT_MNIST_SPEC, validateModelSpec, type LayerSpec, type ModelSpec } from './model/spec.js';
 export * from './optim/index.js';
@@ -19,3 +19,4 @@ export * from './data/index.js';
 export { computeGradients, evaluate, type Evaluation, type GradientStepOptions } from './train/step.js';
 export { LocalTrainer, type LocalTrainerOptions, type StepReport } from './train/local-trainer.js';
 export { recomputeBatchNormStatistics } from './train/recompute-bn.js';
+export * from './eval/index.js';

@@ -34,3 +34,16 @@ export function decodeModelCheckpoint(bytes: Uint8Array, allowExtraPrefixes: str
   loadCheckpointInto(checkpoint, modelTensors(model), { allowExtraPrefixes });
   return { model, checkpoint };
 }
+
+/** The EMA weights stored beside a checkpoint's own (under `ema.`), or null when it has none. */
+export function readEmaParameters(model: Model, checkpoint: Checkpoint): Float32Array | null {
+  if (model.paramLayout.length === 0 || !checkpoint.tensors.has(`ema.${model.paramLayout[0].name}`)) return null;
+  const ema = new Float32Array(model.params.length);
+  const scratch = { params: new Float32Array(model.params.length), buffers: new Float32Array(model.buffers.length) };
+  loadCheckpointInto(checkpoint, {
+    params: { layout: model.paramLayout, data: scratch.params },
+    buffers: { layout: model.bufferLayout, data: scratch.buffers },
+    extra: [{ prefix: 'ema.', layout: model.paramLayout, data: ema }],
+  });
+  return ema;
+}

@@ -1,0 +1,3 @@
+export { averageProbabilities, probabilityMetrics, type ProbabilityMetrics } from './metrics.js';
+export { predictProbabilities } from './predict.js';
+export { averageParameters } from './average.js';
