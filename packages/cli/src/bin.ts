@@ -1,6 +1,7 @@
 import yargs from 'yargs';
 import { benchCommand } from './commands/bench.js';
 import { coordinatorCommand } from './commands/coordinator.js';
+import { ensembleCommand } from './commands/ensemble.js';
 import { evalCommand } from './commands/eval.js';
 import { trainCommand } from './commands/train.js';
 import { workerCommand } from './commands/worker.js';
@@ -14,6 +15,7 @@ export async function main(argv: string[]): Promise<void> {
     .command(coordinatorCommand)
     .command(workerCommand)
     .command(evalCommand)
+    .command(ensembleCommand)
     .command(benchCommand)
     .demandCommand(1, 'Name a command: train, coordinator, worker, eval, ensemble or bench.')
     .strict()

@@ -358,9 +358,8 @@ export class Coordinator {
           });
           this.emit({ kind: 'epoch', epoch: assignment.epoch + 1, testAccuracy: last.live.accuracy, testLoss: last.live.loss, emaAccuracy: last.ema.accuracy });
           if (epochEnd) lastCheckpoint = save(`epoch-${assignment.epoch + 1}`);
-        } else if (config.checkpointEvery > 0 && state.step % config.checkpointEvery === 0) {
-          lastCheckpoint = save(`step-${state.step}`);
         }
+        if (config.checkpointEvery > 0 && state.step % config.checkpointEvery === 0) lastCheckpoint = save(`step-${state.step}`);
       }
       const checkpoint = save('final');
       const summary: RunSummary = {

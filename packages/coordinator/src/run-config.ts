@@ -33,6 +33,8 @@ export interface RunConfig {
   emaDecay: number;
   /** Write a checkpoint every this many steps (0: at epoch ends and the end only). */
   checkpointEvery: number;
+  /** Cycles of the cosine schedule (warm restarts; > 1 for snapshot ensembles). */
+  cycles: number;
 }
 
 export const TRAIN_DEFAULTS: Omit<RunConfig, 'model'> = {
@@ -57,6 +59,7 @@ export const TRAIN_DEFAULTS: Omit<RunConfig, 'model'> = {
   bnSync: 'global',
   emaDecay: 0.995,
   checkpointEvery: 0,
+  cycles: 1,
 };
 
 /** `momentum` and `nesterov` are SGD with momentum μ (Nesterov in seed 003's φ form). */
@@ -122,9 +125,10 @@ export function resolveRunConfig(file: Partial<RunConfig>, flags: Partial<RunCon
   positiveInt('epochs');
   positiveInt('batch');
   for (const k of ['lr', 'weightDecay', 'clip', 'perturb', 'warmup', 'trainLimit', 'testLimit', 'val', 'patience', 'seed', 'steps', 'checkpointEvery'] as const) nonNegative(k);
-  for (const k of ['seed', 'steps', 'checkpointEvery', 'trainLimit', 'testLimit', 'val', 'patience', 'warmup'] as const) {
+  for (const k of ['seed', 'steps', 'checkpointEvery', 'trainLimit', 'testLimit', 'val', 'patience', 'warmup', 'cycles'] as const) {
     if (!Number.isInteger(merged[k])) throw new Error(`Invalid ${k}: ${merged[k]} (expected an integer)`);
   }
+  if (merged.cycles < 1) throw new Error(`Invalid cycles: ${merged.cycles} (expected a positive integer)`);
   if (merged.bnSync !== 'global' && merged.bnSync !== 'local') throw new Error(`Invalid bnSync: ${String(merged.bnSync)} (expected global or local)`);
   if (!(merged.emaDecay >= 0 && merged.emaDecay < 1)) throw new Error(`Invalid emaDecay: ${merged.emaDecay} (expected 0 <= emaDecay < 1)`);
   if (!DATASET_NAMES.includes(merged.dataset)) throw new Error(`Unknown dataset "${merged.dataset}" (expected one of ${DATASET_NAMES.join(', ')})`);
@@ -145,7 +149,7 @@ function definedOnly<T extends object>(o: T): Partial<T> {
 /** The schedule config for core's createSchedule, given the run's length in steps. */
 export function scheduleConfig(config: RunConfig, totalSteps: number): Record<string, unknown> {
   switch (config.schedule) {
-    case 'cosine': return { kind: 'cosine', total: totalSteps, warmup: config.warmup };
+    case 'cosine': return { kind: 'cosine', total: totalSteps, warmup: config.warmup, cycles: config.cycles };
     case 'step': return { kind: 'step', stepSize: Math.max(1, Math.floor(totalSteps / 3)), gamma: 0.1 };
     case 'exponential': return { kind: 'exponential', k: 3 / totalSteps };
     case 'inverse-time': return { kind: 'inverse-time', k: 10 / totalSteps };

@@ -17,6 +17,6 @@ describe('run config resolution', () => {
     const nesterov = createRunOptimizer(resolveRunConfig({}, { optimizer: 'nesterov', lr: 0.1, momentum: 0.8 }));
     expect(nesterov.kind).toBe('sgd');
     expect(nesterov.state().hyper).toMatchObject({ momentum: 0.8, nesterov: true, lr: 0.1 });
-    expect(scheduleConfig(resolveRunConfig({}, { schedule: 'cosine', warmup: 10 }), 500)).toEqual({ kind: 'cosine', total: 500, warmup: 10 });
+    expect(scheduleConfig(resolveRunConfig({}, { schedule: 'cosine', warmup: 10 }), 500)).toEqual({ kind: 'cosine', total: 500, warmup: 10, cycles: 1 });
   });
 });

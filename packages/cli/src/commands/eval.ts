@@ -1,11 +1,10 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { takeFirst } from '@flotilla/core';
 import { loadDataset } from '@flotilla/datasets';
 import type { CommandModule } from 'yargs';
-import { evaluateCheckpoints, formatReport, type EvaluationReport } from '../eval/evaluate-checkpoints.js';
+import { evaluateCheckpoints, type EvaluationReport } from '../eval/evaluate-checkpoints.js';
 import { loadCheckpoint } from '../eval/load-checkpoints.js';
-import { ensembleChartSvg } from '../eval/report-chart.js';
+import { writeReport } from '../eval/write-report.js';
 import { logFor } from './train-options.js';
 
 interface EvalArgs {
@@ -36,12 +35,7 @@ export function runEvaluation(paths: string[], o: EvalRunOptions): EvaluationRep
   const report = evaluateCheckpoints(loaded, takeFirst(data.test, o.testLimit), {
     ensemble: o.ensemble, average: o.average, calibration: takeFirst(data.train, o.bnSamples), log: o.log,
   });
-  o.log(formatReport(report));
-  mkdirSync(o.out, { recursive: true });
-  writeFileSync(join(o.out, 'eval.json'), `${JSON.stringify(report, null, 2)}\n`);
-  const svg = ensembleChartSvg(report);
-  if (svg) writeFileSync(join(o.out, 'eval.svg'), svg);
-  o.log(`wrote ${join(resolve(o.out), 'eval.json')}${svg ? ' and eval.svg' : ''}`);
+  writeReport(report, o.out, o.log);
   return report;
 }
 

@@ -24,6 +24,7 @@ export interface TrainOptionArgs {
   'bn-sync'?: string;
   'ema-decay'?: number;
   'checkpoint-every'?: number;
+  cycles?: number;
   out?: string;
   json?: boolean;
 }
@@ -51,6 +52,7 @@ export function withTrainOptions<T>(y: Argv<T>): Argv<T & TrainOptionArgs> {
     .option('bn-sync', { type: 'string', describe: 'BatchNorm statistics: global (SyncBN) or local (per shard) [default: global]' })
     .option('ema-decay', { type: 'number', describe: 'Decay of the EMA of the weights [default: 0.995]' })
     .option('checkpoint-every', { type: 'number', describe: 'Also checkpoint every N steps [default: epoch ends only]' })
+    .option('cycles', { type: 'number', describe: 'Cosine schedule with this many warm restarts [default: 1]' })
     .option('out', { type: 'string', describe: 'Run folder, created if missing [default: runs/<timestamp>]' })
     .option('json', { type: 'boolean', describe: 'Print a JSON summary as the last line of stdout' });
 }
@@ -63,7 +65,7 @@ export function runConfigFrom(args: TrainOptionArgs): RunConfig {
     weightDecay: args['weight-decay'], seed: args.seed, smoothing: args.smoothing, clip: args.clip, perturb: args.perturb,
     schedule: args.schedule, warmup: args.warmup, trainLimit: args['train-limit'], testLimit: args['test-limit'], val: args.val,
     patience: args.patience, bnSync: args['bn-sync'] as RunConfig['bnSync'] | undefined, emaDecay: args['ema-decay'],
-    checkpointEvery: args['checkpoint-every'],
+    checkpointEvery: args['checkpoint-every'], cycles: args.cycles,
   };
   return resolveRunConfig(file, flags);
 }

@@ -78,6 +78,9 @@ export function runLocalTraining(
         kind: 'step', step: r.step, epoch: r.epoch, loss: r.loss, lr: r.lr, grad_norm: r.gradNorm, skipped: r.skipped,
         samples_per_sec: r.samples / seconds, compute_ms: r.computeMs, optimizer_ms: r.optimizerMs,
       });
+      if (!r.skipped && config.checkpointEvery > 0 && (r.step + 1) % config.checkpointEvery === 0) {
+        lastCheckpoint = save(`step-${r.step + 1}`, { epoch, step: r.step + 1 });
+      }
       bar.update(r.batch + 1, `loss ${r.loss.toFixed(4)} · ${Math.round(trained / computeSeconds)} samples/s`);
     });
     const evalStart = performance.now();
