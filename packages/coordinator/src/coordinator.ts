@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { takeFirst, type Dataset } from '@flotilla/core';
+import { shardRanges, takeFirst, type Dataset } from '@flotilla/core';
 import { decodeMessage, encodeMessage, frameLimits, PROTOCOL_VERSION, ProtocolError, validateAgainst, type Message, type WorkerMessage } from '@flotilla/protocol';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { BatchNormReduction } from './bn-reduction.js';
-import { GradientSum } from './gradient-sum.js';
+import { MemberLost, StepRound } from './step-round.js';
 import { writeFileAtomic } from './files.js';
 import { workerConfigOf, type RunConfig } from './run-config.js';
 import type { RunDir } from './run-dir.js';
@@ -22,6 +21,10 @@ export interface CoordinatorOptions {
   workers: number;
   /** How long to wait for them. */
   joinTimeoutMs?: number;
+  /** A worker silent for this long (no message, no heartbeat) is dropped. */
+  heartbeatTimeoutMs?: number;
+  /** Resume from this checkpoint of the same run (weights, optimizer, EMA, step). */
+  resume?: { bytes: Uint8Array; path: string };
   /** Progress and log lines, for the CLI. */
   onEvent?: (event: CoordinatorEvent) => void;
 }
@@ -33,6 +36,8 @@ export type CoordinatorEvent =
   | { kind: 'worker-left'; workerId: number; reason: string }
   | { kind: 'step'; step: number; totalSteps: number; epoch: number; loss: number; samplesPerSec: number }
   | { kind: 'epoch'; epoch: number; testAccuracy: number; testLoss: number; emaAccuracy: number }
+  | { kind: 'step-redone'; step: number; attempt: number; reason: string }
+  | { kind: 'resumed'; step: number; path: string }
   | { kind: 'warning'; message: string };
 
 export interface RunSummary {
@@ -47,6 +52,9 @@ export interface RunSummary {
   threads: number;
   seconds: number;
   skipped_steps: number;
+  redone_steps: number;
+  refused_connections: number;
+  dropped_workers: number;
   run_dir: string;
   checkpoint: string;
 }
@@ -59,16 +67,9 @@ interface WorkerConn {
   lastSeen: number;
 }
 
-interface StepInProgress {
-  assignment: BatchAssignment;
-  members: number[];
-  gradients: GradientSum;
-  reductions: Map<string, BatchNormReduction>;
-  resolve: () => void;
-  reject: (error: Error) => void;
-}
 
 const HELLO_TIMEOUT_MS = 10_000;
+const DEFAULT_HEARTBEAT_TIMEOUT_MS = 10_000;
 /** Training samples over which the EMA weights' BatchNorm statistics are recomputed. */
 const EMA_CALIBRATION_SAMPLES = 10_000;
 /** After this many non-finite steps in a row the run stops, keeping its last good checkpoint. */
@@ -82,18 +83,25 @@ const MAX_CONSECUTIVE_SKIPS = 5;
  */
 export class Coordinator {
   readonly state: TrainingState;
-  readonly runId = randomUUID();
   private server: WebSocketServer | null = null;
   private readonly workers = new Map<number, WorkerConn>();
   private nextWorkerId = 0;
-  private current: StepInProgress | null = null;
+  private current: StepRound | null = null;
   private joinWaiter: (() => void) | null = null;
   private readonly buffersSum: Float32Array;
   private stopping = false;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private readonly counters = { refused: 0, dropped: 0, redone: 0 };
+  readonly runId: string;
 
   constructor(private readonly options: CoordinatorOptions) {
     this.state = new TrainingState(options.config, options.train.count);
     this.buffersSum = new Float32Array(this.state.model.buffers.length);
+    this.runId = randomUUID();
+    if (options.resume) {
+      const restored = this.state.restore(options.resume.bytes);
+      if (typeof restored.runId === 'string') this.runId = restored.runId;
+    }
   }
 
   private emit(event: CoordinatorEvent): void {
@@ -116,6 +124,13 @@ export class Coordinator {
       server.once('listening', resolve);
       server.once('error', reject);
     });
+    const timeoutMs = this.options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS;
+    this.heartbeatTimer = setInterval(() => {
+      const now = Date.now();
+      for (const w of [...this.workers.values()]) {
+        if (now - w.lastSeen > timeoutMs) this.dropWorker(w, `heartbeat timeout: silent for ${((now - w.lastSeen) / 1000).toFixed(1)} s`);
+      }
+    }, Math.min(1000, timeoutMs / 4));
     const address = server.address();
     const port = typeof address === 'object' && address !== null ? address.port : 0;
     this.emit({ kind: 'listening', port, host });
@@ -127,6 +142,7 @@ export class Coordinator {
   }
 
   private refuse(ws: WebSocket, code: string, message: string): void {
+    this.counters.refused++;
     this.emit({ kind: 'worker-refused', reason: message });
     try {
       this.send(ws, { type: 'error', code, message });
@@ -206,45 +222,23 @@ export class Coordinator {
       case 'hello':
         this.dropWorker(conn, 'sent a second hello');
         return;
-      case 'bn': {
-        if (!step || message.step !== step.assignment.step || !step.members.includes(conn.id)) {
-          this.dropWorker(conn, `sent BatchNorm statistics for step ${message.step} out of turn`);
-          return;
-        }
-        const key = `${message.layer}:${message.phase}`;
-        const channels = message.values.length / 2;
-        let reduction = step.reductions.get(key);
-        if (!reduction) {
-          reduction = new BatchNormReduction(message.phase, channels, step.members);
-          step.reductions.set(key, reduction);
-        }
-        try {
-          const complete = reduction.add({ workerId: conn.id, count: message.count, a: message.values.subarray(0, channels), b: message.values.subarray(channels) });
-          if (!complete) return;
-        } catch (error) {
-          this.dropWorker(conn, (error as Error).message);
-          return;
-        }
-        const { count, a, b } = reduction.result();
-        const values = new Float64Array(2 * channels);
-        values.set(a);
-        values.set(b, channels);
-        const reply = encodeMessage({ type: 'bn', step: message.step, layer: message.layer, phase: message.phase, count, values });
-        for (const id of step.members) this.workers.get(id)?.ws.send(reply);
-        step.reductions.delete(key);
-        return;
-      }
+      case 'bn':
       case 'gradient': {
-        if (!step || message.step !== step.assignment.step || !step.members.includes(conn.id)) {
-          this.dropWorker(conn, `sent a gradient for step ${message.step} out of turn`);
+        const verdict = step ? step.verdict(conn.id, message.step, message.attempt ?? 0) : 'invalid';
+        if (verdict === 'stale') return; // left over from an abandoned attempt: harmless
+        if (verdict === 'invalid' || !step) {
+          this.dropWorker(conn, `sent a ${message.type} message for step ${message.step} (attempt ${message.attempt ?? 0}) out of turn`);
           return;
         }
         try {
-          const complete = step.gradients.add({
-            workerId: conn.id, samples: message.samples, loss: message.lossSum / step.assignment.globalBatch,
-            grads: message.gradient, buffers: message.buffers, computeMs: message.timings.computeMs, bnWaitMs: message.timings.bnWaitMs,
-          });
-          if (complete) step.resolve();
+          if (message.type === 'gradient') {
+            step.addGradient(conn.id, message);
+            return;
+          }
+          const reply = step.addBatchNorm(conn.id, message);
+          if (!reply) return;
+          const frame = encodeMessage({ type: 'bn', step: message.step, attempt: step.attempt, layer: message.layer, phase: message.phase, ...reply });
+          for (const id of step.members) this.workers.get(id)?.ws.send(frame);
         } catch (error) {
           this.dropWorker(conn, (error as Error).message);
         }
@@ -257,22 +251,23 @@ export class Coordinator {
 
   private dropWorker(conn: WorkerConn, reason: string): void {
     if (!this.workers.delete(conn.id)) return;
+    this.counters.dropped++;
     this.emit({ kind: 'worker-left', workerId: conn.id, reason });
     if (conn.ws.readyState === conn.ws.OPEN) {
       try { this.send(conn.ws, { type: 'error', code: 'dropped', message: reason }); } catch { /* closing anyway */ }
       conn.ws.close(1008, reason.slice(0, 120));
+      // A stopped process cannot answer the closing handshake; do not wait for it.
+      setTimeout(() => conn.ws.terminate(), 2000).unref();
     }
-    if (this.current?.members.includes(conn.id)) {
-      this.current.reject(new Error(`worker ${conn.id} left during step ${this.current.assignment.step}: ${reason}`));
-    }
+    this.current?.lose(conn.id, reason);
   }
 
-  private async waitForWorkers(): Promise<void> {
+  private async waitForWorkers(wanted: number): Promise<void> {
     const timeoutMs = this.options.joinTimeoutMs ?? 120_000;
     const deadline = Date.now() + timeoutMs;
-    while (this.workers.size < this.options.workers) {
+    while (this.workers.size < wanted) {
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`only ${this.workers.size} of ${this.options.workers} workers joined within ${timeoutMs / 1000} s`);
+      if (left <= 0) throw new Error(`only ${this.workers.size} of ${wanted} workers joined within ${timeoutMs / 1000} s`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.joinWaiter = () => { clearTimeout(timer); resolve(); };
@@ -281,30 +276,39 @@ export class Coordinator {
     }
   }
 
-  /** One step across the current workers; resolves when every gradient is in. */
-  private runStep(assignment: BatchAssignment): Promise<void> {
+  /** Starts one attempt at a step across the current workers. */
+  private startRound(assignment: BatchAssignment, attempt: number): StepRound {
     const members = [...this.workers.keys()].sort((x, y) => x - y);
-    const weights = members.map((id) => this.workers.get(id)!.threads);
-    const total = weights.reduce((a, b) => a + b, 0);
-    // Position ranges weighted by thread count, in worker-id order.
-    let cumulative = 0, start = 0;
-    const ranges = weights.map((w, i) => {
-      cumulative += w;
-      const end = i === weights.length - 1 ? assignment.globalBatch : Math.round((assignment.globalBatch * cumulative) / total);
-      const range = { start, end: Math.max(start, end) };
-      start = range.end;
-      return range;
-    });
-    return new Promise<void>((resolve, reject) => {
-      this.current = { assignment, members, gradients: new GradientSum(members), reductions: new Map(), resolve, reject };
-      const { model } = this.state;
-      members.forEach((id, i) => {
-        this.send(this.workers.get(id)!.ws, {
-          type: 'step', ...assignment, start: ranges[i].start, end: ranges[i].end,
-          params: model.params as Float32Array, buffers: model.buffers as Float32Array,
-        });
+    const ranges = shardRanges(assignment.globalBatch, members.map((id) => this.workers.get(id)!.threads));
+    const round = new StepRound(assignment, attempt, members);
+    this.current = round;
+    const { model } = this.state;
+    members.forEach((id, i) => {
+      this.send(this.workers.get(id)!.ws, {
+        type: 'step', ...assignment, attempt, start: ranges[i].start, end: ranges[i].end,
+        params: model.params as Float32Array, buffers: model.buffers as Float32Array,
       });
     });
+    return round;
+  }
+
+  /** Runs a step to completion, redoing it without any worker lost on the way. */
+  private async completeStep(assignment: BatchAssignment): Promise<StepRound> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.workers.size === 0) {
+        this.emit({ kind: 'warning', message: `no workers left at step ${assignment.step}; waiting for one to join` });
+        await this.waitForWorkers(1);
+      }
+      const round = this.startRound(assignment, attempt);
+      try {
+        await round.done;
+        return round;
+      } catch (error) {
+        if (!(error instanceof MemberLost)) throw error;
+        this.counters.redone++;
+        this.emit({ kind: 'step-redone', step: assignment.step, attempt: attempt + 1, reason: error.message });
+      }
+    }
   }
 
   /** Trains to the end: waits for the workers, runs every step, evaluates and checkpoints. */
@@ -312,27 +316,27 @@ export class Coordinator {
     const { state, options } = this;
     const { runDir, config } = options;
     runDir.writeJson('config.json', { ...config, mode: 'distributed', workers: options.workers });
-    await this.waitForWorkers();
+    await this.waitForWorkers(options.workers);
+    if (options.resume) this.emit({ kind: 'resumed', step: state.step, path: options.resume.path });
     const started = performance.now();
     let trained = 0, busySeconds = 0, skipped = 0, consecutiveSkips = 0, lastCheckpoint = '';
     let last = { live: { accuracy: NaN, loss: NaN, count: 0 }, ema: { accuracy: NaN, loss: NaN, count: 0 } };
     const save = (name: string): string => {
       const path = runDir.checkpointPath(name);
-      writeFileAtomic(path, state.checkpoint({ optimizer: config.optimizer, seed: config.seed }));
+      writeFileAtomic(path, state.checkpoint({ runId: this.runId, seed: config.seed }));
       return path;
     };
     try {
       while (!state.done) {
-        if (this.workers.size === 0) throw new Error('every worker has left');
         const assignment = state.assignment();
         const t0 = performance.now();
-        await this.runStep(assignment);
+        const round = await this.completeStep(assignment);
         const t1 = performance.now();
-        const reduced = this.current!.gradients.reduceInto(state.grads, this.buffersSum);
-        state.model.buffers.set(this.buffersSum);
-        const applied = state.apply(reduced.loss);
+        const reduced = round.gradients.reduceInto(state.grads, this.buffersSum);
+        const diverged = round.nonFinite.size > 0;
+        if (!diverged) state.model.buffers.set(this.buffersSum);
+        const applied = state.apply(diverged ? NaN : reduced.loss);
         const t2 = performance.now();
-        this.current = null;
         const seconds = (t2 - t0) / 1000;
         busySeconds += seconds;
         trained += reduced.samples;
@@ -366,7 +370,8 @@ export class Coordinator {
         test_accuracy: last.live.accuracy, test_loss: last.live.loss, ema_test_accuracy: last.ema.accuracy, ema_test_loss: last.ema.loss,
         samples_per_sec: trained / busySeconds, steps: state.step, epochs: Math.ceil(state.step / state.batchesPerEpoch),
         workers: this.workers.size, threads: [...this.workers.values()].reduce((s, w) => s + w.threads, 0),
-        seconds: (performance.now() - started) / 1000, skipped_steps: skipped, run_dir: runDir.path, checkpoint,
+        seconds: (performance.now() - started) / 1000, skipped_steps: skipped, redone_steps: this.counters.redone,
+        refused_connections: this.counters.refused, dropped_workers: this.counters.dropped, run_dir: runDir.path, checkpoint,
       };
       runDir.writeJson('summary.json', summary);
       return summary;
@@ -378,6 +383,7 @@ export class Coordinator {
   /** Says bye to every worker and stops listening. */
   async close(reason: string): Promise<void> {
     this.stopping = true;
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     for (const w of this.workers.values()) {
       try { this.send(w.ws, { type: 'bye', reason }); w.ws.close(1000, 'bye'); } catch { /* already gone */ }
     }

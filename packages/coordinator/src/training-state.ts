@@ -1,5 +1,5 @@
 import {
-  batchesPerEpoch, buildModel, clipGradNorm, recomputeBatchNormStatistics, createSchedule, encodeModelCheckpoint, evaluate, ExponentialMovingAverage, gradNorm,
+  batchesPerEpoch, buildModel, clipGradNorm, decodeCheckpoint, loadCheckpointInto, modelTensors, recomputeBatchNormStatistics, type Hyper, createSchedule, encodeModelCheckpoint, evaluate, ExponentialMovingAverage, gradNorm,
   type Dataset, type Evaluation, type Model, type Optimizer, type Schedule,
 } from '@flotilla/core';
 import { createRunOptimizer, scheduleConfig, type RunConfig } from './run-config.js';
@@ -96,11 +96,38 @@ export class TrainingState {
     }
   }
 
-  /** A checkpoint of the live weights, with the EMA weights beside them under `ema.`. */
+  /**
+   * A checkpoint of the live weights, with the EMA weights beside them under `ema.` and the
+   * optimizer's buffers under `optimizer.<buffer>.` (e.g. `optimizer.exp_avg.0.weight`), so
+   * the model's own names still load into PyTorch and a resumed run continues exactly.
+   */
   checkpoint(extraState: Record<string, unknown> = {}): Uint8Array {
     const { model } = this;
-    return encodeModelCheckpoint(model, { step: this.step, epoch: Math.floor(this.step / this.batchesPerEpoch), ...extraState }, [
-      { prefix: 'ema.', layout: model.paramLayout, data: this.ema.values as Float32Array },
-    ]);
+    const { kind, step, hyper, buffers } = this.optimizer.state();
+    const optimizerGroups = Object.entries(buffers).map(([name, data]) => ({ prefix: `optimizer.${name}.`, layout: model.paramLayout, data: data as Float32Array }));
+    return encodeModelCheckpoint(model, {
+      step: this.step, epoch: Math.floor(this.step / this.batchesPerEpoch), optimizer: { kind, step, hyper, buffers: Object.keys(buffers) }, ...extraState,
+    }, [{ prefix: 'ema.', layout: model.paramLayout, data: this.ema.values as Float32Array }, ...optimizerGroups]);
+  }
+
+  /** Restores weights, BatchNorm statistics, EMA, optimizer state and step from a checkpoint of this run. */
+  restore(bytes: Uint8Array): Record<string, unknown> {
+    const { model } = this;
+    const checkpoint = decodeCheckpoint(bytes);
+    const state = checkpoint.state as { step?: unknown; optimizer?: { kind: string; step: number; hyper: Hyper; buffers: string[] } } | null;
+    if (!state || !Number.isInteger(state.step) || !state.optimizer) throw new Error('the checkpoint has no training state to resume from');
+    if (JSON.stringify(checkpoint.spec) !== JSON.stringify(model.spec)) throw new Error('the checkpoint is of a different model than the run config');
+    const optimizerBuffers: Record<string, Float32Array> = {};
+    for (const name of state.optimizer.buffers) optimizerBuffers[name] = new Float32Array(model.params.length);
+    loadCheckpointInto(checkpoint, {
+      ...modelTensors(model),
+      extra: [
+        { prefix: 'ema.', layout: model.paramLayout, data: this.ema.values as Float32Array },
+        ...Object.entries(optimizerBuffers).map(([name, data]) => ({ prefix: `optimizer.${name}.`, layout: model.paramLayout, data })),
+      ],
+    });
+    this.optimizer.loadState({ kind: state.optimizer.kind, step: state.optimizer.step, hyper: state.optimizer.hyper, buffers: optimizerBuffers });
+    this.step = state.step as number;
+    return state as Record<string, unknown>;
   }
 }

@@ -68,6 +68,11 @@ export interface StepMessage {
   batchStart: number;
   /** Size of this global batch (the last batch of an epoch may be short). */
   globalBatch: number;
+  /**
+   * Bumped each time the coordinator redoes a step without a lost worker; a worker drops an
+   * unfinished older attempt, and replies carry the attempt they belong to. Absent means 0.
+   */
+  attempt?: number;
   params: Float32Array;
   buffers: Float32Array;
 }
@@ -99,6 +104,8 @@ export interface BnMessage {
   phase: BnPhase;
   /** Rows behind the statistics: this shard's in a request, the global batch's in a reply. */
   count: number;
+  /** The step attempt this round belongs to (absent: 0). */
+  attempt?: number;
   values: Float64Array;
 }
 
@@ -117,6 +124,13 @@ export interface GradientMessage {
   samples: number;
   /** Sum (not mean) of the per-sample losses. */
   lossSum: number;
+  /** The step attempt this gradient belongs to (absent: 0). */
+  attempt?: number;
+  /**
+   * The worker's loss or gradient came out NaN or infinite (divergence, not a malformed
+   * message): the payload is zeros and the coordinator skips the step. Absent: false.
+   */
+  nonFinite?: boolean;
   timings: StepTimings;
   /** Σ over the shard's samples of ∂loss/∂params, one value per parameter. */
   gradient: Float32Array;

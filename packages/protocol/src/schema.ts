@@ -81,6 +81,10 @@ export function str(nonEmpty = false): Rule {
     : `field "${path}" must be a ${nonEmpty ? 'non-empty ' : ''}string, got ${describe(v)}`);
 }
 
+export function bool(): Rule {
+  return (v, path) => (typeof v === 'boolean' ? undefined : `field "${path}" must be true or false, got ${describe(v)}`);
+}
+
 export function oneOf(...options: string[]): Rule {
   return (v, path) => (typeof v === 'string' && options.includes(v)
     ? undefined
@@ -203,6 +207,7 @@ export const SCHEMAS: Record<MessageType, Schema> = {
       paramCount: count,
       bufferCount: count,
     },
+    optional: { attempt: int(0) },
     cross: (h) => ((h.start as number) <= (h.end as number) && (h.end as number) <= (h.globalBatch as number)
       ? undefined
       : `shard [${h.start}, ${h.end}) must satisfy start <= end <= globalBatch ${h.globalBatch}`),
@@ -220,6 +225,7 @@ export const SCHEMAS: Record<MessageType, Schema> = {
       count: int(0),
       channels: int(1),
     },
+    optional: { attempt: int(0) },
     payload: { kind: 'f64', segments: [{ field: 'values', count: 'channels', per: 2 }] },
   },
   gradient: {
@@ -231,6 +237,7 @@ export const SCHEMAS: Record<MessageType, Schema> = {
       bufferCount: count,
       timings: object({ computeMs: num(0), bnWaitMs: num(0), serializeMs: num(0) }),
     },
+    optional: { attempt: int(0), nonFinite: bool() },
     payload: f32Payload('gradient'),
   },
   heartbeat: { required: { time: num() } },

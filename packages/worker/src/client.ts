@@ -53,24 +53,33 @@ function connectOnce(options: WorkerOptions, log: (line: string) => void, existi
     let welcomed = false;
     let settled = false;
     let heartbeat: NodeJS.Timeout | null = null;
-    const pendingBn = new Map<string, (reply: BatchNormExchange) => void>();
+    const pendingBn = new Map<string, { resolve: (reply: BatchNormExchange) => void; reject: (error: Error) => void }>();
     const finish = (result: Outcome | Error): void => {
       if (settled) return;
       settled = true;
       if (heartbeat) clearInterval(heartbeat);
+      abortActive('the connection closed');
       if (result instanceof Error) reject(result); else resolve(result);
     };
     const send = (m: Message): void => { if (ws.readyState === WebSocket.OPEN) ws.send(encodeMessage(m)); };
 
-    const exchange = (mine: BatchNormExchange): Promise<BatchNormExchange> => new Promise((res) => {
-      const key = `${mine.layer}:${mine.phase}`;
-      pendingBn.set(key, res);
+    // The step attempt in progress; a newer step message or a lost connection abandons it.
+    let active: { step: number; attempt: number } | null = null;
+    const abortActive = (reason: string): void => {
+      if (!active) return;
+      session?.runner.abort();
+      for (const { reject: fail } of pendingBn.values()) fail(new Error(`step ${active.step} abandoned: ${reason}`));
+      pendingBn.clear();
+    };
+    const exchange = (mine: BatchNormExchange): Promise<BatchNormExchange> => new Promise((res, rej) => {
+      const current = active;
+      if (!current) { rej(new Error('no step in progress')); return; }
+      pendingBn.set(`${current.attempt}:${mine.layer}:${mine.phase}`, { resolve: res, reject: rej });
       const values = new Float64Array(2 * mine.a.length);
       values.set(mine.a);
       values.set(mine.b, mine.a.length);
-      send({ type: 'bn', step: currentStep, layer: mine.layer, phase: mine.phase, count: mine.count, values });
+      send({ type: 'bn', step: current.step, attempt: current.attempt, layer: mine.layer, phase: mine.phase, count: mine.count, values });
     });
-    let currentStep = -1;
     let chain: Promise<void> = Promise.resolve();
 
     ws.on('open', () => {
@@ -93,39 +102,46 @@ function connectOnce(options: WorkerOptions, log: (line: string) => void, existi
           if (!session || session.runId !== message.runId) {
             const old = session;
             void old?.close();
-            session = new RunSession(message.runId, message.workerId, message.spec, message.config, options.threads, (m) => exchange(m));
+            session = new RunSession(message.runId, message.workerId, message.spec, message.config, options.threads, exchange);
             adopt(session);
           }
+          session.exchange = exchange;
           log(`worker ${message.workerId}: joined run ${message.runId} at step ${message.step} with ${options.threads} thread(s)`);
           return;
         }
         case 'step': {
           const s = session;
           if (!s) { ws.close(1002, 'step before welcome'); return; }
-          // Steps run one after another; a step's bn replies arrive while it runs.
+          // A newer assignment supersedes an unfinished one (the coordinator redid the step).
+          abortActive(`superseded by step ${message.step} attempt ${message.attempt ?? 0}`);
           chain = chain.then(async () => {
-            currentStep = message.step;
+            const attempt = message.attempt ?? 0;
+            active = { step: message.step, attempt };
             const t0 = performance.now();
             s.runner.publish(message.params, message.buffers);
             const publishMs = performance.now() - t0;
             const out = await s.runner.run(message);
+            active = null;
+            const nonFinite = !Number.isFinite(out.loss) || !allFinite(out.grads);
+            if (nonFinite) out.grads.fill(0);
             send({
-              type: 'gradient', step: message.step, samples: out.samples, lossSum: out.loss * message.globalBatch,
+              type: 'gradient', step: message.step, attempt, samples: out.samples, lossSum: nonFinite ? 0 : out.loss * message.globalBatch,
+              ...(nonFinite ? { nonFinite: true } : {}),
               timings: { computeMs: out.computeMs, bnWaitMs: out.bnWaitMs, serializeMs: publishMs }, gradient: out.grads, buffers: out.buffers,
             });
           }).catch((error: Error) => {
-            log(`worker: step ${message.step} failed: ${error.message}`);
-            send({ type: 'error', code: 'step-failed', message: error.message });
+            active = null;
+            log(`worker: step ${message.step} attempt ${message.attempt ?? 0} did not finish: ${error.message}`);
           });
           return;
         }
         case 'bn': {
-          const key = `${message.layer}:${message.phase}`;
+          const key = `${message.attempt ?? 0}:${message.layer}:${message.phase}`;
           const waiter = pendingBn.get(key);
-          if (!waiter) { log(`worker: unexpected BatchNorm reply for layer ${message.layer}`); return; }
+          if (!waiter) return; // a reply to an abandoned attempt
           pendingBn.delete(key);
           const c = message.values.length / 2;
-          waiter({ layer: message.layer, phase: message.phase, count: message.count, a: message.values.subarray(0, c), b: message.values.subarray(c) });
+          waiter.resolve({ layer: message.layer, phase: message.phase, count: message.count, a: message.values.subarray(0, c), b: message.values.subarray(c) });
           return;
         }
         case 'bye':
@@ -144,4 +160,9 @@ function connectOnce(options: WorkerOptions, log: (line: string) => void, existi
     ws.on('close', () => finish(welcomed ? 'connected-then-lost' : 'failed'));
     ws.on('error', (error) => { if (!welcomed) log(`worker: cannot connect to ${options.url}: ${error.message}`); });
   });
+}
+
+function allFinite(values: Float32Array): boolean {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false;
+  return true;
 }

@@ -15,8 +15,11 @@ export class RunSession {
   readonly shared: SharedState;
   readonly pool: Piscina;
   readonly runner: StepRunner;
+  /** The SyncBN exchange of the current connection (replaced when the worker reconnects). */
+  exchange: ExchangeFn;
 
   constructor(readonly runId: string, readonly workerId: number, spec: ModelSpec, readonly config: WorkerRunConfig, threads: number, exchange: ExchangeFn) {
+    this.exchange = exchange;
     this.model = buildModel(spec);
     const batchNorms = this.model.modules.filter((m): m is BatchNorm => m instanceof BatchNorm);
     const maxChannels = batchNorms.reduce((c, m) => Math.max(c, m.channels), 0);
@@ -37,7 +40,7 @@ export class RunSession {
     };
     this.runner = new StepRunner(this.pool, this.shared, {
       runKey: `${runId}/${workerId}`, shared: this.shared, spec, config: { seed: config.seed, bnSync: config.bnSync, smoothing: config.smoothing, perturb: config.perturb },
-    }, channelsOf, exchange);
+    }, channelsOf, (mine) => this.exchange(mine));
   }
 
   async close(): Promise<void> {

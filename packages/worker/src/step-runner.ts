@@ -52,6 +52,11 @@ export class StepRunner {
     this.buffers = new Float32Array(shared.bufferCount);
   }
 
+  /** Abandons the step in progress: threads at (or reaching) a SyncBN barrier throw. */
+  abort(): void {
+    this.host.abort();
+  }
+
   /** Publishes parameters and buffers to every slot (threads read them in place). */
   publish(params: Float32Array, buffers: Float32Array): void {
     new Float32Array(this.shared.params).set(params);

@@ -23,12 +23,15 @@ export function encodeModelCheckpoint(model: Model, state: unknown = null, extra
   return encodeCheckpoint({ spec: model.spec, state, ...modelTensors(model), extra });
 }
 
+/** Groups a checkpoint may carry beside the model's own tensors: EMA weights and optimizer state. */
+export const CHECKPOINT_EXTRA_PREFIXES = ['ema.', 'optimizer.'];
+
 /**
  * Rebuilds the model a checkpoint describes and loads its weights; tensors under
  * `allowExtraPrefixes` (e.g. `ema.`) may be present without a target. Errors name the
  * file's problem (truncated, bad header, checksum, shape that disagrees with the spec).
  */
-export function decodeModelCheckpoint(bytes: Uint8Array, allowExtraPrefixes: string[] = ['ema.']): { model: Model; checkpoint: Checkpoint } {
+export function decodeModelCheckpoint(bytes: Uint8Array, allowExtraPrefixes: string[] = CHECKPOINT_EXTRA_PREFIXES): { model: Model; checkpoint: Checkpoint } {
   const checkpoint = decodeCheckpoint(bytes);
   const model = buildModel(checkpoint.spec);
   loadCheckpointInto(checkpoint, modelTensors(model), { allowExtraPrefixes });
@@ -44,6 +47,6 @@ export function readEmaParameters(model: Model, checkpoint: Checkpoint): Float32
     params: { layout: model.paramLayout, data: scratch.params },
     buffers: { layout: model.bufferLayout, data: scratch.buffers },
     extra: [{ prefix: 'ema.', layout: model.paramLayout, data: ema }],
-  });
+  }, { allowExtraPrefixes: CHECKPOINT_EXTRA_PREFIXES });
   return ema;
 }
