@@ -44,3 +44,37 @@ export function relativeL2(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < b.length; i++) { d += (a[i] - b[i]) ** 2; n += b[i] ** 2; }
   return Math.sqrt(d / n);
 }
+
+/** A free TCP port on loopback (bound, read, released). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `check` every 50 ms until it returns a value, failing after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => T | undefined | null | false, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Optimizer steps logged so far in a run folder's metrics.jsonl. */
+export function stepsLogged(runDir: string): number {
+  try {
+    return readFileSync(`${runDir}/metrics.jsonl`, 'utf8').split('\n').filter((l) => l.includes('"kind":"step"')).length;
+  } catch {
+    return 0;
+  }
+}

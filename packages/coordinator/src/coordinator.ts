@@ -315,7 +315,7 @@ export class Coordinator {
   async run(): Promise<RunSummary> {
     const { state, options } = this;
     const { runDir, config } = options;
-    runDir.writeJson('config.json', { ...config, mode: 'distributed', workers: options.workers });
+    runDir.writeJson('config.json', config);
     await this.waitForWorkers(options.workers);
     if (options.resume) this.emit({ kind: 'resumed', step: state.step, path: options.resume.path });
     const started = performance.now();

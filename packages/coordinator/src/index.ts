@@ -9,3 +9,4 @@ export { writeFileAtomic } from './files.js';
 export { newToken, tokensMatch } from './token.js';
 export { BatchNormReduction } from './bn-reduction.js';
 export { GradientSum } from './gradient-sum.js';
+export { checkpointsByStep, latestGoodCheckpoint, type CheckpointCandidate } from './latest-checkpoint.js';

@@ -1,11 +1,12 @@
 import { takeFirst } from '@flotilla/core';
-import { Coordinator, RunDir } from '@flotilla/coordinator';
+import { Coordinator, latestGoodCheckpoint, RunDir } from '@flotilla/coordinator';
 import { loadDataset } from '@flotilla/datasets';
 import type { CommandModule } from 'yargs';
 import { progressReporter } from '../train/distributed-run.js';
-import { logFor, runConfigFrom, withTrainOptions, type TrainOptionArgs } from './train-options.js';
+import { logFor, resumeConfig, runConfigFrom, withTrainOptions, type TrainOptionArgs } from './train-options.js';
 
 interface CoordinatorArgs extends TrainOptionArgs {
+  resume?: string;
   port?: number;
   host?: string;
   token?: string;
@@ -20,17 +21,20 @@ export const coordinatorCommand: CommandModule<object, CoordinatorArgs> = {
       .option('port', { type: 'number', describe: 'Port to listen on [default: 7070]' })
       .option('host', { type: 'string', describe: 'Address to bind [default: 127.0.0.1; 0.0.0.0 for other machines]' })
       .option('token', { type: 'string', describe: 'The run token workers must present [default: $FLOTILLA_TOKEN]' })
-      .option('workers', { type: 'number', describe: 'Workers to wait for before the first step [default: 1]' }),
+      .option('workers', { type: 'number', describe: 'Workers to wait for before the first step [default: 1]' })
+      .option('resume', { type: 'string', describe: 'Continue the run in this folder from its newest good checkpoint' }),
   handler: async (args) => {
     const token = args.token ?? process.env.FLOTILLA_TOKEN;
     if (!token) throw new Error('No token: pass --token or set FLOTILLA_TOKEN (workers must present the same one)');
-    const config = runConfigFrom(args);
-    const data = loadDataset(config.dataset);
     const log = logFor(args.json);
-    const runDir = new RunDir(args.out ?? RunDir.defaultPath());
+    const config = args.resume ? resumeConfig(args.resume) : runConfigFrom(args);
+    const resume = args.resume ? latestGoodCheckpoint(args.resume, (m) => log(`warning: ${m}`)) : undefined;
+    const data = loadDataset(config.dataset);
+    const runDir = new RunDir(args.resume ?? args.out ?? RunDir.defaultPath());
     const coordinator = new Coordinator({
       config, train: takeFirst(data.train, config.trainLimit), test: takeFirst(data.test, config.testLimit), runDir, token,
       host: args.host ?? '127.0.0.1', port: args.port ?? 7070, workers: args.workers ?? 1, joinTimeoutMs: 3600_000, onEvent: progressReporter(log),
+      heartbeatTimeoutMs: 1000 * (args['heartbeat-timeout'] ?? 10), resume,
     });
     const port = await coordinator.listen();
     log(`coordinator listening on ws://${args.host ?? '127.0.0.1'}:${port}, waiting for ${args.workers ?? 1} worker(s); run folder ${runDir.path}`);

@@ -1,4 +1,5 @@
 import { readConfigFile, resolveRunConfig, type RunConfig } from '@flotilla/coordinator';
+import { join } from 'node:path';
 import type { Argv } from 'yargs';
 
 /** The options of a training run, shared by `train` and `coordinator`. */
@@ -25,6 +26,7 @@ export interface TrainOptionArgs {
   'ema-decay'?: number;
   'checkpoint-every'?: number;
   cycles?: number;
+  'heartbeat-timeout'?: number;
   out?: string;
   json?: boolean;
 }
@@ -53,6 +55,7 @@ export function withTrainOptions<T>(y: Argv<T>): Argv<T & TrainOptionArgs> {
     .option('ema-decay', { type: 'number', describe: 'Decay of the EMA of the weights [default: 0.995]' })
     .option('checkpoint-every', { type: 'number', describe: 'Also checkpoint every N steps [default: epoch ends only]' })
     .option('cycles', { type: 'number', describe: 'Cosine schedule with this many warm restarts [default: 1]' })
+    .option('heartbeat-timeout', { type: 'number', describe: 'Drop a worker silent for this many seconds [default: 10]' })
     .option('out', { type: 'string', describe: 'Run folder, created if missing [default: runs/<timestamp>]' })
     .option('json', { type: 'boolean', describe: 'Print a JSON summary as the last line of stdout' });
 }
@@ -73,4 +76,9 @@ export function runConfigFrom(args: TrainOptionArgs): RunConfig {
 /** Human-readable lines go to stderr under --json so stdout stays machine-readable. */
 export function logFor(json: boolean | undefined): (line: string) => void {
   return (line) => void (json ? process.stderr : process.stdout).write(`${line}\n`);
+}
+
+/** A run folder's config.json, for --resume: the configuration the run started with. */
+export function resumeConfig(runDir: string): RunConfig {
+  return resolveRunConfig(readConfigFile(join(runDir, 'config.json')), {});
 }

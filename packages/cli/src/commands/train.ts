@@ -1,12 +1,13 @@
-import { RunDir } from '@flotilla/coordinator';
+import { latestGoodCheckpoint, RunDir } from '@flotilla/coordinator';
 import { loadDataset } from '@flotilla/datasets';
 import type { CommandModule } from 'yargs';
 import { runDistributedTraining } from '../train/distributed-run.js';
 import { runLocalTraining } from '../train/local-run.js';
-import { logFor, runConfigFrom, withTrainOptions, type TrainOptionArgs } from './train-options.js';
+import { logFor, resumeConfig, runConfigFrom, withTrainOptions, type TrainOptionArgs } from './train-options.js';
 
 interface TrainArgs extends TrainOptionArgs {
   local?: boolean;
+  resume?: string;
   workers?: number;
   threads?: number;
 }
@@ -18,11 +19,13 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     withTrainOptions(y)
       .option('local', { type: 'boolean', describe: 'Train in this process (no coordinator or workers)' })
       .option('workers', { type: 'number', describe: 'Worker processes to start on this machine [default: 2]' })
-      .option('threads', { type: 'number', describe: 'Threads per worker [default: 1]' }),
+      .option('threads', { type: 'number', describe: 'Threads per worker [default: 1]' })
+      .option('resume', { type: 'string', describe: 'Continue the distributed run in this folder from its newest good checkpoint' }),
   handler: async (args) => {
-    const config = runConfigFrom(args);
-    const runDir = new RunDir(args.out ?? RunDir.defaultPath());
     const log = logFor(args.json);
+    if (args.resume && args.local) throw new Error('--resume continues a distributed run; it does not apply to --local');
+    const config = args.resume ? resumeConfig(args.resume) : runConfigFrom(args);
+    const runDir = new RunDir(args.resume ?? args.out ?? RunDir.defaultPath());
     if (args.local) {
       const summary = runLocalTraining(config, loadDataset(config.dataset), runDir, log);
       log(`test accuracy ${(100 * summary.test_accuracy).toFixed(2)}%, test loss ${summary.test_loss.toFixed(4)}, ` +
@@ -35,7 +38,9 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     for (const [name, v] of [['workers', workers], ['threads', threads]] as const) {
       if (!Number.isInteger(v) || v < 1) throw new Error(`Invalid --${name}: ${v} (expected a positive integer)`);
     }
-    const summary = await runDistributedTraining(config, { workers, threads }, runDir, log);
+    const resume = args.resume ? latestGoodCheckpoint(args.resume, (m) => log(`warning: ${m}`)) : undefined;
+    const heartbeatTimeoutMs = 1000 * (args['heartbeat-timeout'] ?? 10);
+    const summary = await runDistributedTraining(config, { workers, threads, heartbeatTimeoutMs, resume }, runDir, log);
     log(`test accuracy ${(100 * summary.test_accuracy).toFixed(2)}% (EMA ${(100 * summary.ema_test_accuracy).toFixed(2)}%), ` +
       `test loss ${summary.test_loss.toFixed(4)}, ${Math.round(summary.samples_per_sec)} samples/s; checkpoint ${summary.checkpoint}`);
     if (args.json) process.stdout.write(`${JSON.stringify(summary)}\n`);

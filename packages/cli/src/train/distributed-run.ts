@@ -17,6 +17,8 @@ export function progressReporter(log: (line: string) => void): (event: Coordinat
       case 'worker-refused': log(`refused a connection: ${event.reason}`); return;
       case 'worker-left': log(`worker ${event.workerId} left: ${event.reason}`); return;
       case 'warning': log(`warning: ${event.message}`); return;
+      case 'step-redone': log(`step ${event.step} redone (attempt ${event.attempt}): ${event.reason}`); return;
+      case 'resumed': log(`resumed at step ${event.step} from ${event.path}`); return;
       case 'step': {
         bar ??= new ProgressBar(event.totalSteps, 'training');
         const done = event.step + 1;
@@ -38,31 +40,48 @@ export function progressReporter(log: (line: string) => void): (event: Coordinat
  * processes on loopback, sharing a fresh random token (passed in the environment, never on
  * a command line). Ctrl-C stops everything; the last checkpoint stays usable.
  */
+export interface LaunchOptions {
+  workers: number;
+  threads: number;
+  heartbeatTimeoutMs?: number;
+  resume?: { bytes: Uint8Array; path: string };
+  /** Restarts of a crashed worker process, per worker (an elastic launcher's bounded retries). */
+  maxRestarts?: number;
+}
+
 export async function runDistributedTraining(
-  config: RunConfig, topology: { workers: number; threads: number }, runDir: RunDir, log: (line: string) => void,
+  config: RunConfig, topology: LaunchOptions, runDir: RunDir, log: (line: string) => void,
 ): Promise<RunSummary> {
   const data = loadDataset(config.dataset);
   const token = newToken();
   const coordinator = new Coordinator({
     config, train: takeFirst(data.train, config.trainLimit), test: takeFirst(data.test, config.testLimit), runDir, token,
     host: '127.0.0.1', port: 0, workers: topology.workers, onEvent: progressReporter(log),
+    heartbeatTimeoutMs: topology.heartbeatTimeoutMs, resume: topology.resume,
   });
   const port = await coordinator.listen();
   log(`coordinator on ws://127.0.0.1:${port}; starting ${topology.workers} worker(s) × ${topology.threads} thread(s); run folder ${runDir.path}`);
   const children: ChildProcess[] = [];
   const failures: string[] = [];
-  for (let i = 0; i < topology.workers; i++) {
+  const maxRestarts = topology.maxRestarts ?? 3;
+  const start = (i: number, restarts: number): void => {
     const child = spawn(process.execPath, [CLI, 'worker', '--connect', `ws://127.0.0.1:${port}`, '--threads', String(topology.threads)], {
       env: { ...process.env, FLOTILLA_TOKEN: token },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
+    children[i] = child;
     let tail = '';
     child.stderr?.on('data', (chunk: Buffer) => { tail = (tail + chunk.toString()).slice(-2000); });
     child.on('exit', (code, signal) => {
-      if (code !== 0 && !stopping) failures.push(`worker process ${i} exited with ${signal ?? `code ${code}`}: ${tail.trim().split('\n').slice(-3).join(' | ')}`);
+      if (code === 0 || stopping) return;
+      const why = `worker process ${i} exited with ${signal ?? `code ${code}`}: ${tail.trim().split('\n').slice(-2).join(' | ')}`;
+      if (restarts < maxRestarts) {
+        log(`${why}; restarting it (${restarts + 1} of ${maxRestarts})`);
+        start(i, restarts + 1);
+      } else failures.push(why);
     });
-    children.push(child);
-  }
+  };
+  for (let i = 0; i < topology.workers; i++) start(i, 0);
   let stopping = false;
   const stopAll = (): void => {
     stopping = true;

@@ -47,7 +47,7 @@ export function runLocalTraining(
   });
   const stopper = config.patience > 0 ? new EarlyStopping(model.params.length, { patience: config.patience }) : null;
   const bestBuffers = new Float32Array(model.buffers.length);
-  runDir.writeJson('config.json', { ...config, mode: 'local' });
+  runDir.writeJson('config.json', config);
   log(`Training ${model.parameterCount.toLocaleString('en')} parameters on ${train.count.toLocaleString('en')} samples for ${config.epochs} epochs (run folder ${runDir.path})`);
 
   const started = performance.now();
