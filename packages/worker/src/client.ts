@@ -65,6 +65,7 @@ function connectOnce(options: WorkerOptions, log: (line: string) => void, existi
 
     // The step attempt in progress; a newer step message or a lost connection abandons it.
     let active: { step: number; attempt: number } | null = null;
+    let latest: unknown = null;
     const abortActive = (reason: string): void => {
       if (!active) return;
       session?.runner.abort();
@@ -112,9 +113,12 @@ function connectOnce(options: WorkerOptions, log: (line: string) => void, existi
         case 'step': {
           const s = session;
           if (!s) { ws.close(1002, 'step before welcome'); return; }
-          // A newer assignment supersedes an unfinished one (the coordinator redid the step).
+          // A newer assignment supersedes an unfinished one (the coordinator redid the step),
+          // and any still queued: only the latest assignment is worth computing.
+          latest = message;
           abortActive(`superseded by step ${message.step} attempt ${message.attempt ?? 0}`);
           chain = chain.then(async () => {
+            if (latest !== message) return;
             const attempt = message.attempt ?? 0;
             active = { step: message.step, attempt };
             const t0 = performance.now();
