@@ -70,6 +70,7 @@ interface WorkerConn {
 
 const HELLO_TIMEOUT_MS = 10_000;
 const DEFAULT_HEARTBEAT_TIMEOUT_MS = 10_000;
+const HEARTBEAT_INTERVAL_MS = 2_000;
 /** Training samples over which the EMA weights' BatchNorm statistics are recomputed. */
 const EMA_CALIBRATION_SAMPLES = 10_000;
 /** After this many non-finite steps in a row the run stops, keeping its last good checkpoint. */
@@ -125,8 +126,15 @@ export class Coordinator {
       server.once('error', reject);
     });
     const timeoutMs = this.options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS;
+    const heartbeat = encodeMessage({ type: 'heartbeat', time: 0 });
+    let lastBeat = 0;
     this.heartbeatTimer = setInterval(() => {
       const now = Date.now();
+      // Workers watch for our silence too: a cut link is noticed from both ends.
+      if (now - lastBeat >= HEARTBEAT_INTERVAL_MS) {
+        lastBeat = now;
+        for (const w of this.workers.values()) if (w.ws.readyState === w.ws.OPEN) w.ws.send(heartbeat);
+      }
       for (const w of [...this.workers.values()]) {
         if (now - w.lastSeen > timeoutMs) this.dropWorker(w, `heartbeat timeout: silent for ${((now - w.lastSeen) / 1000).toFixed(1)} s`);
       }

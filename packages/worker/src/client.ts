@@ -18,6 +18,8 @@ export interface WorkerOptions {
 export class RefusedError extends Error {}
 
 const HEARTBEAT_MS = 2_000;
+/** A coordinator silent this long (it sends heartbeats every 2 s) is taken for gone: reconnect. */
+const COORDINATOR_SILENCE_MS = 10_000;
 
 /**
  * A worker process's life: connect (with exponential backoff), hello, build the run from the
@@ -66,6 +68,7 @@ function connectOnce(options: WorkerOptions, log: (line: string) => void, existi
     // The step attempt in progress; a newer step message or a lost connection abandons it.
     let active: { step: number; attempt: number } | null = null;
     let latest: unknown = null;
+    let lastHeard = Date.now();
     const abortActive = (reason: string): void => {
       if (!active) return;
       session?.runner.abort();
@@ -85,9 +88,16 @@ function connectOnce(options: WorkerOptions, log: (line: string) => void, existi
 
     ws.on('open', () => {
       send({ type: 'hello', version: PROTOCOL_VERSION, token: options.token, threads: options.threads, pid: process.pid, host: hostname() });
-      heartbeat = setInterval(() => send({ type: 'heartbeat', time: Date.now() }), HEARTBEAT_MS);
+      heartbeat = setInterval(() => {
+        send({ type: 'heartbeat', time: Date.now() });
+        if (Date.now() - lastHeard > COORDINATOR_SILENCE_MS) {
+          log(`worker: nothing from the coordinator for ${COORDINATOR_SILENCE_MS / 1000} s; reconnecting`);
+          ws.terminate();
+        }
+      }, HEARTBEAT_MS);
     });
     ws.on('message', (data) => {
+      lastHeard = Date.now();
       let message: CoordinatorMessage;
       try {
         const decoded = decodeMessage(data as Buffer) as CoordinatorMessage;
