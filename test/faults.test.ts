@@ -93,3 +93,20 @@ describe('coordinator resume', () => {
     expect(r.stderr).toMatch(/Cannot read config .*nowhere\/config\.json: no such file/);
   });
 });
+
+describe('flotilla train as an elastic launcher', () => {
+  it('restarts a crashed local worker process and finishes with the uninterrupted parameters', async () => {
+    const out = join(base, 'restart');
+    const run = flotillaAsync(['train', '--workers', '2', ...RUN, '--out', out, '--json']);
+    await waitFor('10 steps', () => stepsLogged(out) >= 10);
+    const { spawnSync } = await import('node:child_process');
+    const children = spawnSync('pgrep', ['-P', String(run.child.pid), '-f', 'worker'], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+    expect(children).toHaveLength(2);
+    process.kill(Number(children[0]), 'SIGKILL');
+    const result = await run.done;
+    expect(result.status).toBe(0);
+    expect(result.stderr).toMatch(/worker process \d exited with SIGKILL.*; restarting it \(1 of 3\)/);
+    expect(lastJson(result.stdout)).toMatchObject({ steps: 60, workers: 2 });
+    expect(relativeL2(finalParams(out), reference)).toBeLessThan(1e-4);
+  });
+});
