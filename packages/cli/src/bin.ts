@@ -2,6 +2,7 @@ import yargs from 'yargs';
 import { benchCommand } from './commands/bench.js';
 import { coordinatorCommand } from './commands/coordinator.js';
 import { ensembleCommand } from './commands/ensemble.js';
+import { sampleCommand } from './commands/sample.js';
 import { evalCommand } from './commands/eval.js';
 import { trainCommand } from './commands/train.js';
 import { workerCommand } from './commands/worker.js';
@@ -16,8 +17,9 @@ export async function main(argv: string[]): Promise<void> {
     .command(workerCommand)
     .command(evalCommand)
     .command(ensembleCommand)
+    .command(sampleCommand)
     .command(benchCommand)
-    .demandCommand(1, 'Name a command: train, coordinator, worker, eval, ensemble or bench.')
+    .demandCommand(1, 'Name a command: train, coordinator, worker, eval, ensemble, sample or bench.')
     .strict()
     .help()
     .fail((message, error, y) => {

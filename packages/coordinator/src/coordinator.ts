@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { shardRanges, takeFirst, type Dataset } from '@flotilla/core';
+import { evaluate, shardRanges, takeFirst, type Dataset } from '@flotilla/core';
 import { decodeMessage, encodeMessage, frameLimits, PROTOCOL_VERSION, ProtocolError, validateAgainst, type Message, type WorkerMessage } from '@flotilla/protocol';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MemberLost, StepRound } from './step-round.js';
@@ -13,6 +13,10 @@ export interface CoordinatorOptions {
   config: RunConfig;
   train: Dataset;
   test: Dataset;
+  /** Validation split, evaluated at each epoch end beside the test set. */
+  val?: Dataset;
+  /** Class names of a character model, saved in checkpoints for `flotilla sample`. */
+  vocab?: string;
   runDir: RunDir;
   token: string;
   host?: string;
@@ -35,7 +39,7 @@ export type CoordinatorEvent =
   | { kind: 'worker-refused'; reason: string }
   | { kind: 'worker-left'; workerId: number; reason: string }
   | { kind: 'step'; step: number; totalSteps: number; epoch: number; loss: number; samplesPerSec: number }
-  | { kind: 'epoch'; epoch: number; testAccuracy: number; testLoss: number; emaAccuracy: number }
+  | { kind: 'epoch'; epoch: number; testAccuracy: number; testLoss: number; emaAccuracy: number; valLoss?: number }
   | { kind: 'step-redone'; step: number; attempt: number; reason: string }
   | { kind: 'resumed'; step: number; path: string }
   | { kind: 'warning'; message: string };
@@ -45,6 +49,8 @@ export interface RunSummary {
   test_loss: number;
   ema_test_accuracy: number;
   ema_test_loss: number;
+  /** Mean NLL on the validation split (nats per example, i.e. per character for a character model). */
+  val_loss?: number;
   samples_per_sec: number;
   steps: number;
   epochs: number;
@@ -328,10 +334,11 @@ export class Coordinator {
     if (options.resume) this.emit({ kind: 'resumed', step: state.step, path: options.resume.path });
     const started = performance.now();
     let trained = 0, busySeconds = 0, skipped = 0, consecutiveSkips = 0, lastCheckpoint = '';
+    let valLoss: number | undefined;
     let last = { live: { accuracy: NaN, loss: NaN, count: 0 }, ema: { accuracy: NaN, loss: NaN, count: 0 } };
     const save = (name: string): string => {
       const path = runDir.checkpointPath(name);
-      writeFileAtomic(path, state.checkpoint({ runId: this.runId, seed: config.seed }));
+      writeFileAtomic(path, state.checkpoint({ runId: this.runId, seed: config.seed, dataset: config.dataset, ...(options.vocab ? { vocab: options.vocab } : {}) }));
       return path;
     };
     try {
@@ -364,18 +371,19 @@ export class Coordinator {
         const epochEnd = state.endsEpoch(assignment.step);
         if (epochEnd || state.done) {
           last = state.evaluate(options.test, takeFirst(options.train, EMA_CALIBRATION_SAMPLES));
+          valLoss = options.val ? evaluate(state.model, options.val).loss : undefined;
           runDir.appendMetrics({
             kind: 'epoch', epoch: assignment.epoch + 1, step: state.step, test_loss: last.live.loss, test_accuracy: last.live.accuracy,
-            ema_test_loss: last.ema.loss, ema_test_accuracy: last.ema.accuracy,
+            ema_test_loss: last.ema.loss, ema_test_accuracy: last.ema.accuracy, ...(valLoss === undefined ? {} : { val_loss: valLoss }),
           });
-          this.emit({ kind: 'epoch', epoch: assignment.epoch + 1, testAccuracy: last.live.accuracy, testLoss: last.live.loss, emaAccuracy: last.ema.accuracy });
+          this.emit({ kind: 'epoch', epoch: assignment.epoch + 1, testAccuracy: last.live.accuracy, testLoss: last.live.loss, emaAccuracy: last.ema.accuracy, valLoss });
           if (epochEnd) lastCheckpoint = save(`epoch-${assignment.epoch + 1}`);
         }
         if (config.checkpointEvery > 0 && state.step % config.checkpointEvery === 0) lastCheckpoint = save(`step-${state.step}`);
       }
       const checkpoint = save('final');
       const summary: RunSummary = {
-        test_accuracy: last.live.accuracy, test_loss: last.live.loss, ema_test_accuracy: last.ema.accuracy, ema_test_loss: last.ema.loss,
+        test_accuracy: last.live.accuracy, test_loss: last.live.loss, ...(valLoss === undefined ? {} : { val_loss: valLoss }), ema_test_accuracy: last.ema.accuracy, ema_test_loss: last.ema.loss,
         samples_per_sec: trained / busySeconds, steps: state.step, epochs: Math.ceil(state.step / state.batchesPerEpoch),
         workers: this.workers.size, threads: [...this.workers.values()].reduce((s, w) => s + w.threads, 0),
         seconds: (performance.now() - started) / 1000, skipped_steps: skipped, redone_steps: this.counters.redone,

@@ -138,7 +138,6 @@ export function resolveRunConfig(file: Partial<RunConfig>, flags: Partial<RunCon
   if (!OPTIMIZER_CHOICES.includes(merged.optimizer)) throw new Error(`Unknown optimizer "${merged.optimizer}" (expected one of ${OPTIMIZER_CHOICES.join(', ')})`);
   if (!(merged.momentum >= 0 && merged.momentum < 1)) throw new Error(`Invalid momentum: ${merged.momentum} (expected 0 <= momentum < 1)`);
   if (!SCHEDULE_CHOICES.includes(merged.schedule)) throw new Error(`Unknown schedule "${merged.schedule}" (expected one of ${SCHEDULE_CHOICES.join(', ')})`);
-  if (merged.patience > 0 && merged.val === 0) throw new Error('--patience needs a validation split: pass --val N to hold out N training samples');
   return merged;
 }
 

@@ -11,7 +11,6 @@ describe('run config resolution', () => {
     expect(() => resolveRunConfig({}, { batch: 0 })).toThrow(/Invalid batch: 0/);
     expect(() => resolveRunConfig({}, { bnSync: 'both' as 'global' })).toThrow(/Invalid bnSync: both/);
     expect(() => resolveRunConfig({ model: { input: [4], layers: [{ type: 'pool' }] } }, {})).toThrow(/layers\[0\] \(pool\): unknown layer type/);
-    expect(() => resolveRunConfig({}, { patience: 2 })).toThrow(/--patience needs a validation split/);
   });
   it('maps momentum and nesterov onto SGD, and a cosine schedule onto the run length', () => {
     const nesterov = createRunOptimizer(resolveRunConfig({}, { optimizer: 'nesterov', lr: 0.1, momentum: 0.8 }));

@@ -1,4 +1,4 @@
-import type { Splits } from './mnist.js';
+import type { Splits } from './splits.js';
 import { loadMnist } from './mnist.js';
 
 /** Data sets by the name a run config uses, so workers and coordinator load the same data. */

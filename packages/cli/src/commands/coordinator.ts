@@ -1,8 +1,8 @@
-import { takeFirst } from '@flotilla/core';
 import { Coordinator, latestGoodCheckpoint, RunDir } from '@flotilla/coordinator';
 import { loadDataset } from '@flotilla/datasets';
 import type { CommandModule } from 'yargs';
 import { progressReporter } from '../train/distributed-run.js';
+import { runData } from '../train/run-data.js';
 import { logFor, resumeConfig, runConfigFrom, withTrainOptions, type TrainOptionArgs } from './train-options.js';
 
 interface CoordinatorArgs extends TrainOptionArgs {
@@ -32,7 +32,7 @@ export const coordinatorCommand: CommandModule<object, CoordinatorArgs> = {
     const data = loadDataset(config.dataset);
     const runDir = new RunDir(args.resume ?? args.out ?? RunDir.defaultPath());
     const coordinator = new Coordinator({
-      config, train: takeFirst(data.train, config.trainLimit), test: takeFirst(data.test, config.testLimit), runDir, token,
+      config, ...runData(data, config), runDir, token,
       host: args.host ?? '127.0.0.1', port: args.port ?? 7070, workers: args.workers ?? 1, joinTimeoutMs: 3600_000, onEvent: progressReporter(log),
       heartbeatTimeoutMs: 1000 * (args['heartbeat-timeout'] ?? 10), resume,
     });

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { takeFirst } from '@flotilla/core';
 import { Coordinator, newToken, type CoordinatorEvent, type RunConfig, type RunDir, type RunSummary } from '@flotilla/coordinator';
 import { loadDataset } from '@flotilla/datasets';
 import { ProgressBar } from '../run/progress.js';
+import { runData } from './run-data.js';
 
 const CLI = fileURLToPath(new URL('../../bin/flotilla.js', import.meta.url));
 
@@ -28,7 +28,7 @@ export function progressReporter(log: (line: string) => void): (event: Coordinat
       }
       case 'epoch':
         bar?.finish();
-        log(`epoch ${event.epoch}: test loss ${event.testLoss.toFixed(4)}, test accuracy ${(100 * event.testAccuracy).toFixed(2)}% (EMA ${(100 * event.emaAccuracy).toFixed(2)}%)`);
+        log(`epoch ${event.epoch}: ${event.valLoss === undefined ? '' : `val loss ${event.valLoss.toFixed(4)}, `}test loss ${event.testLoss.toFixed(4)}, test accuracy ${(100 * event.testAccuracy).toFixed(2)}% (EMA ${(100 * event.emaAccuracy).toFixed(2)}%)`);
         return;
       default:
     }
@@ -55,7 +55,7 @@ export async function runDistributedTraining(
   const data = loadDataset(config.dataset);
   const token = newToken();
   const coordinator = new Coordinator({
-    config, train: takeFirst(data.train, config.trainLimit), test: takeFirst(data.test, config.testLimit), runDir, token,
+    config, ...runData(data, config), runDir, token,
     host: '127.0.0.1', port: 0, workers: topology.workers, onEvent: progressReporter(log),
     heartbeatTimeoutMs: topology.heartbeatTimeoutMs, resume: topology.resume,
   });

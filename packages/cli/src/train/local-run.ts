@@ -3,6 +3,7 @@ import {
   LocalTrainer, sliceDataset, takeFirst, type Dataset, type Evaluation, type StepReport,
 } from '@flotilla/core';
 import { createRunOptimizer, RunDir, scheduleConfig, writeFileAtomic, type RunConfig } from '@flotilla/coordinator';
+import type { Splits } from '@flotilla/datasets';
 import { ProgressBar } from '../run/progress.js';
 
 export interface TrainSummary {
@@ -26,14 +27,15 @@ const MAX_CONSECUTIVE_SKIPS = 5;
 /** Trains in this process: the `flotilla train --local` job. */
 export function runLocalTraining(
   config: RunConfig,
-  data: { train: Dataset; test: Dataset },
+  data: Splits,
   runDir: RunDir,
   log: (line: string) => void,
 ): TrainSummary {
   const all = takeFirst(data.train, config.trainLimit);
   if (config.val >= all.count) throw new Error(`--val ${config.val} leaves no training data (${all.count} samples)`);
   const train = sliceDataset(all, 0, all.count - config.val);
-  const val = config.val > 0 ? sliceDataset(all, all.count - config.val, all.count) : null;
+  // A data set's own validation split, unless --val carves one out of the training data.
+  const val = config.val > 0 ? sliceDataset(all, all.count - config.val, all.count) : (data.val ? takeFirst(data.val, config.testLimit) : null);
   const test = takeFirst(data.test, config.testLimit);
 
   const model = buildModel(config.model, { seed: config.seed });
@@ -45,6 +47,7 @@ export function runLocalTraining(
     batchSize: config.batch, seed: config.seed, schedule, smoothing: config.smoothing, clipNorm: config.clip, perturbSigma: config.perturb,
     maxSteps: totalSteps,
   });
+  if (config.patience > 0 && !val) throw new Error('--patience needs a validation split: pass --val N or use a data set that has one');
   const stopper = config.patience > 0 ? new EarlyStopping(model.params.length, { patience: config.patience }) : null;
   const bestBuffers = new Float32Array(model.buffers.length);
   runDir.writeJson('config.json', config);
@@ -55,7 +58,7 @@ export function runLocalTraining(
   let lastCheckpoint = '';
   const save = (name: string, state: Record<string, unknown>): string => {
     const path = runDir.checkpointPath(name);
-    writeFileAtomic(path, encodeModelCheckpoint(model, { ...state, optimizer: config.optimizer, seed: config.seed }));
+    writeFileAtomic(path, encodeModelCheckpoint(model, { ...state, optimizer: config.optimizer, seed: config.seed, dataset: config.dataset, ...(data.vocab ? { vocab: data.vocab } : {}) }));
     return path;
   };
 
