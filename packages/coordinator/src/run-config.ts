@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { DATASET_NAMES } from '@flotilla/datasets';
+import { DATASET_NAMES, isDatasetName } from '@flotilla/datasets';
 import type { RunConfig as WorkerRunConfig } from '@flotilla/protocol';
 import { buildModel, createOptimizer, DEFAULT_MNIST_SPEC, OPTIMIZER_NAMES, validateModelSpec, type ModelSpec, type Optimizer } from '@flotilla/core';
 
@@ -131,7 +131,7 @@ export function resolveRunConfig(file: Partial<RunConfig>, flags: Partial<RunCon
   if (merged.cycles < 1) throw new Error(`Invalid cycles: ${merged.cycles} (expected a positive integer)`);
   if (merged.bnSync !== 'global' && merged.bnSync !== 'local') throw new Error(`Invalid bnSync: ${String(merged.bnSync)} (expected global or local)`);
   if (!(merged.emaDecay >= 0 && merged.emaDecay < 1)) throw new Error(`Invalid emaDecay: ${merged.emaDecay} (expected 0 <= emaDecay < 1)`);
-  if (!DATASET_NAMES.includes(merged.dataset)) throw new Error(`Unknown dataset "${merged.dataset}" (expected one of ${DATASET_NAMES.join(', ')})`);
+  if (!isDatasetName(merged.dataset)) throw new Error(`Unknown dataset "${merged.dataset}" (expected one of ${DATASET_NAMES.join(', ')}, csv:PATH#LABEL_COLUMN or lines:PATH)`);
   buildModel(merged.model); // an unknown layer or impossible shape fails here, naming the layer
   if (!(merged.lr > 0)) throw new Error(`Invalid lr: ${merged.lr} (expected a number > 0)`);
   if (!(merged.smoothing >= 0 && merged.smoothing < 1)) throw new Error(`Invalid smoothing: ${merged.smoothing} (expected 0 <= smoothing < 1)`);

@@ -1,7 +1,7 @@
 export { loadMnist } from './mnist.js';
 export type { Splits } from './splits.js';
 export { mnistDataDir, readMnistFiles, type MnistFiles } from './mnist-files.js';
-export { loadDataset, DATASET_NAMES } from './registry.js';
+export { loadDataset, isDatasetName, DATASET_NAMES } from './registry.js';
 export { loadNames, loadWords, charSplits, CHAR_CONTEXT, LETTERS } from './char-datasets.js';
 export {
   DataFormatError, DEFAULT_SPLIT_FRACTIONS, loadCsvDataset, parseCsvDataset, splitDataset,

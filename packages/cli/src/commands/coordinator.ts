@@ -1,8 +1,9 @@
+import { buildModel } from '@flotilla/core';
 import { Coordinator, latestGoodCheckpoint, RunDir } from '@flotilla/coordinator';
 import { loadDataset } from '@flotilla/datasets';
 import type { CommandModule } from 'yargs';
 import { progressReporter } from '../train/distributed-run.js';
-import { runData } from '../train/run-data.js';
+import { checkModelFitsData, runData } from '../train/run-data.js';
 import { logFor, resumeConfig, runConfigFrom, withTrainOptions, type TrainOptionArgs } from './train-options.js';
 
 interface CoordinatorArgs extends TrainOptionArgs {
@@ -30,6 +31,7 @@ export const coordinatorCommand: CommandModule<object, CoordinatorArgs> = {
     const config = args.resume ? resumeConfig(args.resume) : runConfigFrom(args);
     const resume = args.resume ? latestGoodCheckpoint(args.resume, (m) => log(`warning: ${m}`)) : undefined;
     const data = loadDataset(config.dataset);
+    checkModelFitsData(buildModel(config.model), data, config.dataset);
     const runDir = new RunDir(args.resume ?? args.out ?? RunDir.defaultPath());
     const coordinator = new Coordinator({
       config, ...runData(data, config), runDir, token,

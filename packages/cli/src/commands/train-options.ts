@@ -5,6 +5,7 @@ import type { Argv } from 'yargs';
 /** The options of a training run, shared by `train` and `coordinator`. */
 export interface TrainOptionArgs {
   config?: string;
+  data?: string;
   epochs?: number;
   steps?: number;
   batch?: number;
@@ -34,6 +35,7 @@ export interface TrainOptionArgs {
 export function withTrainOptions<T>(y: Argv<T>): Argv<T & TrainOptionArgs> {
   return y
     .option('config', { type: 'string', describe: 'Model spec or run config (JSON)' })
+    .option('data', { type: 'string', describe: 'Data set: mnist, names, words, csv:PATH#LABEL_COLUMN or lines:PATH [default: mnist]' })
     .option('epochs', { type: 'number', describe: 'Passes over the training data [default: 5]' })
     .option('steps', { type: 'number', describe: 'Stop after this many optimizer steps [default: all epochs]' })
     .option('batch', { type: 'number', describe: 'Global mini-batch size, split over all threads of all workers [default: 256]' })
@@ -64,6 +66,7 @@ export function withTrainOptions<T>(y: Argv<T>): Argv<T & TrainOptionArgs> {
 export function runConfigFrom(args: TrainOptionArgs): RunConfig {
   const file = args.config ? readConfigFile(args.config) : {};
   const flags: Partial<RunConfig> = {
+    dataset: args.data,
     epochs: args.epochs, steps: args.steps, batch: args.batch, lr: args.lr, optimizer: args.optimizer, momentum: args.momentum,
     weightDecay: args['weight-decay'], seed: args.seed, smoothing: args.smoothing, clip: args.clip, perturb: args.perturb,
     schedule: args.schedule, warmup: args.warmup, trainLimit: args['train-limit'], testLimit: args['test-limit'], val: args.val,

@@ -1,9 +1,10 @@
+import { buildModel } from '@flotilla/core';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Coordinator, newToken, type CoordinatorEvent, type RunConfig, type RunDir, type RunSummary } from '@flotilla/coordinator';
 import { loadDataset } from '@flotilla/datasets';
 import { ProgressBar } from '../run/progress.js';
-import { runData } from './run-data.js';
+import { checkModelFitsData, runData } from './run-data.js';
 
 const CLI = fileURLToPath(new URL('../../bin/flotilla.js', import.meta.url));
 
@@ -53,6 +54,7 @@ export async function runDistributedTraining(
   config: RunConfig, topology: LaunchOptions, runDir: RunDir, log: (line: string) => void,
 ): Promise<RunSummary> {
   const data = loadDataset(config.dataset);
+  checkModelFitsData(buildModel(config.model), data, config.dataset);
   const token = newToken();
   const coordinator = new Coordinator({
     config, ...runData(data, config), runDir, token,

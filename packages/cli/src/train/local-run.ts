@@ -5,6 +5,7 @@ import {
 import { createRunOptimizer, RunDir, scheduleConfig, writeFileAtomic, type RunConfig } from '@flotilla/coordinator';
 import type { Splits } from '@flotilla/datasets';
 import { ProgressBar } from '../run/progress.js';
+import { checkModelFitsData } from './run-data.js';
 
 export interface TrainSummary {
   test_accuracy: number;
@@ -39,6 +40,7 @@ export function runLocalTraining(
   const test = takeFirst(data.test, config.testLimit);
 
   const model = buildModel(config.model, { seed: config.seed });
+  checkModelFitsData(model, data, config.dataset);
   const optimizer = createRunOptimizer(config);
   const epochSteps = config.epochs * batchesPerEpoch(train.count, config.batch);
   const totalSteps = config.steps > 0 ? Math.min(config.steps, epochSteps) : epochSteps;
