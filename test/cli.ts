@@ -78,3 +78,13 @@ export function stepsLogged(runDir: string): number {
     return 0;
   }
 }
+
+/**
+ * The parameters of an uninterrupted single-process run of `args`: with topology-independent
+ * randomness any uninterrupted run is the reference for a distributed one, and this is the cheapest.
+ */
+export function referenceParams(args: string[], out: string): Float32Array {
+  const r = flotilla(['train', '--local', ...args, '--out', out]);
+  if (r.status !== 0) throw new Error(`reference run failed: ${r.stderr}`);
+  return finalParams(out);
+}

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { finalParams, flotilla, flotillaAsync, freePort, lastJson, relativeL2, stepsLogged, waitFor } from './cli.js';
+import { finalParams, flotilla, flotillaAsync, referenceParams, freePort, lastJson, relativeL2, stepsLogged, waitFor } from './cli.js';
 
 const base = mkdtempSync(join(tmpdir(), 'flotilla-faults-'));
 const TOKEN = 'fault-test-token';
@@ -11,13 +11,7 @@ const env = { FLOTILLA_TOKEN: TOKEN };
 const RUN = ['--steps', '60', '--batch', '100', '--train-limit', '2000', '--test-limit', '300', '--seed', '5'];
 
 let reference: Float32Array;
-beforeAll(() => {
-  // Topology-independent randomness: any uninterrupted run is the reference, so the cheapest.
-  const out = join(base, 'reference');
-  const r = flotilla(['train', '--local', ...RUN, '--out', out]);
-  if (r.status !== 0) throw new Error(r.stderr);
-  reference = finalParams(out);
-});
+beforeAll(() => { reference = referenceParams(RUN, join(base, 'reference')); });
 
 type Proc = ReturnType<typeof flotillaAsync>;
 

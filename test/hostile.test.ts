@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { decodeMessage, encodeMessage, PROTOCOL_VERSION, type Message } from '@flotilla/protocol';
 import { beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { finalParams, flotilla, flotillaAsync, lastJson, relativeL2, stepsLogged, waitFor } from './cli.js';
+import { finalParams, flotillaAsync, referenceParams, lastJson, relativeL2, stepsLogged, waitFor } from './cli.js';
 
 const base = mkdtempSync(join(tmpdir(), 'flotilla-hostile-'));
 const TOKEN = 'hostile-test-token';
@@ -12,12 +12,7 @@ const env = { FLOTILLA_TOKEN: TOKEN };
 const RUN = ['--steps', '80', '--batch', '100', '--train-limit', '2000', '--test-limit', '300', '--seed', '9'];
 
 let reference: Float32Array;
-beforeAll(() => {
-  const out = join(base, 'reference');
-  const r = flotilla(['train', '--local', ...RUN, '--out', out]);
-  if (r.status !== 0) throw new Error(r.stderr);
-  reference = finalParams(out);
-});
+beforeAll(() => { reference = referenceParams(RUN, join(base, 'reference')); });
 
 /** Opens a raw connection; resolves with how it ended (close code and any error message received). */
 function connect(url: string, act: (ws: WebSocket) => void, onMessage?: (ws: WebSocket, m: Message) => void, limitMs = 20_000) {

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI, finalParams, flotilla, flotillaAsync, lastJson, relativeL2, stepsLogged, waitFor } from './cli.js';
+import { CLI, finalParams, flotillaAsync, lastJson, referenceParams, relativeL2, stepsLogged, waitFor } from './cli.js';
 
 /**
  * A worker on its own network host: a network namespace joined to this one by a veth link
@@ -52,8 +52,7 @@ describe('a worker on another network host', () => {
   it.skipIf(unavailable !== null)('is dropped within the heartbeat timeout when its link is cut, the run goes on, and it rejoins when the link returns', async () => {
     const base = mkdtempSync(join(tmpdir(), 'flotilla-netns-'));
     const RUN = ['--steps', '400', '--epochs', '20', '--batch', '100', '--train-limit', '2000', '--test-limit', '300', '--seed', '2'];
-    const referenceDir = join(base, 'reference');
-    expect(flotilla(['train', '--local', ...RUN, '--out', referenceDir]).status).toBe(0);
+    const reference = referenceParams(RUN, join(base, 'reference'));
     const out = join(base, 'run');
     const env = { FLOTILLA_TOKEN: 'netns-token' };
     const coordinator = flotillaAsync(['coordinator', '--host', HOST_IP, '--port', '0', '--workers', '2', '--heartbeat-timeout', '3', ...RUN, '--out', out, '--json'], { env, timeoutMs: 240_000 });
@@ -79,7 +78,7 @@ describe('a worker on another network host', () => {
       // Over 400 Adam steps, float summation-order differences between topologies grow to
       // about 1e-3 (measured on an uninterrupted 2-worker run too); the 60-step fault tests
       // check equality at 1e-4. Here: the same run, learned as well.
-      expect(relativeL2(finalParams(out), finalParams(referenceDir))).toBeLessThan(1e-2);
+      expect(relativeL2(finalParams(out), reference)).toBeLessThan(1e-2);
       expect(summary.test_accuracy).toBeGreaterThan(0.9);
       expect((await local.done).status).toBe(0);
     } finally {
