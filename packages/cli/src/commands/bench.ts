@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
+import { allReduceClient, benchAllReduce } from '../bench/allreduce.js';
 import { benchMatmul } from '../bench/matmul.js';
 import { benchMemory } from '../bench/memory.js';
 import { benchScaling, parseTopologies } from '../bench/scaling.js';
@@ -9,6 +10,9 @@ import { logFor, runConfigFrom, withTrainOptions, type TrainOptionArgs } from '.
 
 interface BenchArgs extends TrainOptionArgs {
   suite: string;
+  floats?: string;
+  rounds?: number;
+  connect?: string;
   sizes?: string;
   topologies?: string;
   workers?: string;
@@ -53,19 +57,36 @@ async function benchScalingCommand(args: BenchArgs): Promise<void> {
   if (args.json) process.stdout.write(`${JSON.stringify({ runs })}\n`);
 }
 
+/** `flotilla bench allreduce`: all-reduce time and bandwidth beside the loopback socket bound. */
+async function benchAllReduceCommand(args: BenchArgs): Promise<void> {
+  const log = logFor(args.json);
+  const list = (s: string, what: string): number[] => s.split(',').map((v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`Invalid ${what}: ${v} (expected positive integers, comma-separated)`);
+    return n;
+  });
+  const runs = await benchAllReduce(list(args.floats ?? '1e5,1e6,1e7', '--floats'), list(args.workers ?? '2,4,8', '--workers'), { rounds: args.rounds ?? 20, log });
+  if (args.json) process.stdout.write(`${JSON.stringify({ runs })}\n`);
+}
+
 export const benchCommand: CommandModule<object, BenchArgs> = {
   command: 'bench <suite>',
-  describe: 'Benchmarks: kernels (one thread) or scaling (real runs per topology)',
+  describe: 'Benchmarks: kernels (one thread), scaling (real runs per topology), allreduce (the socket path alone)',
   builder: (y) =>
     withTrainOptions(y)
-      .positional('suite', { choices: ['kernels', 'scaling'], describe: 'Which benchmark', demandOption: true, type: 'string' })
+      .positional('suite', { choices: ['kernels', 'scaling', 'allreduce', 'allreduce-client'], describe: 'Which benchmark', demandOption: true, type: 'string' })
+      .option('floats', { type: 'string', describe: 'allreduce: vector sizes [default: 1e5,1e6,1e7]' })
+      .option('rounds', { type: 'number', describe: 'allreduce: rounds per size [default: 20]' })
+      .option('connect', { type: 'string', hidden: true })
       .option('sizes', { type: 'string', describe: 'kernels: square matmul sizes [default: 128,256,512,1024]' })
       .option('topologies', { type: 'string', describe: 'scaling: WORKERSxTHREADS list, e.g. 1x1,1x2,2x1' })
-      .option('workers', { type: 'string', describe: 'scaling: worker counts to combine with --threads [default: 1,2]' })
+      .option('workers', { type: 'string', describe: 'scaling: worker counts to combine with --threads [default: 1,2]; allreduce: [default: 2,4,8]' })
       .option('threads', { type: 'string', describe: 'scaling: thread counts per worker [default: 1,2]' })
       .option('warmup', { type: 'number', describe: 'scaling: untimed steps at the start of each run [default: 3]' }),
   handler: async (args) => {
     if (args.suite === 'kernels') benchKernels(args);
-    else await benchScalingCommand(args);
+    else if (args.suite === 'scaling') await benchScalingCommand(args);
+    else if (args.suite === 'allreduce-client') await allReduceClient(args.connect ?? '');
+    else await benchAllReduceCommand(args);
   },
 };

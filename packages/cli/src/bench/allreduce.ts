@@ -1,0 +1,120 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, connect as tcpConnect } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { decodeMessage, encodeMessage, frameLimits } from '@flotilla/protocol';
+import WebSocket, { WebSocketServer } from 'ws';
+
+const CLI = fileURLToPath(new URL('../../bin/flotilla.js', import.meta.url));
+
+export interface AllReduceRun {
+  floats: number;
+  workers: number;
+  rounds: number;
+  /** Median time of one all-reduce: parameters out to every worker, gradients back, summed. */
+  ms: number;
+  /** Payload bytes moved per round (out and back, all workers) per second. */
+  mb_per_sec: number;
+  /** The same bytes at the raw loopback TCP bandwidth measured in this run. */
+  socket_bound_ms: number;
+  /** ms / socket_bound_ms. */
+  ratio_to_bound: number;
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Raw one-way loopback TCP bandwidth in bytes/s: a child process sends `bytes`, we read them all. */
+async function loopbackBandwidth(bytes: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer((socket) => {
+      let got = 0;
+      const started = performance.now();
+      socket.on('data', (chunk) => {
+        got += chunk.length;
+        if (got >= bytes) {
+          const seconds = (performance.now() - started) / 1000;
+          socket.destroy();
+          server.close();
+          resolve(bytes / seconds);
+        }
+      });
+    });
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      const child = spawn(process.execPath, ['-e', `
+        const s = require('net').connect(${port}, '127.0.0.1', () => {
+          const chunk = Buffer.alloc(1 << 20, 7); let left = ${bytes};
+          const pump = () => { while (left > 0) { left -= chunk.length; if (!s.write(chunk)) return s.once('drain', pump); } s.end(); };
+          pump();
+        });
+        s.on('error', () => process.exit(0));`], { stdio: 'ignore' });
+      child.on('error', reject);
+    });
+  });
+}
+
+/** The hidden client half: answers every `params` frame with a `gradient` frame of the same size. */
+export async function allReduceClient(url: string): Promise<void> {
+  const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 1 << 30 });
+  await new Promise<void>((resolve, reject) => {
+    ws.on('message', (data) => {
+      const m = decodeMessage(data as Buffer);
+      if (m.type === 'bye') { ws.close(); return; }
+      if (m.type !== 'params') return;
+      ws.send(encodeMessage({
+        type: 'gradient', step: m.step, samples: 1, lossSum: 0, timings: { computeMs: 0, bnWaitMs: 0, serializeMs: 0 },
+        gradient: m.params, buffers: m.buffers,
+      }));
+    });
+    ws.on('close', () => resolve());
+    ws.on('error', reject);
+  });
+}
+
+/**
+ * All-reduce as a Flotilla step does it, without the compute: the coordinator sends F
+ * floats to each of N worker processes, each sends F floats back, the coordinator sums them.
+ */
+export async function benchAllReduce(floatsList: number[], workersList: number[], options: { rounds: number; log: (line: string) => void }): Promise<AllReduceRun[]> {
+  const bandwidth = await loopbackBandwidth(256 << 20);
+  options.log(`loopback TCP, one way: ${(bandwidth / 1e6).toFixed(0)} MB/s`);
+  const runs: AllReduceRun[] = [];
+  for (const floats of floatsList) {
+    for (const workers of workersList) {
+      const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, maxPayload: frameLimits({ paramCount: floats, bufferCount: 0 }).maxFrameBytes });
+      await new Promise((r) => server.once('listening', r));
+      const address = server.address();
+      const url = `ws://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+      const sockets: WebSocket[] = [];
+      const joined = new Promise<void>((resolve) => server.on('connection', (ws) => { sockets.push(ws); if (sockets.length === workers) resolve(); }));
+      const children: ChildProcess[] = Array.from({ length: workers }, () => spawn(process.execPath, [CLI, 'bench', 'allreduce-client', '--connect', url], { stdio: 'ignore' }));
+      await joined;
+      const params = new Float32Array(floats).fill(0.5);
+      const sum = new Float32Array(floats);
+      const times: number[] = [];
+      for (let round = 0; round < options.rounds; round++) {
+        const t0 = performance.now();
+        const replies = sockets.map((ws) => new Promise<Float32Array>((resolve) => ws.once('message', (data) => {
+          const m = decodeMessage(data as Buffer);
+          resolve(m.type === 'gradient' ? m.gradient : new Float32Array(0));
+        })));
+        const frame = encodeMessage({ type: 'params', step: round, params, buffers: new Float32Array(0) });
+        for (const ws of sockets) ws.send(frame);
+        sum.fill(0);
+        for (const g of await Promise.all(replies)) for (let i = 0; i < floats; i++) sum[i] += g[i];
+        times.push(performance.now() - t0);
+      }
+      for (const ws of sockets) ws.send(encodeMessage({ type: 'bye', reason: 'done' }));
+      await Promise.all(children.map((c) => new Promise((r) => c.once('exit', r))));
+      await new Promise((r) => server.close(r));
+      const ms = median(times.slice(1));
+      const bytes = 2 * workers * 4 * floats;
+      const boundMs = (1000 * bytes) / bandwidth;
+      const run = { floats, workers, rounds: options.rounds, ms, mb_per_sec: bytes / ms / 1000, socket_bound_ms: boundMs, ratio_to_bound: ms / boundMs };
+      runs.push(run);
+      options.log(`${floats.toExponential(0)} floats × ${workers} workers: ${ms.toFixed(2)} ms per all-reduce, ${run.mb_per_sec.toFixed(0)} MB/s; ` +
+        `socket bound ${boundMs.toFixed(2)} ms (${run.ratio_to_bound.toFixed(2)}×)`);
+    }
+  }
+  return runs;
+}
