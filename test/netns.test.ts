@@ -75,9 +75,10 @@ describe('a worker on another network host', () => {
       expect(result.status).toBe(0);
       const summary = lastJson(result.stdout);
       expect(summary.steps, JSON.stringify(summary)).toBe(400);
-      // Over 400 Adam steps, float summation-order differences between topologies grow to
-      // about 1e-3 (measured on an uninterrupted 2-worker run too); the 60-step fault tests
-      // check equality at 1e-4. Here: the same run, learned as well.
+      // The redone step sums the gradient in another order (1 worker, not 2): the losses agree
+      // to 1e-7 for the next 100 steps, then, as the training loss on these 2,000 samples falls
+      // towards 0.004, Adam amplifies that rounding to about 1e-3 by step 400. The 60-step
+      // fault tests check equality at 1e-4; here: the same run, learned as well.
       expect(relativeL2(finalParams(out), reference)).toBeLessThan(1e-2);
       expect(summary.test_accuracy).toBeGreaterThan(0.9);
       expect((await local.done).status).toBe(0);

@@ -32,9 +32,10 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   let session: RunSession | null = null;
   let delay = 250;
   let failingSince = Date.now();
+  const queue: StepQueue = { chain: Promise.resolve() };
   try {
     for (;;) {
-      const outcome = await connectOnce(options, log, session, (s) => { session = s; });
+      const outcome = await connectOnce(options, log, session, (s) => { session = s; }, queue);
       if (outcome === 'bye') return;
       if (outcome === 'connected-then-lost') { failingSince = Date.now(); delay = 250; }
       if (Date.now() - failingSince > retryForMs) throw new Error(`cannot reach the coordinator at ${options.url} for ${retryForMs / 1000} s; giving up`);
@@ -48,7 +49,12 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
 
 type Outcome = 'bye' | 'connected-then-lost' | 'failed';
 
-function connectOnce(options: WorkerOptions, log: (line: string) => void, existing: RunSession | null, adopt: (s: RunSession) => void): Promise<Outcome> {
+/** Steps run one after another across reconnects: a step abandoned on a lost connection settles before the next one starts. */
+interface StepQueue {
+  chain: Promise<void>;
+}
+
+function connectOnce(options: WorkerOptions, log: (line: string) => void, existing: RunSession | null, adopt: (s: RunSession) => void, queue: StepQueue): Promise<Outcome> {
   return new Promise<Outcome>((resolve, reject) => {
     const ws = new WebSocket(options.url, { perMessageDeflate: false, maxPayload: 1 << 30 });
     let session = existing;
@@ -84,7 +90,6 @@ function connectOnce(options: WorkerOptions, log: (line: string) => void, existi
       values.set(mine.b, mine.a.length);
       send({ type: 'bn', step: current.step, attempt: current.attempt, layer: mine.layer, phase: mine.phase, count: mine.count, values });
     });
-    let chain: Promise<void> = Promise.resolve();
 
     ws.on('open', () => {
       send({ type: 'hello', version: PROTOCOL_VERSION, token: options.token, threads: options.threads, pid: process.pid, host: hostname() });
@@ -127,8 +132,8 @@ function connectOnce(options: WorkerOptions, log: (line: string) => void, existi
           // and any still queued: only the latest assignment is worth computing.
           latest = message;
           abortActive(`superseded by step ${message.step} attempt ${message.attempt ?? 0}`);
-          chain = chain.then(async () => {
-            if (latest !== message) return;
+          queue.chain = queue.chain.then(async () => {
+            if (settled || latest !== message) return; // superseded, or its connection is gone
             const attempt = message.attempt ?? 0;
             active = { step: message.step, attempt };
             const t0 = performance.now();
