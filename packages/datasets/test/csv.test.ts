@@ -1,33 +1,10 @@
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import { CounterRng, type Dataset } from '@flotilla/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { messageOf, scratchFiles } from './scratch-files.js';
 import { DataFormatError, loadCsvDataset, parseCsvDataset, splitCounts, splitDataset } from '../src/csv.js';
 
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'flotilla-csv-'));
-});
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const write = (name: string, content: string | Uint8Array): string => {
-  const path = join(dir, name);
-  writeFileSync(path, content);
-  return path;
-};
-
-/** The error message `fn` throws (fails the test when it does not throw). */
-const messageOf = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (error) {
-    return (error as Error).message;
-  }
-  throw new Error('expected an error');
-};
+const { write, inDir } = scratchFiles('flotilla-csv-');
 
 const f32 = (values: number[]): number[] => Array.from(Float32Array.from(values));
 
@@ -167,7 +144,7 @@ describe('parseCsvDataset: bad rows', () => {
   });
 
   it('rejects an empty file and a file without data rows', () => {
-    expect(messageOf(() => loadCsvDataset(write('empty.csv', ''), { labelColumn: 0 }))).toBe(`${join(dir, 'empty.csv')}: the file is empty (no rows)`);
+    expect(messageOf(() => loadCsvDataset(write('empty.csv', ''), { labelColumn: 0 }))).toBe(`${inDir('empty.csv')}: the file is empty (no rows)`);
     expect(messageOf(() => parseCsvDataset('\r\n  \n\n', { labelColumn: 0, source: 'e.csv' }))).toBe('e.csv: the file is empty (no rows)');
     expect(messageOf(() => parseCsvDataset('a,b,label\n\n', { labelColumn: 'label', source: 'h.csv' }))).toBe('h.csv: no data rows: the file has only the header (row 1)');
     expect(messageOf(() => parseCsvDataset('\na,b,label\n', { labelColumn: -1, source: 'h.csv' }))).toBe('h.csv: no data rows: the file has only the header (row 2)');
@@ -189,11 +166,11 @@ describe('parseCsvDataset: bad rows', () => {
 
 describe('loadCsvDataset: files', () => {
   it('names a missing file', () => {
-    const path = join(dir, 'nope.csv');
+    const path = inDir('nope.csv');
     expect(messageOf(() => loadCsvDataset(path, { labelColumn: 0 }))).toBe(`CSV file not found: ${path}`);
   });
   it('names a directory', () => {
-    const sub = join(dir, 'sub.csv');
+    const sub = inDir('sub.csv');
     mkdirSync(sub, { recursive: true });
     expect(messageOf(() => loadCsvDataset(sub, { labelColumn: 0 }))).toBe(`${sub} is a directory, not a CSV file`);
   });

@@ -1,33 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { CounterRng, type Dataset } from '@flotilla/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { messageOf, scratchFiles } from './scratch-files.js';
 import { DataFormatError } from '../src/csv.js';
 import { charLmFromLines, charLmSplits, loadTextLines, splitWords } from '../src/text-lines.js';
 
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'flotilla-lines-'));
-});
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const write = (name: string, content: string | Uint8Array): string => {
-  const path = join(dir, name);
-  writeFileSync(path, content);
-  return path;
-};
-
-const messageOf = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (error) {
-    return (error as Error).message;
-  }
-  throw new Error('expected an error');
-};
+const { write, inDir } = scratchFiles('flotilla-lines-');
 
 /** The examples as [context indices, label] pairs. */
 const examples = (d: Dataset): [number[], number][] => {
@@ -131,7 +108,7 @@ describe('loadTextLines', () => {
   });
 
   it('names a missing file', () => {
-    const path = join(dir, 'missing.txt');
+    const path = inDir('missing.txt');
     expect(messageOf(() => loadTextLines(path))).toBe(`text file not found: ${path}`);
   });
 
