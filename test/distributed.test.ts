@@ -1,6 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { finalParams, flotilla, flotillaAsync, lastJson, relativeL2 } from './cli.js';
 
@@ -76,5 +77,22 @@ describe('bad input', () => {
     expect(badLayer.status).toBe(1);
     expect(badLayer.stderr).toMatch(/layers\[1\] \(maxpool\): unknown layer type/);
     expect(badLayer.stdout + badLayer.stderr).not.toMatch(/coordinator on/);
+  });
+});
+
+describe('early stopping in a distributed run', () => {
+  it('stops after --patience epochs without validation improvement and ends with the best weights', () => {
+    const out = join(base, 'early');
+    const r = flotilla(['train', '--workers', '1', '--config', fileURLToPath(new URL('../examples/mlp-names.json', import.meta.url)), '--train-limit', '640',
+      '--test-limit', '500', '--epochs', '60', '--steps', '0', '--patience', '2', '--lr', '0.01', '--out', out, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const summary = lastJson(r.stdout);
+    expect(summary.stopped_early).toBe(true);
+    const epochs = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.kind === 'epoch');
+    expect(epochs.length).toBeLessThan(60);
+    const best = Math.min(...epochs.map((m) => m.val_loss as number));
+    // The last two epochs did not beat the best, and the final model is the best one again.
+    expect(epochs.slice(-2).every((m) => m.val_loss > best)).toBe(true);
+    expect(summary.val_loss).toBeCloseTo(best, 6);
   });
 });

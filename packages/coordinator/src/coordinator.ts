@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { evaluate, shardRanges, takeFirst, type Dataset } from '@flotilla/core';
+import { evaluate, ModelEarlyStopping, shardRanges, takeFirst, type Dataset } from '@flotilla/core';
 import { decodeMessage, encodeMessage, frameLimits, PROTOCOL_VERSION, ProtocolError, validateAgainst, type Message, type WorkerMessage } from '@flotilla/protocol';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MemberLost, StepRound } from './step-round.js';
@@ -61,6 +61,7 @@ export interface RunSummary {
   redone_steps: number;
   refused_connections: number;
   dropped_workers: number;
+  stopped_early?: boolean;
   run_dir: string;
   checkpoint: string;
 }
@@ -335,6 +336,10 @@ export class Coordinator {
     const started = performance.now();
     let trained = 0, busySeconds = 0, skipped = 0, consecutiveSkips = 0, lastCheckpoint = '';
     let valLoss: number | undefined;
+    let stoppedEarly = false;
+    // Early stopping needs a validation split; without one, --patience has nothing to watch.
+    const stopper = config.patience > 0 && options.val ? new ModelEarlyStopping(state.model, config.patience) : null;
+    if (config.patience > 0 && !options.val) this.emit({ kind: 'warning', message: `--patience ${config.patience} ignored: data set ${config.dataset} has no validation split` });
     let last = { live: { accuracy: NaN, loss: NaN, count: 0 }, ema: { accuracy: NaN, loss: NaN, count: 0 } };
     const save = (name: string): string => {
       const path = runDir.checkpointPath(name);
@@ -342,7 +347,7 @@ export class Coordinator {
       return path;
     };
     try {
-      while (!state.done) {
+      while (!state.done && !stoppedEarly) {
         const assignment = state.assignment();
         const t0 = performance.now();
         const round = await this.completeStep(assignment);
@@ -378,8 +383,16 @@ export class Coordinator {
           });
           this.emit({ kind: 'epoch', epoch: assignment.epoch + 1, testAccuracy: last.live.accuracy, testLoss: last.live.loss, emaAccuracy: last.ema.accuracy, valLoss });
           if (epochEnd) lastCheckpoint = save(`epoch-${assignment.epoch + 1}`);
+          if (stopper && valLoss !== undefined && stopper.update(valLoss)) {
+            stoppedEarly = true;
+            this.emit({ kind: 'warning', message: `early stopping: validation loss has not improved for ${config.patience} epochs; restoring the weights of epoch ${stopper.bestCheck + 1}` });
+          }
         }
         if (config.checkpointEvery > 0 && state.step % config.checkpointEvery === 0) lastCheckpoint = save(`step-${state.step}`);
+      }
+      if (stopper?.restore()) {
+        last = state.evaluate(options.test, takeFirst(options.train, EMA_CALIBRATION_SAMPLES));
+        valLoss = evaluate(state.model, options.val!).loss;
       }
       const checkpoint = save('final');
       const summary: RunSummary = {
@@ -388,6 +401,7 @@ export class Coordinator {
         workers: this.workers.size, threads: [...this.workers.values()].reduce((s, w) => s + w.threads, 0),
         seconds: (performance.now() - started) / 1000, skipped_steps: skipped, redone_steps: this.counters.redone,
         refused_connections: this.counters.refused, dropped_workers: this.counters.dropped, run_dir: runDir.path, checkpoint,
+        ...(stopper ? { stopped_early: stoppedEarly } : {}),
       };
       runDir.writeJson('summary.json', summary);
       return summary;

@@ -19,4 +19,5 @@ export * from './data/index.js';
 export { computeGradients, evaluate, type Evaluation, type GradientStepOptions } from './train/step.js';
 export { LocalTrainer, type LocalTrainerOptions, type StepReport } from './train/local-trainer.js';
 export { recomputeBatchNormStatistics } from './train/recompute-bn.js';
+export { ModelEarlyStopping } from './train/model-early-stopping.js';
 export * from './eval/index.js';

@@ -1,5 +1,5 @@
 import {
-  batchesPerEpoch, createSchedule, buildModel, EarlyStopping, encodeModelCheckpoint, evaluate,
+  batchesPerEpoch, createSchedule, buildModel, ModelEarlyStopping, encodeModelCheckpoint, evaluate,
   LocalTrainer, sliceDataset, takeFirst, type Dataset, type Evaluation, type StepReport,
 } from '@flotilla/core';
 import { createRunOptimizer, RunDir, scheduleConfig, writeFileAtomic, type RunConfig } from '@flotilla/coordinator';
@@ -50,8 +50,7 @@ export function runLocalTraining(
     maxSteps: totalSteps,
   });
   if (config.patience > 0 && !val) throw new Error('--patience needs a validation split: pass --val N or use a data set that has one');
-  const stopper = config.patience > 0 ? new EarlyStopping(model.params.length, { patience: config.patience }) : null;
-  const bestBuffers = new Float32Array(model.buffers.length);
+  const stopper = config.patience > 0 ? new ModelEarlyStopping(model, config.patience) : null;
   runDir.writeJson('config.json', config);
   log(`Training ${model.parameterCount.toLocaleString('en')} parameters on ${train.count.toLocaleString('en')} samples for ${config.epochs} epochs (run folder ${runDir.path})`);
 
@@ -102,20 +101,14 @@ export function runLocalTraining(
     log(`epoch ${epoch + 1}/${config.epochs}: train loss ${trainLoss.toFixed(4)}, test loss ${testEval.loss.toFixed(4)}, test accuracy ${(100 * testEval.accuracy).toFixed(2)}%` +
       (valEval ? `, val loss ${valEval.loss.toFixed(4)}` : '') + ` (${epochSeconds.toFixed(1)} s)`);
     if (stopper && valEval) {
-      const before = stopper.bestLoss;
-      stopper.update(valEval.loss, model.params);
-      if (stopper.bestLoss < before) bestBuffers.set(model.buffers);
-      if (stopper.shouldStop) {
+      if (stopper.update(valEval.loss)) {
         log(`early stopping: validation loss has not improved for ${config.patience} epochs; restoring the weights of epoch ${stopper.bestCheck + 1}`);
         stoppedEarly = true;
         break;
       }
     }
   }
-  if (stopper && stopper.bestCheck >= 0) {
-    model.params.set(stopper.bestParams);
-    model.buffers.set(bestBuffers);
-  }
+  stopper?.restore();
   const final = evaluate(model, test);
   const checkpoint = save('final', { epoch: config.epochs, step: trainer.step, test_accuracy: final.accuracy });
   const summary: TrainSummary = {
