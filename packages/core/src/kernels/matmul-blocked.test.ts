@@ -3,6 +3,7 @@ import type { FloatArray } from '../dtype.js';
 import { kernels } from './index.js';
 import { matmulBlocked } from './matmul-blocked.js';
 import { matmulReference } from './matmul-reference.js';
+import { matmulWasm } from './matmul-wasm.js';
 
 /** mulberry32: a small seeded generator so every run checks the same matrices. */
 function makeRandom(seed: number): () => number {
@@ -261,7 +262,7 @@ describe('matmulBlocked (float64) against matmulReference', () => {
 });
 
 describe('kernel seam', () => {
-  it('makes matmulBlocked the default kernels.matmul', () => {
-    expect(kernels.matmul).toBe(matmulBlocked);
+  it('makes the WebAssembly SIMD kernel the default kernels.matmul', () => {
+    expect(kernels.matmul).toBe(matmulWasm);
   });
 });
