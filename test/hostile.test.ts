@@ -35,17 +35,22 @@ function connect(url: string, act: (ws: WebSocket) => void, onMessage?: (ws: Web
 
 const hello = (token = TOKEN): Uint8Array => encodeMessage({ type: 'hello', version: PROTOCOL_VERSION, token, threads: 1 });
 
-/** Joins as a worker with the right token, then answers its first step with `gradient(step)` bytes. */
-function treacherousWorker(url: string, gradient: (step: Extract<Message, { type: 'step' }>) => Uint8Array) {
+type StepMessage = Extract<Message, { type: 'step' }>;
+type ParamsMessage = Extract<Message, { type: 'params' }>;
+
+/** Joins as a worker with the right token, then answers its first step with `gradient(step, params)` bytes. */
+function treacherousWorker(url: string, gradient: (step: StepMessage, params: ParamsMessage) => Uint8Array) {
+  let params: ParamsMessage | null = null;
   return connect(url, (ws) => ws.send(hello()), (ws, m) => {
-    if (m.type === 'step') ws.send(gradient(m));
+    if (m.type === 'params') params = m;
+    if (m.type === 'step' && params) ws.send(gradient(m, params));
   });
 }
 
-function gradientFor(step: Extract<Message, { type: 'step' }>, values: Float32Array): Uint8Array {
+function gradientFor(step: StepMessage, params: ParamsMessage, values: Float32Array): Uint8Array {
   return encodeMessage({
     type: 'gradient', step: step.step, attempt: step.attempt ?? 0, samples: step.end - step.start, lossSum: 1,
-    timings: { computeMs: 1, bnWaitMs: 0, serializeMs: 0 }, gradient: values, buffers: step.buffers,
+    timings: { computeMs: 1, bnWaitMs: 0, serializeMs: 0 }, gradient: values, buffers: params.buffers,
   });
 }
 
@@ -64,13 +69,13 @@ describe('hostile input against a live coordinator', () => {
       connect(url, (ws) => ws.send(Uint8Array.from({ length: 64 }, (_, i) => (i * 37) % 256))),
       connect(url, (ws) => ws.send('{"type":"hello"}')),
       connect(url, (ws) => ws.send(new Uint8Array(8 * 1024 * 1024))),
-      treacherousWorker(url, (step) => gradientFor(step, new Float32Array(10))),
-      treacherousWorker(url, (step) => {
-        const values = new Float32Array(step.params.length);
-        const frame = gradientFor(step, values);
+      treacherousWorker(url, (step, params) => gradientFor(step, params, new Float32Array(10))),
+      treacherousWorker(url, (step, params) => {
+        const values = new Float32Array(params.params.length);
+        const frame = gradientFor(step, params, values);
         // Forge a NaN into the payload behind the encoder's back (it refuses to write one).
         const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-        view.setFloat32(frame.byteLength - 4 * (step.buffers.length + 1), NaN, true);
+        view.setFloat32(frame.byteLength - 4 * (params.buffers.length + 1), NaN, true);
         return frame;
       }),
     ]);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { evaluate, ModelEarlyStopping, shardRanges, takeFirst, type Dataset } from '@flotilla/core';
-import { decodeMessage, encodeMessage, frameLimits, PROTOCOL_VERSION, ProtocolError, validateAgainst, type Message, type WorkerMessage } from '@flotilla/protocol';
+import { decodeMessage, encodeMessage, FramePool, frameLimits, PROTOCOL_VERSION, ProtocolError, validateAgainst, type Message, type WorkerMessage } from '@flotilla/protocol';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MemberLost, StepRound } from './step-round.js';
 import { writeFileAtomic } from './files.js';
@@ -100,6 +100,8 @@ export class Coordinator {
   private stopping = false;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private readonly counters = { refused: 0, dropped: 0, redone: 0 };
+  /** Recycled buffers for the parameter frame sent every step (see FramePool). */
+  private readonly frames = new FramePool(2);
   readonly runId: string;
 
   constructor(private readonly options: CoordinatorOptions) {
@@ -173,7 +175,8 @@ export class Coordinator {
       let message: Message;
       try {
         if (!isBinary) throw new ProtocolError('bad-frame', 'text frames are not part of the protocol');
-        message = validateAgainst(decodeMessage(data as Buffer), this.counts);
+        // ws hands each listener a Buffer of its own: aligned payloads are used in place.
+        message = validateAgainst(decodeMessage(data as Buffer, { owned: true }), this.counts);
       } catch (error) {
         const code = error instanceof ProtocolError ? error.code : 'bad-frame';
         if (conn) this.dropWorker(conn, `sent a malformed message: ${(error as Error).message}`);
@@ -298,11 +301,14 @@ export class Coordinator {
     const round = new StepRound(assignment, attempt, members);
     this.current = round;
     const { model } = this.state;
+    // One parameter frame for all members, back to the pool once every socket has written it.
+    const params = encodeMessage({ type: 'params', step: assignment.step, params: model.params as Float32Array, buffers: model.buffers as Float32Array }, this.frames.alloc);
+    let writing = members.length;
+    const written = (): void => { if (--writing === 0) this.frames.release(params); };
     members.forEach((id, i) => {
-      this.send(this.workers.get(id)!.ws, {
-        type: 'step', ...assignment, attempt, start: ranges[i].start, end: ranges[i].end,
-        params: model.params as Float32Array, buffers: model.buffers as Float32Array,
-      });
+      const { ws } = this.workers.get(id)!;
+      ws.send(params, written);
+      this.send(ws, { type: 'step', ...assignment, attempt, start: ranges[i].start, end: ranges[i].end, members: members.length });
     });
     return round;
   }

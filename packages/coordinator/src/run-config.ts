@@ -35,6 +35,8 @@ export interface RunConfig {
   checkpointEvery: number;
   /** Cycles of the cosine schedule (warm restarts; > 1 for snapshot ensembles). */
   cycles: number;
+  /** Wire precision of worker gradients: f32 (exact), f16 (scaled) or bf16. */
+  gradDtype: 'f32' | 'f16' | 'bf16';
 }
 
 export const TRAIN_DEFAULTS: Omit<RunConfig, 'model'> = {
@@ -60,6 +62,7 @@ export const TRAIN_DEFAULTS: Omit<RunConfig, 'model'> = {
   emaDecay: 0.995,
   checkpointEvery: 0,
   cycles: 1,
+  gradDtype: 'f32',
 };
 
 /** `momentum` and `nesterov` are SGD with momentum μ (Nesterov in seed 003's φ form). */
@@ -129,6 +132,7 @@ export function resolveRunConfig(file: Partial<RunConfig>, flags: Partial<RunCon
     if (!Number.isInteger(merged[k])) throw new Error(`Invalid ${k}: ${merged[k]} (expected an integer)`);
   }
   if (merged.cycles < 1) throw new Error(`Invalid cycles: ${merged.cycles} (expected a positive integer)`);
+  if (!['f32', 'f16', 'bf16'].includes(merged.gradDtype)) throw new Error(`Invalid gradDtype: ${String(merged.gradDtype)} (expected f32, f16 or bf16)`);
   if (merged.bnSync !== 'global' && merged.bnSync !== 'local') throw new Error(`Invalid bnSync: ${String(merged.bnSync)} (expected global or local)`);
   if (!(merged.emaDecay >= 0 && merged.emaDecay < 1)) throw new Error(`Invalid emaDecay: ${merged.emaDecay} (expected 0 <= emaDecay < 1)`);
   if (!isDatasetName(merged.dataset)) throw new Error(`Unknown dataset "${merged.dataset}" (expected one of ${DATASET_NAMES.join(', ')}, csv:PATH#LABEL_COLUMN or lines:PATH)`);
@@ -158,5 +162,8 @@ export function scheduleConfig(config: RunConfig, totalSteps: number): Record<st
 
 /** The part of the run config a worker needs to compute gradients (sent in its welcome). */
 export function workerConfigOf(c: RunConfig): WorkerRunConfig {
-  return { seed: c.seed, bnSync: c.bnSync, smoothing: c.smoothing, perturb: c.perturb, dataset: c.dataset, trainLimit: c.trainLimit };
+  return {
+    seed: c.seed, bnSync: c.bnSync, smoothing: c.smoothing, perturb: c.perturb, dataset: c.dataset, trainLimit: c.trainLimit,
+    ...(c.gradDtype === 'f32' ? {} : { gradDtype: c.gradDtype }),
+  };
 }

@@ -6,8 +6,10 @@
 import { Packr } from 'msgpackr';
 import { ProtocolError } from './errors.js';
 import {
-  MAX_HEADER_BYTES, concatBytes, readFloats, readFrame, writeFrame, type FloatArray,
+  MAX_HEADER_BYTES, concatBytes, partOffsets, readFloats, readFrame, readHalves, wireWidth, writeFrame,
+  type FloatArray, type FrameAllocator, type PayloadPart, type WireKind,
 } from './frame.js';
+import { f16Scale } from './half.js';
 import type { Message, ModelCounts } from './messages.js';
 import { SCHEMAS, describe, isMessageType, isPlainObject, validateHeader, type Segment } from './schema.js';
 
@@ -18,12 +20,13 @@ const packr = new Packr({ useRecords: false });
 export type FrameInput = Uint8Array | ArrayBuffer | readonly Uint8Array[];
 
 /**
- * Validates `message` with the receiver's rules and writes it as one frame, allocated once:
- * the header carries the scalar fields plus the lengths of the typed-array fields, which
- * are copied straight into the payload. Throws ProtocolError on anything a receiver would
- * refuse, so a bad message fails at its source.
+ * Validates `message` with the receiver's rules and writes it as one frame, allocated once
+ * (from `alloc`, e.g. a FramePool's, when given): the header carries the scalar fields plus
+ * the lengths of the typed-array fields, which are copied straight into the payload (or
+ * converted, for a gradient sent as f16/bf16). Throws ProtocolError on anything a receiver
+ * would refuse, so a bad message fails at its source.
  */
-export function encodeMessage(message: Message): Uint8Array<ArrayBuffer> {
+export function encodeMessage(message: Message, alloc?: FrameAllocator): Uint8Array<ArrayBuffer> {
   const type: unknown = (message as { type?: unknown } | null)?.type;
   if (typeof type !== 'string' || !isMessageType(type)) {
     throw new ProtocolError('unknown-type', `cannot encode a message of type ${describe(type)}`);
@@ -36,7 +39,7 @@ export function encodeMessage(message: Message): Uint8Array<ArrayBuffer> {
   for (const key of [...Object.keys(schema.required), ...Object.keys(schema.optional ?? {})]) {
     if (!counts.has(key) && source[key] !== undefined) header[key] = source[key];
   }
-  const parts: FloatArray[] = [];
+  const parts: PayloadPart[] = [];
   const Float = schema.payload?.kind === 'f64' ? Float64Array : Float32Array;
   for (const segment of segments) {
     const values = source[segment.field];
@@ -47,24 +50,29 @@ export function encodeMessage(message: Message): Uint8Array<ArrayBuffer> {
       throw new ProtocolError('bad-length', `${type}: "${segment.field}" has ${values.length} values, not a multiple of ${segment.per}`);
     }
     header[segment.count] = values.length / segment.per;
-    parts.push(values);
+    const wire = segment.wire?.(header) ?? schema.payload!.kind;
+    checkFinite(type, segment, values);
+    const scale = wire === 'f16' ? f16Scale(values as Float32Array) : 1;
+    if (wire === 'f16') header.gradScale = scale;
+    parts.push({ values, wire, scale });
   }
   validateHeader(type, header);
-  segments.forEach((segment, i) => checkFinite(type, segment, parts[i]));
   const headerBytes: Uint8Array = packr.pack(header);
   if (headerBytes.length > MAX_HEADER_BYTES) {
     throw new ProtocolError('bad-header', `${type}: header is ${headerBytes.length} bytes, over the limit of ${MAX_HEADER_BYTES}`);
   }
-  return writeFrame(headerBytes, parts);
+  return writeFrame(headerBytes, parts, alloc);
 }
 
 /**
- * Parses and validates one frame. Typed-array fields of the result are fresh, aligned
- * arrays (views into one copy of the payload), safe to keep after ws reuses its buffers.
+ * Parses and validates one frame. Typed-array fields of the result are aligned arrays safe
+ * to keep: one aligned copy per field, or, when the caller hands the bytes over
+ * (`owned`: nothing else holds or reuses them, as with the Buffer ws gives each 'message'
+ * listener) and they happen to be aligned, views of `data` itself with no copy.
  */
-export function decodeMessage(data: FrameInput): Message {
+export function decodeMessage(data: FrameInput, options: { owned?: boolean } = {}): Message {
   let frame: Uint8Array;
-  let owned = false;
+  let owned = options.owned ?? false;
   if (data instanceof Uint8Array) {
     frame = data;
   } else if (data instanceof ArrayBuffer) {
@@ -105,26 +113,35 @@ export function decodeMessage(data: FrameInput): Message {
   }
 
   const { kind, segments } = schema.payload;
-  const width = kind === 'f64' ? 8 : 4;
-  const unit = kind === 'f64' ? 'float64 values' : 'floats';
-  if (payloadBytes % width !== 0) {
-    throw new ProtocolError('bad-length', `${type}: payload is ${payloadBytes} bytes, not a whole number of ${unit}`);
-  }
+  const wires: WireKind[] = segments.map((s) => s.wire?.(header) ?? kind);
   const lengths = segments.map((s) => (header[s.count] as number) * s.per);
-  const expected = lengths.reduce((a, b) => a + b, 0);
-  if (payloadBytes / width !== expected) {
+  const { offsets, total } = partOffsets(wires.map(wireWidth), lengths);
+  if (payloadBytes !== total) {
     const says = segments.map((s) => `${s.per === 1 ? '' : `${s.per} x `}${s.count} ${header[s.count]}`).join(' + ');
+    if (wires.some((w) => w !== kind)) {
+      throw new ProtocolError('bad-length', `${type}: payload is ${payloadBytes} bytes, header says ${says} as ${wires.join(' + ')} (${total} bytes)`);
+    }
+    const width = wireWidth(kind);
+    const unit = kind === 'f64' ? 'float64 values' : 'floats';
+    if (payloadBytes % width !== 0) {
+      throw new ProtocolError('bad-length', `${type}: payload is ${payloadBytes} bytes, not a whole number of ${unit}`);
+    }
     throw new ProtocolError('bad-length', `${type}: payload has ${payloadBytes / width} ${unit}, header says ${says}`);
   }
-
-  const all = readFloats(raw.payload, kind, owned);
-  let offset = 0;
   segments.forEach((segment, i) => {
-    const values = all.subarray(offset, offset + lengths[i]);
+    const end = offsets[i] + wireWidth(wires[i]) * lengths[i];
+    const padFrom = i === 0 ? 0 : offsets[i - 1] + wireWidth(wires[i - 1]) * lengths[i - 1];
+    for (let b = padFrom; b < offsets[i]; b++) {
+      if (raw.payload[b] !== 0) throw new ProtocolError('bad-frame', `${type}: padding byte before "${segment.field}" is ${raw.payload[b]}, not 0`);
+    }
+    const bytes = raw.payload.subarray(offsets[i], end);
+    const wire = wires[i];
+    const values = wire === 'f16' || wire === 'bf16'
+      ? readHalves(bytes, wire, wire === 'f16' ? header.gradScale as number : 1)
+      : readFloats(bytes, wire, owned);
     checkFinite(type, segment, values);
     header[segment.field] = values;
     delete header[segment.count];
-    offset += lengths[i];
   });
   return header as unknown as Message;
 }

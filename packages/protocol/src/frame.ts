@@ -7,11 +7,16 @@
  *   offset P        payload: raw little-endian float32 or float64 values, possibly none;
  *                   P = ceil((4 + H) / 8) · 8, the payload runs to the end of the frame
  *
- * Padding to 8 lets both float32 and float64 payloads be viewed in place in a frame that
- * starts 8-aligned. Receivers never rely on that: ws hands out bytes at arbitrary offsets,
- * so payloads are copied into fresh, aligned typed arrays (one copy).
+ * The payload is the message's typed-array fields in schema order, each starting at a
+ * multiple of its own width (zero bytes between): float32, float64, or 16-bit patterns of
+ * float32 values (a gradient sent with `dtype` f16 or bf16).
+ *
+ * Padding to 8 lets payloads be viewed in place in a frame that starts 8-aligned. ws hands
+ * out bytes at arbitrary offsets, so receivers view in place only bytes they own that
+ * happen to be aligned and otherwise copy into fresh, aligned typed arrays (one copy).
  */
 import { ProtocolError } from './errors.js';
+import { decodeHalf, encodeHalf, type HalfKind } from './half.js';
 
 export const LENGTH_PREFIX_BYTES = 4;
 export const PAYLOAD_ALIGNMENT = 8;
@@ -29,28 +34,88 @@ export function payloadOffset(headerBytes: number): number {
   return Math.ceil((LENGTH_PREFIX_BYTES + headerBytes) / PAYLOAD_ALIGNMENT) * PAYLOAD_ALIGNMENT;
 }
 
-/** Allocates the frame once and writes prefix, header, padding (already zero) and payload parts. */
+/** How a payload segment travels: raw float32/float64, or 16-bit patterns of float32 values (half.ts). */
+export type WireKind = FloatKind | HalfKind;
+
+/** Bytes per value of a wire kind. */
+export function wireWidth(kind: WireKind): number {
+  return kind === 'f64' ? 8 : kind === 'f32' ? 4 : 2;
+}
+
+/** One typed-array field as it goes into a frame: its values, wire kind and (f16) scale. */
+export interface PayloadPart {
+  values: FloatArray;
+  wire: WireKind;
+  scale: number;
+}
+
+/** Payload byte offsets of the parts: each starts aligned to its own width (zero padding before it). */
+export function partOffsets(widths: readonly number[], lengths: readonly number[]): { offsets: number[]; total: number } {
+  const offsets: number[] = [];
+  let at = 0;
+  widths.forEach((width, i) => {
+    at = Math.ceil(at / width) * width;
+    offsets.push(at);
+    at += width * lengths[i];
+  });
+  return { offsets, total: at };
+}
+
+/** Where frames are written: fresh memory by default, or a FramePool's recycled buffers. */
+export type FrameAllocator = (bytes: number) => Uint8Array<ArrayBuffer>;
+
+const freshFrame: FrameAllocator = (bytes) => new Uint8Array(bytes);
+
+/** Writes prefix, header, zero padding and payload parts into one frame from `alloc`. */
 export function writeFrame(
   header: Uint8Array,
-  parts: readonly FloatArray[],
+  parts: readonly PayloadPart[],
+  alloc: FrameAllocator = freshFrame,
   littleEndianHost = NATIVE_LITTLE_ENDIAN,
 ): Uint8Array<ArrayBuffer> {
-  let payloadBytes = 0;
-  for (const part of parts) payloadBytes += part.byteLength;
   const start = payloadOffset(header.length);
-  const frame = new Uint8Array(start + payloadBytes);
+  const { offsets, total } = partOffsets(parts.map((p) => wireWidth(p.wire)), parts.map((p) => p.values.length));
+  const frame = alloc(start + total);
   const h = header.length;
   frame[0] = h & 0xff;
   frame[1] = (h >>> 8) & 0xff;
   frame[2] = (h >>> 16) & 0xff;
   frame[3] = (h >>> 24) & 0xff;
   frame.set(header, LENGTH_PREFIX_BYTES);
-  let offset = start;
-  for (const part of parts) {
-    writeFloats(frame, offset, part, littleEndianHost);
-    offset += part.byteLength;
-  }
+  frame.fill(0, LENGTH_PREFIX_BYTES + h, start); // recycled buffers hold old bytes
+  let end = 0;
+  parts.forEach((part, i) => {
+    const at = start + offsets[i];
+    frame.fill(0, start + end, at);
+    if (part.wire === 'f16' || part.wire === 'bf16') writeHalves(frame, at, part, littleEndianHost);
+    else writeFloats(frame, at, part.values, littleEndianHost);
+    end = offsets[i] + wireWidth(part.wire) * part.values.length;
+  });
   return frame;
+}
+
+function writeHalves(frame: Uint8Array, at: number, part: PayloadPart, littleEndianHost: boolean): void {
+  const n = part.values.length;
+  const halves = (frame.byteOffset + at) % 2 === 0 && littleEndianHost ? new Uint16Array(frame.buffer, frame.byteOffset + at, n) : new Uint16Array(n);
+  encodeHalf(part.wire as HalfKind, part.values as Float32Array, part.scale, halves);
+  if (halves.buffer === frame.buffer) return;
+  const view = new DataView(frame.buffer, frame.byteOffset + at, 2 * n);
+  for (let i = 0; i < n; i++) view.setUint16(2 * i, halves[i], true);
+}
+
+/** Reads 16-bit little-endian patterns (any offset) into a fresh Float32Array, dividing by `scale`. */
+export function readHalves(bytes: Uint8Array, kind: HalfKind, scale: number, littleEndianHost = NATIVE_LITTLE_ENDIAN): Float32Array {
+  const n = bytes.length / 2;
+  let halves: Uint16Array;
+  if (littleEndianHost && bytes.byteOffset % 2 === 0) halves = new Uint16Array(bytes.buffer, bytes.byteOffset, n);
+  else {
+    halves = new Uint16Array(n);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let i = 0; i < n; i++) halves[i] = view.getUint16(2 * i, true);
+  }
+  const out = new Float32Array(n);
+  decodeHalf(kind, halves, scale, out);
+  return out;
 }
 
 /** Copies `src` as little-endian bytes into `dst` at `offset`. */

@@ -1,6 +1,6 @@
 /**
  * Frame size bounds, for ws `maxPayload` on both ends: the largest frame a model of
- * P parameters and B buffers produces is a welcome/step/params/gradient (4·(P + B) payload
+ * P parameters and B buffers produces is a welcome/params/gradient (4·(P + B) payload
  * bytes) or a bn message (16·channels bytes, channels ≤ B/2 since every BatchNorm channel
  * owns a running mean and a running variance), plus the header.
  */

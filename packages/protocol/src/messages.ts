@@ -7,7 +7,7 @@
 import type { ModelSpec } from '@flotilla/core';
 
 /** Bumped whenever a message or the frame layout changes; checked on `hello`. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** worker → coordinator, first message of every connection. */
 export interface HelloMessage {
@@ -36,6 +36,8 @@ export interface RunConfig {
   dataset: string;
   /** Training-sample limit, integer ≥ 0. */
   trainLimit: number;
+  /** Wire precision of the gradients workers send (absent: f32). */
+  gradDtype?: 'f32' | 'f16' | 'bf16';
 }
 
 /** coordinator → worker, answer to an accepted hello: everything needed to build a replica. */
@@ -52,8 +54,9 @@ export interface WelcomeMessage {
 }
 
 /**
- * coordinator → worker: compute the gradient of positions [start, end) of one global batch.
- * The current parameters ride along, saving a round trip.
+ * coordinator → worker: compute the gradient of positions [start, end) of one global batch,
+ * with the parameters of the `params` message for the same step that precedes it on the
+ * connection (encoded once per step for all workers, so it carries no shard of its own).
  */
 export interface StepMessage {
   type: 'step';
@@ -73,11 +76,14 @@ export interface StepMessage {
    * unfinished older attempt, and replies carry the attempt they belong to. Absent means 0.
    */
   attempt?: number;
-  params: Float32Array;
-  buffers: Float32Array;
+  /**
+   * Workers computing this step (absent: unknown). With 1 the worker's own merged SyncBN
+   * statistics are the global ones, so it skips the round trips through the coordinator.
+   */
+  members?: number;
 }
 
-/** coordinator → worker: a parameter broadcast without a step assignment. */
+/** coordinator → worker: the parameters and BatchNorm buffers a step starts from; the step message follows. */
 export interface ParamsMessage {
   type: 'params';
   step: number;
@@ -131,6 +137,12 @@ export interface GradientMessage {
    * message): the payload is zeros and the coordinator skips the step. Absent: false.
    */
   nonFinite?: boolean;
+  /**
+   * Wire precision of `gradient` (absent: float32). f16 values travel multiplied by
+   * `gradScale`, a power of two the encoder picks (see half.ts); decoding divides it out.
+   */
+  dtype?: 'f16' | 'bf16';
+  gradScale?: number;
   timings: StepTimings;
   /** Σ over the shard's samples of ∂loss/∂params, one value per parameter. */
   gradient: Float32Array;

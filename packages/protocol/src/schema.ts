@@ -9,7 +9,7 @@
 import { validateModelSpec } from '@flotilla/core';
 import { ProtocolError } from './errors.js';
 import { PROTOCOL_VERSION, type MessageType } from './messages.js';
-import type { FloatKind } from './frame.js';
+import type { FloatKind, WireKind } from './frame.js';
 
 /**
  * Returns what is wrong with `value` at `path` (a dotted field path such as
@@ -23,6 +23,8 @@ export interface Segment {
   count: string;
   /** Array length = count · per. */
   per: number;
+  /** How the segment travels, from the header (default: the payload's kind). */
+  wire?: (header: Record<string, unknown>) => WireKind;
 }
 
 export interface Schema {
@@ -91,11 +93,11 @@ export function oneOf(...options: string[]): Rule {
     : `field "${path}" must be one of ${options.map((o) => JSON.stringify(o)).join(', ')}, got ${describe(v)}`);
 }
 
-/** A plain object with exactly these fields. */
-export function object(fields: Record<string, Rule>): Rule {
+/** A plain object with exactly these fields (the optional ones may be absent). */
+export function object(fields: Record<string, Rule>, optional: Record<string, Rule> = {}): Rule {
   return (v, path) => {
     if (!isPlainObject(v)) return `field "${path}" must be an object, got ${describe(v)}`;
-    return checkFields(v, fields, {}, path);
+    return checkFields(v, fields, optional, path);
   };
 }
 
@@ -163,6 +165,11 @@ function checkFields(
 }
 
 const count = int(0);
+
+/** The f16 gradient scale: a power of two (the encoder picks 2^-113..2^126; decoding rejects any overflow as non-finite). */
+const powerOfTwo: Rule = (v, path) => (typeof v === 'number' && v >= 2 ** -126 && v <= 2 ** 126 && Number.isInteger(Math.log2(v)) && 2 ** Math.log2(v) === v
+  ? undefined
+  : `field "${path}" must be a power of two in [2^-126, 2^126], got ${describe(v)}`);
 const f32Payload = (first: 'params' | 'gradient') => ({
   kind: 'f32' as const,
   segments: [
@@ -188,7 +195,7 @@ export const SCHEMAS: Record<MessageType, Schema> = {
         perturb: num(0),
         dataset: str(true),
         trainLimit: int(0),
-      }),
+      }, { gradDtype: oneOf('f32', 'f16', 'bf16') }),
       step: int(0),
       paramCount: count,
       bufferCount: count,
@@ -204,14 +211,11 @@ export const SCHEMAS: Record<MessageType, Schema> = {
       end: int(0),
       batchStart: int(0),
       globalBatch: int(1),
-      paramCount: count,
-      bufferCount: count,
     },
-    optional: { attempt: int(0) },
+    optional: { attempt: int(0), members: int(1) },
     cross: (h) => ((h.start as number) <= (h.end as number) && (h.end as number) <= (h.globalBatch as number)
       ? undefined
       : `shard [${h.start}, ${h.end}) must satisfy start <= end <= globalBatch ${h.globalBatch}`),
-    payload: f32Payload('params'),
   },
   params: {
     required: { step: int(0), paramCount: count, bufferCount: count },
@@ -237,8 +241,17 @@ export const SCHEMAS: Record<MessageType, Schema> = {
       bufferCount: count,
       timings: object({ computeMs: num(0), bnWaitMs: num(0), serializeMs: num(0) }),
     },
-    optional: { attempt: int(0), nonFinite: bool() },
-    payload: f32Payload('gradient'),
+    optional: { attempt: int(0), nonFinite: bool(), dtype: oneOf('f16', 'bf16'), gradScale: powerOfTwo },
+    cross: (h) => ((h.dtype === 'f16') === (h.gradScale !== undefined)
+      ? undefined
+      : 'field "gradScale" goes with dtype "f16" and only with it'),
+    payload: {
+      kind: 'f32',
+      segments: [
+        { field: 'gradient', count: 'paramCount', per: 1, wire: (h) => (h.dtype === 'f16' || h.dtype === 'bf16' ? h.dtype : 'f32') },
+        { field: 'buffers', count: 'bufferCount', per: 1 },
+      ],
+    },
   },
   heartbeat: { required: { time: num() } },
   error: { required: { code: str(true), message: str() } },

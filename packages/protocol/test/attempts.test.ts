@@ -4,7 +4,6 @@ import { decodeMessage, encodeMessage, ProtocolError, type GradientMessage, type
 describe('step attempts and non-finite flags', () => {
   const step: StepMessage = {
     type: 'step', step: 4, epoch: 0, batch: 4, start: 0, end: 2, batchStart: 8, globalBatch: 2, attempt: 2,
-    params: Float32Array.from([1, 2]), buffers: new Float32Array(0),
   };
   it('round-trip, and stay absent when not given', () => {
     expect(decodeMessage(encodeMessage(step))).toEqual(step);
@@ -19,5 +18,11 @@ describe('step attempts and non-finite flags', () => {
   it('are checked like every other field', () => {
     expect(() => encodeMessage({ ...step, attempt: -1 })).toThrow(ProtocolError);
     expect(() => encodeMessage({ ...step, attempt: 1.5 })).toThrow(/attempt/);
+  });
+  it('step members round-trip, stay absent when not given, and are at least 1', () => {
+    expect(decodeMessage(encodeMessage({ ...step, members: 1 }))).toEqual({ ...step, members: 1 });
+    expect('members' in decodeMessage(encodeMessage(step))).toBe(false);
+    expect(() => encodeMessage({ ...step, members: 0 })).toThrow('step: field "members" must be an integer >= 1, got 0');
+    expect(() => encodeMessage({ ...step, members: 2.5 })).toThrow(ProtocolError);
   });
 });

@@ -2,7 +2,7 @@ import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import {
   MAX_HEADER_BYTES, PROTOCOL_VERSION, ProtocolError, decodeMessage, encodeMessage,
-  type Message, type ProtocolErrorCode,
+  type Message, type ProtocolErrorCode, type WelcomeMessage,
 } from '../src/index.js';
 import { atOffset, floats32, sampleMessages } from './helpers.js';
 
@@ -134,8 +134,12 @@ describe('header (bad-header, unknown-type)', () => {
 
 describe('hello version', () => {
   it('rejects another protocol version before anything else', () => {
-    expectRejected(withHeader({ type: 'hello', version: 2, token: 't', threads: 1, future: true }), 'version',
-      `hello: protocol version 2, this side speaks ${PROTOCOL_VERSION}`);
+    expect(PROTOCOL_VERSION).toBe(2);
+    expectRejected(withHeader({ type: 'hello', version: 3, token: 't', threads: 1, future: true }), 'version',
+      'hello: protocol version 3, this side speaks 2');
+    // A protocol-1 worker (step messages with payloads) is turned away at hello.
+    expectRejected(withHeader({ type: 'hello', version: 1, token: 't', threads: 1 }), 'version',
+      'hello: protocol version 1, this side speaks 2');
     expectRejected(withHeader({ type: 'hello', version: '1', token: 't', threads: 1 }), 'bad-field',
       'hello: field "version" must be an integer >= 0, got "1"');
   });
@@ -169,10 +173,14 @@ describe('fields (bad-field)', () => {
       'bn: field "phase" must be one of "forward", "backward", got "sideways"'],
     ['zero channels', { type: 'bn', step: 0, layer: 0, phase: 'forward', count: 1, channels: 0 },
       'bn: field "channels" must be an integer >= 1, got 0'],
-    ['shard past the batch', { type: 'step', step: 0, epoch: 0, batch: 0, start: 3, end: 9, batchStart: 0, globalBatch: 8, paramCount: 0, bufferCount: 0 },
+    ['shard past the batch', { type: 'step', step: 0, epoch: 0, batch: 0, start: 3, end: 9, batchStart: 0, globalBatch: 8 },
       'step: shard [3, 9) must satisfy start <= end <= globalBatch 8'],
-    ['reversed shard', { type: 'step', step: 0, epoch: 0, batch: 0, start: 4, end: 3, batchStart: 0, globalBatch: 8, paramCount: 0, bufferCount: 0 },
+    ['reversed shard', { type: 'step', step: 0, epoch: 0, batch: 0, start: 4, end: 3, batchStart: 0, globalBatch: 8 },
       'step: shard [4, 3) must satisfy start <= end <= globalBatch 8'],
+    ['protocol-1 step with payload counts', { type: 'step', step: 0, epoch: 0, batch: 0, start: 0, end: 8, batchStart: 0, globalBatch: 8, paramCount: 0, bufferCount: 0 },
+      'step: unknown field "paramCount"'],
+    ['zero step members', { type: 'step', step: 0, epoch: 0, batch: 0, start: 0, end: 8, batchStart: 0, globalBatch: 8, members: 0 },
+      'step: field "members" must be an integer >= 1, got 0'],
     ['empty error code', { type: 'error', code: '', message: 'm' }, 'error: field "code" must be a non-empty string, got ""'],
     ['heartbeat infinity', { type: 'heartbeat', time: Infinity }, 'heartbeat: field "time" must be a finite number, got Infinity'],
   ];
@@ -192,8 +200,11 @@ describe('fields (bad-field)', () => {
     const config = headerOfGood.config as Record<string, unknown>;
     const variant = (patch: Record<string, unknown>) => frameOf(packr.pack({ ...headerOfGood, ...patch }), payload);
 
-    it('accepts the unmodified header', () => {
+    it('accepts the unmodified header, with or without the optional config.gradDtype', () => {
       expect(decodeMessage(variant({})).type).toBe('welcome');
+      expect(config.gradDtype).toBe('f16');
+      const { gradDtype: _omit, ...plain } = config;
+      expect((decodeMessage(variant({ config: plain })) as WelcomeMessage).config).toEqual(plain);
     });
 
     it.each([
@@ -203,6 +214,7 @@ describe('fields (bad-field)', () => {
       [{ config: { ...config, seed: -1 } }, 'welcome: field "config.seed" must be an integer >= 0, got -1'],
       [{ config: { ...config, dataset: '' } }, 'welcome: field "config.dataset" must be a non-empty string, got ""'],
       [{ config: { ...config, lr: 0.1 } }, 'welcome: unknown field "config.lr"'],
+      [{ config: { ...config, gradDtype: 'f8' } }, 'welcome: field "config.gradDtype" must be one of "f32", "f16", "bf16", got "f8"'],
       [{ runId: '' }, 'welcome: field "runId" must be a non-empty string, got ""'],
       [{ spec: { layers: [] } }, /^welcome: field "spec" is not a valid model spec: Model spec: "input" must be/],
       [{ spec: { input: [4], layers: [{ type: 'linear', w: new Uint8Array(3) }] } },
@@ -236,6 +248,10 @@ describe('payload (bad-length)', () => {
   it('rejects a payload on messages that have none', () => {
     expectRejected(withHeader({ type: 'heartbeat', time: 1 }, new Uint8Array(8)), 'bad-length',
       'heartbeat: expects no payload, got 8 bytes');
+    // Since protocol 2 a step's parameters come in the params message before it.
+    const step = { type: 'step', step: 0, epoch: 0, batch: 0, start: 0, end: 8, batchStart: 0, globalBatch: 8 };
+    expect(decodeMessage(withHeader(step))).toEqual(step);
+    expectRejected(withHeader(step, f32Bytes([1, 2])), 'bad-length', 'step: expects no payload, got 8 bytes');
   });
 });
 
@@ -253,7 +269,7 @@ describe('payload values (non-finite)', () => {
     const gradient = sample('gradient');
     expectRejected(poke(gradient, 17, NaN, 4), 'non-finite', 'gradient: gradient[17] is NaN');
     expectRejected(atOffset(poke(gradient, 37 + 2, Infinity, 4), 1), 'non-finite', 'gradient: buffers[2] is Infinity');
-    expectRejected(poke(sample('step'), 0, -Infinity, 4), 'non-finite', 'step: params[0] is -Infinity');
+    expectRejected(poke(sample('params'), 0, -Infinity, 4), 'non-finite', 'params: params[0] is -Infinity');
     expectRejected(poke(sample('welcome'), 3, NaN, 4), 'non-finite', 'welcome: params[3] is NaN');
     expectRejected(poke(sample('params'), 36, NaN, 4), 'non-finite', 'params: params[36] is NaN');
     expectRejected(poke(sample('bn'), 5, -Infinity, 8), 'non-finite', 'bn: values[5] is -Infinity');
@@ -280,7 +296,8 @@ describe('encoding refuses what decoding would', () => {
       'bn: field "values" must be a Float64Array, got a Float32Array');
     expectEncodeError({ type: 'bn', step: 1, layer: 0, phase: 'forward', count: 1, values: new Float64Array(3) }, 'bad-length',
       'bn: "values" has 3 values, not a multiple of 2');
-    expectEncodeError({ type: 'hello', version: 99, token: '', threads: 1 }, 'version', 'hello: protocol version 99, this side speaks 1');
+    expectEncodeError({ type: 'hello', version: 99, token: '', threads: 1 }, 'version', 'hello: protocol version 99, this side speaks 2');
+    expectEncodeError({ type: 'hello', version: 1, token: '', threads: 1 }, 'version', 'hello: protocol version 1, this side speaks 2');
     expectEncodeError({ type: 'heartbeat' }, 'bad-field', 'heartbeat: missing field "time"');
     const spec = { input: [3], layers: [{ type: 'linear', out: 2, init: new Float32Array([1, 2]) }] };
     expectEncodeError({ ...sample('welcome'), spec }, 'bad-field',

@@ -1,7 +1,8 @@
 import { hostname } from 'node:os';
-import { decodeMessage, encodeMessage, PROTOCOL_VERSION, validateAgainst, type CoordinatorMessage, type Message } from '@flotilla/protocol';
+import { decodeMessage, encodeMessage, FramePool, PROTOCOL_VERSION, validateAgainst, type CoordinatorMessage, type Message, type ParamsMessage } from '@flotilla/protocol';
 import WebSocket from 'ws';
 import { RunSession } from './session.js';
+import { clientSocketOptions } from './socket-options.js';
 import type { BatchNormExchange } from './step-runner.js';
 
 export interface WorkerOptions {
@@ -56,7 +57,7 @@ interface StepQueue {
 
 function connectOnce(options: WorkerOptions, log: (line: string) => void, existing: RunSession | null, adopt: (s: RunSession) => void, queue: StepQueue): Promise<Outcome> {
   return new Promise<Outcome>((resolve, reject) => {
-    const ws = new WebSocket(options.url, { perMessageDeflate: false, maxPayload: 1 << 30 });
+    const ws = new WebSocket(options.url, clientSocketOptions);
     let session = existing;
     let welcomed = false;
     let settled = false;
@@ -70,6 +71,15 @@ function connectOnce(options: WorkerOptions, log: (line: string) => void, existi
       if (result instanceof Error) reject(result); else resolve(result);
     };
     const send = (m: Message): void => { if (ws.readyState === WebSocket.OPEN) ws.send(encodeMessage(m)); };
+    // Gradient frames (megabytes, every step) come from recycled buffers, returned once written.
+    const frames = new FramePool(2);
+    const sendPooled = (m: Message): void => {
+      if (ws.readyState !== WebSocket.OPEN) return;
+      const frame = encodeMessage(m, frames.alloc);
+      ws.send(frame, () => frames.release(frame));
+    };
+    // The parameters of the step about to be assigned (a params message precedes each step).
+    let stepParams: ParamsMessage | null = null;
 
     // The step attempt in progress; a newer step message or a lost connection abandons it.
     let active: { step: number; attempt: number } | null = null;
@@ -105,7 +115,8 @@ function connectOnce(options: WorkerOptions, log: (line: string) => void, existi
       lastHeard = Date.now();
       let message: CoordinatorMessage;
       try {
-        const decoded = decodeMessage(data as Buffer) as CoordinatorMessage;
+        // ws hands each listener a Buffer of its own: aligned payloads are used in place.
+        const decoded = decodeMessage(data as Buffer, { owned: true }) as CoordinatorMessage;
         message = session ? validateAgainst(decoded, { paramCount: session.model.params.length, bufferCount: session.model.buffers.length }) : decoded;
       } catch (error) {
         log(`worker: malformed message from the coordinator: ${(error as Error).message}`);
@@ -125,9 +136,19 @@ function connectOnce(options: WorkerOptions, log: (line: string) => void, existi
           log(`worker ${message.workerId}: joined run ${message.runId} at step ${message.step} with ${options.threads} thread(s)`);
           return;
         }
+        case 'params':
+          stepParams = message;
+          return;
         case 'step': {
           const s = session;
           if (!s) { ws.close(1002, 'step before welcome'); return; }
+          const params = stepParams;
+          stepParams = null;
+          if (params?.step !== message.step) {
+            log(`worker: step ${message.step} arrived without its parameters`);
+            ws.close(1002, 'step without params');
+            return;
+          }
           // A newer assignment supersedes an unfinished one (the coordinator redid the step),
           // and any still queued: only the latest assignment is worth computing.
           latest = message;
@@ -137,15 +158,16 @@ function connectOnce(options: WorkerOptions, log: (line: string) => void, existi
             const attempt = message.attempt ?? 0;
             active = { step: message.step, attempt };
             const t0 = performance.now();
-            s.runner.publish(message.params, message.buffers);
+            s.runner.publish(params.params, params.buffers);
             const publishMs = performance.now() - t0;
             const out = await s.runner.run(message);
             active = null;
             const nonFinite = !Number.isFinite(out.loss) || !allFinite(out.grads);
             if (nonFinite) out.grads.fill(0);
-            send({
+            const dtype = s.config.gradDtype ?? 'f32';
+            sendPooled({
               type: 'gradient', step: message.step, attempt, samples: out.samples, lossSum: nonFinite ? 0 : out.loss * message.globalBatch,
-              ...(nonFinite ? { nonFinite: true } : {}),
+              ...(nonFinite ? { nonFinite: true } : {}), ...(dtype === 'f32' ? {} : { dtype }),
               timings: { computeMs: out.computeMs, bnWaitMs: out.bnWaitMs, serializeMs: publishMs }, gradient: out.grads, buffers: out.buffers,
             });
           }).catch((error: Error) => {

@@ -17,12 +17,12 @@ export interface BatchNormExchange {
 export type ExchangeFn = (mine: BatchNormExchange) => Promise<BatchNormExchange>;
 
 /** The fields of a step message that say which rows to compute. */
-export type StepAssignment = Pick<StepMessage, 'step' | 'epoch' | 'batchStart' | 'start' | 'end' | 'globalBatch'>;
+export type StepAssignment = Pick<StepMessage, 'step' | 'epoch' | 'batchStart' | 'start' | 'end' | 'globalBatch' | 'members'>;
 
 export interface StepOutcome {
   samples: number;
   loss: number;
-  /** Σ over this worker's threads of their gradients (fixed slot order). */
+  /** Σ over this worker's threads of their gradients (fixed slot order); valid until the next step. */
   grads: Float32Array;
   /** Running statistics averaged over the threads, weighted by their samples. */
   buffers: Float32Array;
@@ -39,6 +39,8 @@ export class StepRunner {
   private readonly host: BarrierHost;
   private readonly grads: Float32Array;
   private readonly buffers: Float32Array;
+  /** This worker computes the whole step: its merged statistics are already global. */
+  private solo = false;
 
   constructor(
     private readonly pool: Piscina,
@@ -66,6 +68,7 @@ export class StepRunner {
   async run(a: StepAssignment): Promise<StepOutcome> {
     const { shared } = this;
     const ranges = shardRanges(a.end - a.start, new Array(shared.threads).fill(1));
+    this.solo = a.members === 1;
     this.host.reset();
     const tasks = ranges.map((r, k) => this.pool.run({
       ...this.base, slot: k, step: a.step, epoch: a.epoch, batchStart: a.batchStart,
@@ -106,7 +109,8 @@ export class StepRunner {
         for (let j = 0; j < channels; j++) { a[j] += s.a[j]; b[j] += s.b[j]; }
       }
     }
-    const global = await this.exchange({ layer, phase: phase === Phase.forward ? 'forward' : 'backward', count, a, b });
+    const mine = { layer, phase: phase === Phase.forward ? 'forward' as const : 'backward' as const, count, a, b };
+    const global = this.solo ? mine : await this.exchange(mine);
     if (global.a.length !== channels || global.b.length !== channels) {
       throw new Error(`SyncBN reply for layer ${layer} has ${global.a.length} channels, expected ${channels}`);
     }
@@ -114,9 +118,7 @@ export class StepRunner {
   }
 
   private combine(results: StepResult[]): StepOutcome {
-    const { shared, grads, buffers } = this;
-    grads.fill(0);
-    buffers.fill(0);
+    const { shared, buffers } = this;
     let samples = 0, loss = 0, computeMs = 0, bnWaitMs = 0;
     for (const r of results) {
       samples += r.samples;
@@ -124,6 +126,14 @@ export class StepRunner {
       computeMs = Math.max(computeMs, r.computeMs);
       bnWaitMs = Math.max(bnWaitMs, r.bnWaitMs);
     }
+    // One thread: its slot is the sum (read before the next step reuses it, as the caller does).
+    if (results.length === 1) {
+      const only = results[0].slot;
+      return { samples, loss, grads: slot(shared.grads, only, shared.paramCount), buffers: slot(shared.buffers, only, shared.bufferCount), computeMs, bnWaitMs };
+    }
+    const { grads } = this;
+    grads.fill(0);
+    buffers.fill(0);
     for (const r of results) {
       const g = slot(shared.grads, r.slot, shared.paramCount);
       for (let i = 0; i < g.length; i++) grads[i] += g[i];

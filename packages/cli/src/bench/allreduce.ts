@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { decodeMessage, encodeMessage, frameLimits } from '@flotilla/protocol';
+import { decodeMessage, encodeMessage, FramePool, frameLimits } from '@flotilla/protocol';
+import { clientSocketOptions } from '@flotilla/worker';
 import WebSocket, { WebSocketServer } from 'ws';
 
 const CLI = fileURLToPath(new URL('../../bin/flotilla.js', import.meta.url));
@@ -53,18 +54,23 @@ async function loopbackBandwidth(bytes: number): Promise<number> {
   });
 }
 
-/** The hidden client half: answers every `params` frame with a `gradient` frame of the same size. */
-export async function allReduceClient(url: string): Promise<void> {
-  const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 1 << 30 });
+/**
+ * The hidden client half: answers every `params` frame with a `gradient` frame of the same
+ * size (in `dtype` precision), decoding and encoding as a worker does.
+ */
+export async function allReduceClient(url: string, dtype: 'f32' | 'f16' | 'bf16' = 'f32'): Promise<void> {
+  const ws = new WebSocket(url, clientSocketOptions);
+  const frames = new FramePool(2);
   await new Promise<void>((resolve, reject) => {
     ws.on('message', (data) => {
-      const m = decodeMessage(data as Buffer);
+      const m = decodeMessage(data as Buffer, { owned: true });
       if (m.type === 'bye') { ws.close(); return; }
       if (m.type !== 'params') return;
-      ws.send(encodeMessage({
+      const frame = encodeMessage({
         type: 'gradient', step: m.step, samples: 1, lossSum: 0, timings: { computeMs: 0, bnWaitMs: 0, serializeMs: 0 },
-        gradient: m.params, buffers: m.buffers,
-      }));
+        gradient: m.params, buffers: m.buffers, ...(dtype === 'f32' ? {} : { dtype }),
+      }, frames.alloc);
+      ws.send(frame, () => frames.release(frame));
     });
     ws.on('close', () => resolve());
     ws.on('error', reject);
@@ -90,16 +96,18 @@ export async function benchAllReduce(floatsList: number[], workersList: number[]
       const children: ChildProcess[] = Array.from({ length: workers }, () => spawn(process.execPath, [CLI, 'bench', 'allreduce-client', '--connect', url], { stdio: 'ignore' }));
       await joined;
       const params = new Float32Array(floats).fill(0.5);
+      const pool = new FramePool(2);
       const sum = new Float32Array(floats);
       const times: number[] = [];
       for (let round = 0; round < options.rounds; round++) {
         const t0 = performance.now();
         const replies = sockets.map((ws) => new Promise<Float32Array>((resolve) => ws.once('message', (data) => {
-          const m = decodeMessage(data as Buffer);
+          const m = decodeMessage(data as Buffer, { owned: true });
           resolve(m.type === 'gradient' ? m.gradient : new Float32Array(0));
         })));
-        const frame = encodeMessage({ type: 'params', step: round, params, buffers: new Float32Array(0) });
-        for (const ws of sockets) ws.send(frame);
+        const frame = encodeMessage({ type: 'params', step: round, params, buffers: new Float32Array(0) }, pool.alloc);
+        let writing = sockets.length;
+        for (const ws of sockets) ws.send(frame, () => { if (--writing === 0) pool.release(frame); });
         sum.fill(0);
         for (const g of await Promise.all(replies)) for (let i = 0; i < floats; i++) sum[i] += g[i];
         times.push(performance.now() - t0);

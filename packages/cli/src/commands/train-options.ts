@@ -27,6 +27,7 @@ export interface TrainOptionArgs {
   'ema-decay'?: number;
   'checkpoint-every'?: number;
   cycles?: number;
+  'grad-dtype'?: string;
   'heartbeat-timeout'?: number;
   out?: string;
   json?: boolean;
@@ -57,6 +58,7 @@ export function withTrainOptions<T>(y: Argv<T>): Argv<T & TrainOptionArgs> {
     .option('ema-decay', { type: 'number', describe: 'Decay of the EMA of the weights [default: 0.995]' })
     .option('checkpoint-every', { type: 'number', describe: 'Also checkpoint every N steps [default: epoch ends only]' })
     .option('cycles', { type: 'number', describe: 'Cosine schedule with this many warm restarts [default: 1]' })
+    .option('grad-dtype', { type: 'string', describe: 'Precision of gradients on the wire: f32, f16 (power-of-two scaled) or bf16 [default: f32]' })
     .option('heartbeat-timeout', { type: 'number', describe: 'Drop a worker silent for this many seconds [default: 10]' })
     .option('out', { type: 'string', describe: 'Run folder, created if missing [default: runs/<timestamp>]' })
     .option('json', { type: 'boolean', describe: 'Print a JSON summary as the last line of stdout' });
@@ -71,7 +73,7 @@ export function runConfigFrom(args: TrainOptionArgs): RunConfig {
     weightDecay: args['weight-decay'], seed: args.seed, smoothing: args.smoothing, clip: args.clip, perturb: args.perturb,
     schedule: args.schedule, warmup: args.warmup, trainLimit: args['train-limit'], testLimit: args['test-limit'], val: args.val,
     patience: args.patience, bnSync: args['bn-sync'] as RunConfig['bnSync'] | undefined, emaDecay: args['ema-decay'],
-    checkpointEvery: args['checkpoint-every'], cycles: args.cycles,
+    checkpointEvery: args['checkpoint-every'], cycles: args.cycles, gradDtype: args['grad-dtype'] as RunConfig['gradDtype'] | undefined,
   };
   return resolveRunConfig(file, flags);
 }
