@@ -1,3 +1,4 @@
+import { useMatmulKernel } from '@flotilla/core';
 import yargs from 'yargs';
 import { benchCommand } from './commands/bench.js';
 import { coordinatorCommand } from './commands/coordinator.js';
@@ -9,6 +10,12 @@ import { workerCommand } from './commands/worker.js';
 
 /** The `flotilla` command line. Errors print one clear line and exit 1. */
 export async function main(argv: string[]): Promise<void> {
+  try {
+    useMatmulKernel(process.env.FLOTILLA_MATMUL); // worker threads read the same variable
+  } catch (error) {
+    process.stderr.write(`flotilla: FLOTILLA_MATMUL: ${(error as Error).message}\n`);
+    process.exit(1);
+  }
   await yargs(argv)
     .scriptName('flotilla')
     .usage('$0 <command> [options]')

@@ -5,7 +5,7 @@
  */
 import {
   buildModel, computeGradients, CounterRng, epochOrder, gatherBatch, perturbInputs, Tensor,
-  type Dataset, type Model, type ModelSpec,
+  type Dataset, type Model, type ModelSpec, useMatmulKernel,
 } from '@flotilla/core';
 import { ThreadBarrier } from './bn-barrier.js';
 import { sharedDataset, slot, type SharedState } from './shared-state.js';
@@ -56,6 +56,9 @@ interface Replica {
 }
 
 let replica: Replica | null = null;
+
+// Threads share the process's environment: FLOTILLA_MATMUL picks the kernel here as in the CLI.
+useMatmulKernel(process.env.FLOTILLA_MATMUL);
 
 function replicaFor(task: StepTask): Replica {
   if (replica?.runKey === task.runKey) return replica;

@@ -1,3 +1,5 @@
+import { matmulBlocked } from './matmul-blocked.js';
+import { matmulReference } from './matmul-reference.js';
 import { matmulWasm } from './matmul-wasm.js';
 import type { Kernels } from './types.js';
 
@@ -20,4 +22,21 @@ export function useKernels(replacement: Partial<Kernels>): Kernels {
   const previous = { ...kernels };
   Object.assign(kernels, replacement);
   return previous;
+}
+
+const MATMUL_KERNELS = { wasm: matmulWasm, blocked: matmulBlocked, reference: matmulReference } as const;
+export type MatmulKernelName = keyof typeof MATMUL_KERNELS;
+
+/**
+ * Selects the matmul kernel by name (`wasm`, the default; `blocked`, the TypeScript kernel;
+ * `reference`, the naive triple loop). The CLI and worker threads call this with the
+ * FLOTILLA_MATMUL environment variable, so one setting reaches every process and thread,
+ * e.g. to compare scaling with a kernel that does not share SIMD units between cores.
+ */
+export function useMatmulKernel(name: string | undefined): MatmulKernelName {
+  const chosen = (name ?? 'wasm') as MatmulKernelName;
+  const kernel = MATMUL_KERNELS[chosen];
+  if (!kernel) throw new Error(`Unknown matmul kernel "${name}" (expected ${Object.keys(MATMUL_KERNELS).join(', ')})`);
+  useKernels({ matmul: kernel });
+  return chosen;
 }

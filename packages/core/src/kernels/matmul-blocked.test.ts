@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FloatArray } from '../dtype.js';
-import { kernels } from './index.js';
+import { kernels, useMatmulKernel } from './index.js';
 import { matmulBlocked } from './matmul-blocked.js';
 import { matmulReference } from './matmul-reference.js';
 import { matmulWasm } from './matmul-wasm.js';
@@ -264,5 +264,20 @@ describe('matmulBlocked (float64) against matmulReference', () => {
 describe('kernel seam', () => {
   it('makes the WebAssembly SIMD kernel the default kernels.matmul', () => {
     expect(kernels.matmul).toBe(matmulWasm);
+  });
+
+  it('useMatmulKernel selects a kernel by name (FLOTILLA_MATMUL) and names the choices on a typo', () => {
+    try {
+      expect(useMatmulKernel('blocked')).toBe('blocked');
+      expect(kernels.matmul).toBe(matmulBlocked);
+      expect(useMatmulKernel('reference')).toBe('reference');
+      expect(kernels.matmul).toBe(matmulReference);
+      expect(() => useMatmulKernel('fast')).toThrow('Unknown matmul kernel "fast" (expected wasm, blocked, reference)');
+      expect(kernels.matmul).toBe(matmulReference); // a bad name changes nothing
+      expect(useMatmulKernel(undefined)).toBe('wasm');
+      expect(kernels.matmul).toBe(matmulWasm);
+    } finally {
+      useMatmulKernel('wasm');
+    }
   });
 });
