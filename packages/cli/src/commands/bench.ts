@@ -1,8 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { allReduceClient, benchAllReduce } from '../bench/allreduce.js';
 import { benchMatmul } from '../bench/matmul.js';
 import { benchMemory } from '../bench/memory.js';
+import type { NetnsSummary } from '../bench/netns-summary.js';
+import { calibrate, calibrationText, checkAgainst, checkTable, predictionTable, predictStep, type Design } from '../bench/predict.js';
 import { benchScaling, parseTopologies } from '../bench/scaling.js';
 import { benchTrainThroughput } from '../bench/train-throughput.js';
 import { loadMnist } from '@flotilla/datasets';
@@ -18,6 +21,12 @@ interface BenchArgs extends TrainOptionArgs {
   workers?: string;
   threads?: string;
   warmup?: number;
+  from?: string;
+  check?: string;
+  rates?: string;
+  'latency-us'?: number;
+  'grad-bytes'?: number;
+  allreduce?: string;
 }
 
 const pad = (s: string | number, n: number): string => String(s).padStart(n);
@@ -69,24 +78,68 @@ async function benchAllReduceCommand(args: BenchArgs): Promise<void> {
   if (args.json) process.stdout.write(`${JSON.stringify({ runs })}\n`);
 }
 
+/** `flotilla bench predict`: the step-time model, calibrated on a netns-bench run, at other rates and worker counts. */
+function benchPredictCommand(args: BenchArgs): void {
+  const log = logFor(args.json);
+  if (!args.from) throw new Error('bench predict needs --from OUT/<rate>.json (written by scripts/netns-bench.sh)');
+  const read = (path: string): NetnsSummary => JSON.parse(readFileSync(path, 'utf8')) as NetnsSummary;
+  const numbers = (s: string, what: string): number[] => s.split(',').map((v) => {
+    const n = Number(v);
+    if (!(n > 0)) throw new Error(`Invalid ${what}: ${v} (expected positive numbers, comma-separated)`);
+    return n;
+  });
+  const from = read(args.from);
+  const calibration = calibrate(from);
+  log(`calibrated on ${args.from} (${from.rate} links, workers ${from.runs.map((r) => r.workers).join(', ')}):`);
+  log(calibrationText(calibration));
+  let check;
+  if (args.check) {
+    const measured = read(args.check);
+    check = checkAgainst(calibration, measured);
+    log('');
+    log(checkTable(check, `${measured.rate} (${args.check})`));
+  }
+  const allreduce = args.allreduce ?? 'ps';
+  if (allreduce !== 'ps' && allreduce !== 'ring') throw new Error(`Invalid --allreduce: ${allreduce} (ps or ring)`);
+  const gradBytes = args['grad-bytes'] ?? 4;
+  if (gradBytes !== 4 && gradBytes !== 2) throw new Error(`Invalid --grad-bytes: ${gradBytes} (4 or 2)`);
+  const design: Design = { allreduce, gradBytes };
+  const latencyUs = args['latency-us'] ?? 50;
+  const batch = args.batch ?? calibration.batch;
+  const predictions = numbers(args.rates ?? '1,10,100', '--rates').flatMap((gbit) =>
+    numbers(args.workers ?? '8,16,32,64', '--workers').map((w) => predictStep(calibration, w, { gbit, latencyUs }, design, batch)));
+  log('');
+  log(`predicted (ms per step; ${allreduce === 'ps' ? 'parameter server' : 'ring all-reduce'}, ${gradBytes === 4 ? 'float32' : '16-bit'} gradients, ` +
+    `global batch ${batch}, ${calibration.threads} thread(s) per worker, one-way latency ${latencyUs} µs):`);
+  log(predictionTable(predictions));
+  if (args.json) process.stdout.write(`${JSON.stringify({ calibration, check, design, latency_us: latencyUs, predictions })}\n`);
+}
+
 export const benchCommand: CommandModule<object, BenchArgs> = {
   command: 'bench <suite>',
-  describe: 'Benchmarks: kernels (one thread), scaling (real runs per topology), allreduce (the socket path alone)',
+  describe: 'Benchmarks: kernels (one thread), scaling (real runs per topology), allreduce (the socket path alone), predict (step-time model from scripts/netns-bench.sh)',
   builder: (y) =>
     withTrainOptions(y)
-      .positional('suite', { choices: ['kernels', 'scaling', 'allreduce', 'allreduce-client'], describe: 'Which benchmark', demandOption: true, type: 'string' })
+      .positional('suite', { choices: ['kernels', 'scaling', 'allreduce', 'allreduce-client', 'predict'], describe: 'Which benchmark', demandOption: true, type: 'string' })
       .option('floats', { type: 'string', describe: 'allreduce: vector sizes [default: 1e5,1e6,1e7]' })
       .option('rounds', { type: 'number', describe: 'allreduce: rounds per size [default: 20]' })
       .option('connect', { type: 'string', hidden: true })
       .option('sizes', { type: 'string', describe: 'kernels: square matmul sizes [default: 128,256,512,1024]' })
       .option('topologies', { type: 'string', describe: 'scaling: WORKERSxTHREADS list, e.g. 1x1,1x2,2x1' })
-      .option('workers', { type: 'string', describe: 'scaling: worker counts to combine with --threads [default: 1,2]; allreduce: [default: 2,4,8]' })
+      .option('workers', { type: 'string', describe: 'scaling: worker counts to combine with --threads [default: 1,2]; allreduce: [default: 2,4,8]; predict: [default: 8,16,32,64]' })
       .option('threads', { type: 'string', describe: 'scaling: thread counts per worker [default: 1,2]' })
-      .option('warmup', { type: 'number', describe: 'scaling: untimed steps at the start of each run [default: 3]' }),
+      .option('warmup', { type: 'number', describe: 'scaling: untimed steps at the start of each run [default: 3]' })
+      .option('from', { type: 'string', describe: 'predict: calibrate on this OUT/<rate>.json of scripts/netns-bench.sh' })
+      .option('check', { type: 'string', describe: 'predict: also show predicted against measured for this OUT/<rate>.json' })
+      .option('rates', { type: 'string', describe: 'predict: link rates in Gbit/s [default: 1,10,100]' })
+      .option('latency-us', { type: 'number', describe: 'predict: one-way link latency in µs [default: 50]' })
+      .option('grad-bytes', { type: 'number', describe: 'predict: bytes per gradient value on the wire, 4 or 2 [default: 4]' })
+      .option('allreduce', { type: 'string', describe: 'predict: ps (parameter server, as built) or ring (what a ring all-reduce would do) [default: ps]' }),
   handler: async (args) => {
     if (args.suite === 'kernels') benchKernels(args);
     else if (args.suite === 'scaling') await benchScalingCommand(args);
     else if (args.suite === 'allreduce-client') await allReduceClient(args.connect ?? '');
+    else if (args.suite === 'predict') benchPredictCommand(args);
     else await benchAllReduceCommand(args);
   },
 };

@@ -1,0 +1,97 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BatchNorm, buildModel } from '@flotilla/core';
+import type { RunConfig } from '@flotilla/coordinator';
+
+/** One worker count of `scripts/netns-bench.sh`: means per timed step. */
+export interface NetnsRun {
+  workers: number;
+  threads: number;
+  steps: number;
+  samples_per_sec: number;
+  step_ms: number;
+  compute_ms: number;
+  bn_wait_ms: number;
+  communication_ms: number;
+  optimizer_ms: number;
+  /** Bytes through the coordinator's NIC (both directions, Ethernet frames) ÷ all steps of the run. */
+  coordinator_link_bytes_per_step: number;
+  /** Packets the tbf shapers on the coordinator's link dropped during the run. */
+  drops: number;
+  /** CPU time (all threads) per timed step of the coordinator process and of worker 1; null if not sampled. */
+  coordinator_cpu_ms: number | null;
+  worker_cpu_ms: number | null;
+}
+
+/** What `scripts/netns-bench.sh` writes to OUT/<rate>.json; the input of `flotilla bench predict`. */
+export interface NetnsSummary {
+  rate: string;
+  /** The tbf rate of every link; null: unshaped veth links. */
+  bits_per_sec: number | null;
+  batch: number;
+  warmup: number;
+  /** Float32 counts of the model and its SyncBN layout. */
+  model: { params: number; buffers: number; bn_layers: number; bn_channels: number; bn_sync: 'global' | 'local' };
+  runs: NetnsRun[];
+}
+
+const cpu = (ms: number | undefined): number | null => (ms === undefined || ms < 0 ? null : ms);
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+
+/**
+ * Summarises the run folders of one rate (each holding run/metrics.jsonl, run/config.json
+ * and the script's link.json): step-time breakdown averaged over the steps after warm-up.
+ */
+export function summarizeNetnsRuns(dirs: string[], meta: { rate: string; bitsPerSec: number | null; warmup: number }): NetnsSummary {
+  let config: RunConfig | null = null;
+  const runs = dirs.map((dir): NetnsRun => {
+    config = JSON.parse(readFileSync(join(dir, 'run', 'config.json'), 'utf8')) as RunConfig;
+    const records = readFileSync(join(dir, 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | string>);
+    const all = records.filter((r) => r.kind === 'step');
+    const steps = all.filter((r) => (r.step as number) >= meta.warmup);
+    if (steps.length === 0) throw new Error(`${dir}: no steps after the ${meta.warmup} warm-up steps`);
+    const avg = (key: string): number => mean(steps.map((r) => r[key] as number));
+    const link = existsSync(join(dir, 'link.json'))
+      ? JSON.parse(readFileSync(join(dir, 'link.json'), 'utf8')) as {
+        workers: number; threads: number; coordinator_tx_bytes: number; coordinator_rx_bytes: number; drops: number;
+        coordinator_cpu_ms_per_step?: number; worker_cpu_ms_per_step?: number;
+      }
+      : null;
+    const sum = (key: string): number => steps.reduce((s, r) => s + (r[key] as number), 0);
+    return {
+      workers: link?.workers ?? NaN, threads: link?.threads ?? NaN, steps: steps.length,
+      samples_per_sec: (1000 * sum('samples')) / sum('step_ms'),
+      step_ms: avg('step_ms'), compute_ms: avg('compute_ms'), bn_wait_ms: avg('bn_wait_ms'),
+      communication_ms: avg('communication_ms'), optimizer_ms: avg('optimizer_ms'),
+      coordinator_link_bytes_per_step: link ? (link.coordinator_tx_bytes + link.coordinator_rx_bytes) / all.length : NaN,
+      drops: link?.drops ?? 0,
+      coordinator_cpu_ms: cpu(link?.coordinator_cpu_ms_per_step), worker_cpu_ms: cpu(link?.worker_cpu_ms_per_step),
+    };
+  });
+  if (!config) throw new Error('no runs to summarise');
+  const cfg = config as RunConfig;
+  const model = buildModel(cfg.model);
+  const bns = model.modules.filter((m): m is BatchNorm => m instanceof BatchNorm);
+  return {
+    rate: meta.rate, bits_per_sec: meta.bitsPerSec, batch: cfg.batch, warmup: meta.warmup,
+    model: {
+      params: model.params.length, buffers: model.buffers.length, bn_layers: bns.length,
+      bn_channels: bns.reduce((s, m) => s + m.channels, 0), bn_sync: cfg.bnSync,
+    },
+    runs,
+  };
+}
+
+/** The summary as a table for the terminal (and the README). */
+export function netnsTable(s: NetnsSummary): string {
+  const f = (x: number, d = 1): string => x.toFixed(d);
+  const lines = [
+    `${s.rate} links, global batch ${s.batch}, step means over the timed steps (ms):`,
+    '| workers × threads | samples/s | step | compute | SyncBN wait | communication | optimizer | MB/step on the coordinator link | CPU/step: coordinator, worker 1 |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...s.runs.map((r) => `| ${r.workers} × ${r.threads} | ${Math.round(r.samples_per_sec).toLocaleString('en-US')} | ${f(r.step_ms)} | ${f(r.compute_ms)} | ${f(r.bn_wait_ms)} | ` +
+      `${f(r.communication_ms)} | ${f(r.optimizer_ms)} | ${f(r.coordinator_link_bytes_per_step / 1e6, 2)}${r.drops > 0 ? ` (${r.drops} drops)` : ''} | ` +
+      `${r.coordinator_cpu_ms === null ? '–' : f(r.coordinator_cpu_ms)}, ${r.worker_cpu_ms === null ? '–' : f(r.worker_cpu_ms)} |`),
+  ];
+  return lines.join('\n');
+}
