@@ -2,19 +2,59 @@ import { matmulBlocked } from './matmul-blocked.js';
 import { matmulReference } from './matmul-reference.js';
 import { matmulWasm } from './matmul-wasm.js';
 import type { Kernels } from './types.js';
+import {
+  adamWasm, batchNormBackwardDxWasm, batchNormBackwardSumsWasm, batchNormNormalizeWasm, channelMomentsWasm, keepMaskWasm,
+  mulAccumulateWasm, mulWasm, reluBackwardWasm, reluWasm,
+} from './elementwise-wasm.js';
+import {
+  adamReference, batchNormBackwardDxReference, batchNormBackwardSumsReference, batchNormNormalizeReference, channelMomentsReference,
+  keepMaskReference, mulAccumulateReference, mulReference, reluBackwardReference, reluReference,
+} from './elementwise-reference.js';
 
 export type { Kernels } from './types.js';
 export { matmulReference } from './matmul-reference.js';
 export { matmulBlocked } from './matmul-blocked.js';
 export { matmulWasm, wasmMatmulAvailable } from './matmul-wasm.js';
+export { wasmElementwiseAvailable } from './elementwise-wasm.js';
+
+/** The TypeScript elementwise kernels (the definition; float64 always runs these). */
+export const ELEMENTWISE_REFERENCE = {
+  relu: reluReference,
+  reluBackward: reluBackwardReference,
+  mul: mulReference,
+  mulAccumulate: mulAccumulateReference,
+  channelMoments: channelMomentsReference,
+  batchNormNormalize: batchNormNormalizeReference,
+  batchNormBackwardSums: batchNormBackwardSumsReference,
+  batchNormBackwardDx: batchNormBackwardDxReference,
+  keepMask: keepMaskReference,
+  adam: adamReference,
+} satisfies Omit<Kernels, 'matmul'>;
+
+/** The WebAssembly SIMD elementwise kernels, bit-identical to the references (the default). */
+export const ELEMENTWISE_WASM = {
+  relu: reluWasm,
+  reluBackward: reluBackwardWasm,
+  mul: mulWasm,
+  mulAccumulate: mulAccumulateWasm,
+  channelMoments: channelMomentsWasm,
+  batchNormNormalize: batchNormNormalizeWasm,
+  batchNormBackwardSums: batchNormBackwardSumsWasm,
+  batchNormBackwardDx: batchNormBackwardDxWasm,
+  keepMask: keepMaskWasm,
+  adam: adamWasm,
+} satisfies Omit<Kernels, 'matmul'>;
 
 /**
  * The active kernels. Ops call through this object; `useKernels` swaps implementations.
  * matmul defaults to the WebAssembly SIMD kernel, which itself falls back to matmulBlocked
- * for float64 (gradient checks) and where WebAssembly SIMD is unavailable.
+ * for float64 (gradient checks) and where WebAssembly SIMD is unavailable; the elementwise
+ * kernels likewise to their TypeScript references (`useKernels(ELEMENTWISE_REFERENCE)`
+ * selects those outright).
  */
 export const kernels: Kernels = {
   matmul: matmulWasm,
+  ...ELEMENTWISE_WASM,
 };
 
 /** Replaces some or all kernels, e.g. with a WebAssembly build; returns the previous set. */

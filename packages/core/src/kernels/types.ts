@@ -1,4 +1,5 @@
 import type { FloatArray } from '../dtype.js';
+import type { CounterRng, Stream } from '../rng.js';
 
 /**
  * The kernel seam (DESIGN 4): every hot loop of autodiff and layers goes through one of
@@ -16,4 +17,42 @@ export interface Kernels {
     m: number, n: number, k: number,
     transA: boolean, transB: boolean, accumulate: boolean,
   ): void;
+
+  // Elementwise kernels of training's hot path and the Adam update. elementwise-reference.ts
+  // defines them; a replacement must reproduce them bit for bit, since RNG streams,
+  // checkpoints and distributed equivalence depend on exact values. Matrices are [rows, c],
+  // channels last.
+
+  /** ys[i] = xs[i] > 0 ? xs[i] : 0. */
+  relu(xs: FloatArray, ys: FloatArray): void;
+  /** gx[i] += g[i] · (xs[i] > 0 ? 1 : 0). */
+  reluBackward(xs: FloatArray, g: FloatArray, gx: FloatArray): void;
+  /** y[i] = x[i] · m[i]. */
+  mul(x: FloatArray, m: FloatArray, y: FloatArray): void;
+  /** gx[i] += g[i] · m[i]. */
+  mulAccumulate(g: FloatArray, m: FloatArray, gx: FloatArray): void;
+  /** Per-channel mean and M2 = Σ(x − mean)², two-pass, float64. */
+  channelMoments(x: FloatArray, rows: number, c: number, mean: Float64Array, m2: Float64Array): void;
+  /** x̂ = (x − mean)·invStd, y = γ·x̂ + β (from x̂ before rounding). */
+  batchNormNormalize(
+    x: FloatArray, rows: number, c: number, mean: Float64Array, invStd: Float64Array,
+    gamma: FloatArray, beta: FloatArray, xhat: FloatArray, y: FloatArray,
+  ): void;
+  /** sumDy[j] = Σ_r g, sumDyXhat[j] = Σ_r g·x̂ (overwritten). */
+  batchNormBackwardSums(g: FloatArray, xhat: FloatArray, rows: number, c: number, sumDy: Float64Array, sumDyXhat: Float64Array): void;
+  /** gx += scale·(g − meanDy − x̂·meanDyXhat). */
+  batchNormBackwardDx(
+    g: FloatArray, xhat: FloatArray, rows: number, c: number,
+    scale: Float64Array, meanDy: Float64Array, meanDyXhat: Float64Array, gx: FloatArray,
+  ): void;
+  /**
+   * One Adam step in place, the constants derived by optim/adam.ts: with g' = g + l2·p,
+   * m ← β1·m + (1 − β1)·g', v ← β2·v + (1 − β2)·g'², p ← p·shrink − (stepSize·m)/(√v/bc2Sqrt + eps).
+   */
+  adam(
+    params: FloatArray, grads: FloatArray, expAvg: FloatArray, expAvgSq: FloatArray,
+    stepSize: number, bc2Sqrt: number, beta1: number, beta2: number, eps: number, l2: number, shrink: number,
+  ): void;
+  /** out[i] = rng.uniform(stream, start + i) >= p ? value : 0 (inverted dropout's mask). */
+  keepMask(out: FloatArray, rng: CounterRng, stream: Stream, start: number, p: number, value: number): void;
 }

@@ -1,8 +1,16 @@
 import { Tensor, needsGrad, record } from '../autodiff/tensor.js';
+import type { FloatArray } from '../dtype.js';
+import { kernels } from '../kernels/index.js';
 
 /**
  * Elementwise unary ops. Each rule gives f(x) and f'(x), the latter from the input x and
  * the output y = f(x), so exp, tanh and sigmoid reuse their output as tinygrad does.
+ *
+ * The rules document the maths; the loops that run are the kernels below, one pair per op
+ * with f and f' written out (or called directly, so V8 inlines them). One shared loop calling
+ * `rule.forward` is megamorphic, an indirect call per element: forward + backward on
+ * [128, 512] took 2–4.5× as long that way (neg 1.2 → 0.27 ms, tanh 3.2 → 1.7 ms here).
+ * Kernel and rule compute the same expressions, bit for bit (test/elementwise-ops.test.ts).
  */
 interface UnaryRule {
   name: string;
@@ -10,14 +18,21 @@ interface UnaryRule {
   derivative(x: number, y: number): number;
 }
 
-function unaryOp(rule: UnaryRule, x: Tensor): Tensor {
+interface UnaryKernel {
+  name: string;
+  /** ys[i] = f(xs[i]). */
+  forward(xs: FloatArray, ys: FloatArray): void;
+  /** gx[i] += g[i] · f'(xs[i], ys[i]). */
+  backward(xs: FloatArray, ys: FloatArray, g: FloatArray, gx: FloatArray): void;
+}
+
+function unaryOp(kernel: UnaryKernel, x: Tensor): Tensor {
   const out = Tensor.zeros(x.shape, x.dtype);
   const xs = x.data, ys = out.data;
-  for (let i = 0; i < xs.length; i++) ys[i] = rule.forward(xs[i]);
-  return record(out, rule.name, [x], () => {
+  kernel.forward(xs, ys);
+  return record(out, kernel.name, [x], () => {
     if (!needsGrad(x)) return;
-    const g = out.grad!, gx = x.gradBuffer();
-    for (let i = 0; i < g.length; i++) gx[i] += g[i] * rule.derivative(xs[i], ys[i]);
+    kernel.backward(xs, ys, out.grad!, x.gradBuffer());
   });
 }
 
@@ -57,14 +72,59 @@ export const UNARY = {
   square: { name: 'square', forward: (x) => x * x, derivative: (x) => 2 * x },
 } satisfies Record<string, UnaryRule>;
 
-export const neg = (x: Tensor): Tensor => unaryOp(UNARY.neg, x);
-export const exp = (x: Tensor): Tensor => unaryOp(UNARY.exp, x);
-export const log = (x: Tensor): Tensor => unaryOp(UNARY.log, x);
-export const tanh = (x: Tensor): Tensor => unaryOp(UNARY.tanh, x);
-export const sigmoid_ = (x: Tensor): Tensor => unaryOp(UNARY.sigmoid, x);
-export const relu = (x: Tensor): Tensor => unaryOp(UNARY.relu, x);
-export const gelu_ = (x: Tensor): Tensor => unaryOp(UNARY.gelu, x);
-export const square = (x: Tensor): Tensor => unaryOp(UNARY.square, x);
+const KERNELS = {
+  neg: {
+    name: 'neg',
+    forward: (xs, ys) => { for (let i = 0; i < xs.length; i++) ys[i] = -xs[i]; },
+    backward: (_xs, _ys, g, gx) => { for (let i = 0; i < g.length; i++) gx[i] += g[i] * -1; },
+  },
+  exp: {
+    name: 'exp',
+    forward: (xs, ys) => { for (let i = 0; i < xs.length; i++) ys[i] = Math.exp(xs[i]); },
+    backward: (_xs, ys, g, gx) => { for (let i = 0; i < g.length; i++) gx[i] += g[i] * ys[i]; },
+  },
+  log: {
+    name: 'log',
+    forward: (xs, ys) => { for (let i = 0; i < xs.length; i++) ys[i] = Math.log(xs[i]); },
+    backward: (xs, _ys, g, gx) => { for (let i = 0; i < g.length; i++) gx[i] += g[i] * (1 / xs[i]); },
+  },
+  tanh: {
+    name: 'tanh',
+    forward: (xs, ys) => { for (let i = 0; i < xs.length; i++) ys[i] = Math.tanh(xs[i]); },
+    backward: (_xs, ys, g, gx) => { for (let i = 0; i < g.length; i++) { const y = ys[i]; gx[i] += g[i] * (1 - y * y); } },
+  },
+  sigmoid: {
+    name: 'sigmoid',
+    forward: (xs, ys) => { for (let i = 0; i < xs.length; i++) ys[i] = sigmoid(xs[i]); },
+    backward: (_xs, ys, g, gx) => { for (let i = 0; i < g.length; i++) { const y = ys[i]; gx[i] += g[i] * (y * (1 - y)); } },
+  },
+  // The hot one (every hidden layer of the default model): through the kernel seam,
+  // WebAssembly SIMD by default.
+  relu: {
+    name: 'relu',
+    forward: (xs, ys) => kernels.relu(xs, ys),
+    backward: (xs, _ys, g, gx) => kernels.reluBackward(xs, g, gx),
+  },
+  gelu: {
+    name: 'gelu',
+    forward: (xs, ys) => { for (let i = 0; i < xs.length; i++) ys[i] = gelu(xs[i]); },
+    backward: (xs, _ys, g, gx) => { for (let i = 0; i < g.length; i++) gx[i] += g[i] * geluDerivative(xs[i]); },
+  },
+  square: {
+    name: 'square',
+    forward: (xs, ys) => { for (let i = 0; i < xs.length; i++) { const x = xs[i]; ys[i] = x * x; } },
+    backward: (xs, _ys, g, gx) => { for (let i = 0; i < g.length; i++) gx[i] += g[i] * (2 * xs[i]); },
+  },
+} satisfies Record<keyof typeof UNARY, UnaryKernel>;
+
+export const neg = (x: Tensor): Tensor => unaryOp(KERNELS.neg, x);
+export const exp = (x: Tensor): Tensor => unaryOp(KERNELS.exp, x);
+export const log = (x: Tensor): Tensor => unaryOp(KERNELS.log, x);
+export const tanh = (x: Tensor): Tensor => unaryOp(KERNELS.tanh, x);
+export const sigmoid_ = (x: Tensor): Tensor => unaryOp(KERNELS.sigmoid, x);
+export const relu = (x: Tensor): Tensor => unaryOp(KERNELS.relu, x);
+export const gelu_ = (x: Tensor): Tensor => unaryOp(KERNELS.gelu, x);
+export const square = (x: Tensor): Tensor => unaryOp(KERNELS.square, x);
 export { sigmoid_ as sigmoid, gelu_ as gelu };
 
 /** x·c for a constant c. */

@@ -1,4 +1,5 @@
 import type { FloatArray } from '../dtype.js';
+import { kernels } from '../kernels/index.js';
 import { checkBetas, checkLr, checkNonNegative } from './options.js';
 import { BaseOptimizer } from './optimizer.js';
 
@@ -31,14 +32,9 @@ export function adamUpdate(
   const bc2Sqrt = Math.sqrt(1 - beta2 ** step);
   const l2 = decoupled ? 0 : weightDecay;
   const shrink = decoupled ? 1 - lr * weightDecay : 1;
-  for (let i = 0; i < params.length; i++) {
-    const g = grads[i] + l2 * params[i];
-    const m = beta1 * expAvg[i] + (1 - beta1) * g;
-    const v = beta2 * expAvgSq[i] + (1 - beta2) * g * g;
-    expAvg[i] = m;
-    expAvgSq[i] = v;
-    params[i] = params[i] * shrink - (stepSize * m) / (Math.sqrt(v) / bc2Sqrt + eps);
-  }
+  // The loop is kernels.adam (elementwise-reference.ts has it in TypeScript; by default it
+  // runs in WebAssembly float64 lanes, bit-identically).
+  kernels.adam(params, grads, expAvg, expAvgSq, stepSize, bc2Sqrt, beta1, beta2, eps, l2, shrink);
 }
 
 export type AdamHyper = {

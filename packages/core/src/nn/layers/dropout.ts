@@ -1,5 +1,6 @@
 import type { Tensor } from '../../autodiff/tensor.js';
 import { allocFloat } from '../../dtype.js';
+import { kernels } from '../../kernels/index.js';
 import { applyMask } from '../../ops/fused/mask.js';
 import { CounterRng, RngPurpose } from '../../rng.js';
 import { Module, type ForwardContext } from '../module.js';
@@ -21,9 +22,9 @@ export class Dropout extends Module {
   /** The mask for `rows` rows of `perRow` elements starting at global row `rowOffset`. */
   mask(ctx: ForwardContext, rows: number, perRow: number, dtype: 'float32' | 'float64'): Float32Array | Float64Array {
     const mask = allocFloat(dtype, rows * perRow);
-    new CounterRng(ctx.seed).fillUniform(mask, [RngPurpose.dropout * 65536 + this.id, ctx.step], ctx.rowOffset * perRow);
-    const keep = 1 / (1 - this.p);
-    for (let i = 0; i < mask.length; i++) mask[i] = mask[i] >= this.p ? keep : 0;
+    // One pass, the uniform compared with p as it is generated (CounterRng.fillMask; the
+    // default kernel runs Philox in WebAssembly SIMD lanes, bit-identically).
+    kernels.keepMask(mask, new CounterRng(ctx.seed), [RngPurpose.dropout * 65536 + this.id, ctx.step], ctx.rowOffset * perRow, this.p, 1 / (1 - this.p));
     return mask;
   }
 

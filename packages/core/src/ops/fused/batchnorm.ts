@@ -1,5 +1,6 @@
 import { Tensor, needsGrad, record } from '../../autodiff/tensor.js';
 import { allocFloat } from '../../dtype.js';
+import { kernels } from '../../kernels/index.js';
 
 /**
  * Where SyncBN plugs in (DESIGN 6). A shard computes per-channel statistics of its own
@@ -25,21 +26,12 @@ export interface BatchNormStatistics {
 }
 
 /**
- * Per-channel count, mean and M2 of `x` viewed as [rows, C], two-pass in float64 so
- * large means do not cancel the variance (the naive Σx² − (Σx)²/n does, in float32).
+ * Per-channel mean and M2 of `x` viewed as [rows, C] (`mean` and `m2` hold C values),
+ * two-pass in float64 so large means do not cancel the variance (the naive Σx² − (Σx)²/n
+ * does, in float32). Runs `kernels.channelMoments` (elementwise-reference.ts defines it).
  */
 export function channelMoments(x: Float32Array | Float64Array, rows: number, c: number, mean: Float64Array, m2: Float64Array): void {
-  mean.fill(0);
-  m2.fill(0);
-  for (let r = 0; r < rows; r++) {
-    const base = r * c;
-    for (let j = 0; j < c; j++) mean[j] += x[base + j];
-  }
-  if (rows > 0) for (let j = 0; j < c; j++) mean[j] /= rows;
-  for (let r = 0; r < rows; r++) {
-    const base = r * c;
-    for (let j = 0; j < c; j++) { const d = x[base + j] - mean[j]; m2[j] += d * d; }
-  }
+  kernels.channelMoments(x, rows, c, mean, m2);
 }
 
 /**
@@ -75,34 +67,20 @@ export function batchNormTrain(
 
   const out = Tensor.zeros(x.shape, x.dtype);
   const xhat = allocFloat(x.dtype, x.size);
-  const xs = x.data, y = out.data, gm = gamma.data, bt = beta.data;
-  for (let r = 0; r < rows; r++) {
-    const base = r * c;
-    for (let j = 0; j < c; j++) {
-      const h = (xs[base + j] - mean[j]) * invStd[j];
-      xhat[base + j] = h;
-      y[base + j] = gm[j] * h + bt[j];
-    }
-  }
+  const gm = gamma.data;
+  kernels.batchNormNormalize(x.data, rows, c, mean, invStd, gm, beta.data, xhat, out.data);
   return record(out, 'batchNorm', [x, gamma, beta], () => {
     const g = out.grad!;
     const sumDy = new Float64Array(c);
     const sumDyXhat = new Float64Array(c);
-    for (let r = 0; r < rows; r++) {
-      const base = r * c;
-      for (let j = 0; j < c; j++) { sumDy[j] += g[base + j]; sumDyXhat[j] += g[base + j] * xhat[base + j]; }
-    }
+    kernels.batchNormBackwardSums(g, xhat, rows, c, sumDy, sumDyXhat);
     if (needsGrad(gamma)) { const gg = gamma.gradBuffer(); for (let j = 0; j < c; j++) gg[j] += sumDyXhat[j]; }
     if (needsGrad(beta)) { const gb = beta.gradBuffer(); for (let j = 0; j < c; j++) gb[j] += sumDy[j]; }
     if (!needsGrad(x)) return;
     if (reducer) reducer.reduceGradients(sumDy, sumDyXhat);
     const scale = new Float64Array(c);
     for (let j = 0; j < c; j++) { scale[j] = gm[j] * invStd[j]; sumDy[j] /= count; sumDyXhat[j] /= count; }
-    const gx = x.gradBuffer();
-    for (let r = 0; r < rows; r++) {
-      const base = r * c;
-      for (let j = 0; j < c; j++) gx[base + j] += scale[j] * (g[base + j] - sumDy[j] - xhat[base + j] * sumDyXhat[j]);
-    }
+    kernels.batchNormBackwardDx(g, xhat, rows, c, scale, sumDy, sumDyXhat, x.gradBuffer());
   });
 }
 

@@ -1,0 +1,380 @@
+// AssemblyScript source of the WebAssembly SIMD elementwise kernels (compiled by
+// `npm run build:wasm`, embedded into src/kernels/elementwise-wasm-bytes.ts by
+// scripts/embed-wasm-module.mjs; the wrapper is src/kernels/elementwise-wasm.ts). Not part
+// of the TypeScript build: it uses AssemblyScript's v128 builtins.
+//
+// Every kernel here is BIT-IDENTICAL to its TypeScript reference in
+// src/kernels/elementwise-reference.ts, which computes in float64 and rounds once to float32
+// on store. The rules that keep it so:
+//  - a single +, −, × of two float32 values may be done in float32 (f32x4): the float64
+//    result rounded to float32 equals the float32 operation (double rounding is innocuous
+//    for one operation, 53 ≥ 2·24 + 2);
+//  - anything longer (a product then a sum, BatchNorm's affine maps, the float64 moments)
+//    is done in float64 lanes (f64x2) in the same order as the TypeScript, with no fused
+//    multiply-add (WebAssembly has none outside relaxed SIMD);
+//  - sums over rows keep the row order per channel: lanes run across channels, never
+//    across rows.
+//
+// All addresses are byte offsets chosen by the wrapper, which copies the operands into
+// linear memory and the results out; f32 buffers 4-byte, f64 buffers 8-byte aligned.
+
+/** First free byte of linear memory (the wrapper's arena starts here). */
+export function heapBase(): usize {
+  return (__heap_base + 15) & ~15;
+}
+
+// ---------------------------------------------------------------------------------------
+// ReLU and multiplication by a constant mask.
+
+/** y[i] = x[i] > 0 ? x[i] : 0 (NaN and −0 give +0). */
+export function reluForward(x: usize, y: usize, n: i32): void {
+  const zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const v = v128.load(x + o);
+    v128.store(y + o, v128.and(v, f32x4.gt(v, zero)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(x + o);
+    store<f32>(y + o, v > 0 ? v : 0);
+  }
+}
+
+/** gx[i] += g[i] · (x[i] > 0 ? 1 : 0). g·d is exact, so one float32 add remains. */
+export function reluBackward(x: usize, g: usize, gx: usize, n: i32): void {
+  const zero = f32x4.splat(0);
+  const one = f32x4.splat(1);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const d = v128.and(one, f32x4.gt(v128.load(x + o), zero));
+    v128.store(gx + o, f32x4.add(v128.load(gx + o), f32x4.mul(v128.load(g + o), d)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const d: f32 = load<f32>(x + o) > 0 ? 1 : 0;
+    store<f32>(gx + o, load<f32>(gx + o) + load<f32>(g + o) * d);
+  }
+}
+
+/** y[i] = x[i] · m[i] (one float32 multiply). */
+export function mul(x: usize, m: usize, y: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(y + o, f32x4.mul(v128.load(x + o), v128.load(m + o)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, load<f32>(x + o) * load<f32>(m + o));
+  }
+}
+
+/** Lanes 2, 3 of a f32x4 moved to lanes 0, 1 (to promote the high half). */
+// @ts-ignore: decorator
+@inline function high(v: v128): v128 {
+  return v128.shuffle<i32>(v, v, 2, 3, 2, 3);
+}
+
+/** gx[i] += g[i] · m[i], in float64 (the product is exact there, the sum rounds twice). */
+export function mulAccumulate(g: usize, m: usize, gx: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const gv = v128.load(g + o), mv = v128.load(m + o), av = v128.load(gx + o);
+    const lo = f64x2.add(f64x2.promote_low_f32x4(av), f64x2.mul(f64x2.promote_low_f32x4(gv), f64x2.promote_low_f32x4(mv)));
+    const hi = f64x2.add(f64x2.promote_low_f32x4(high(av)), f64x2.mul(f64x2.promote_low_f32x4(high(gv)), f64x2.promote_low_f32x4(high(mv))));
+    v128.store(gx + o, v128.shuffle<i32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(gx + o, <f32>(<f64>load<f32>(gx + o) + <f64>load<f32>(g + o) * <f64>load<f32>(m + o)));
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// BatchNorm over [rows, c] (channels last). Channel blocks of 4 (two f64x2 lanes), rows in
+// order within each block, accumulators in registers; leftover channels one at a time.
+
+/** Per-channel mean and M2 = Σ(x − mean)², two passes in float64 (channelMoments). */
+export function channelMoments(x: usize, rows: i32, c: i32, mean: usize, m2: usize): void {
+  const stride = <usize>c << 2;
+  let j = 0;
+  for (; j + 4 <= c; j += 4) {
+    let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
+    let p = x + (<usize>j << 2);
+    for (let r = 0; r < rows; r++, p += stride) {
+      const v = v128.load(p);
+      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(v));
+      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(high(v)));
+    }
+    if (rows > 0) {
+      const d = f64x2.splat(<f64>rows);
+      s0 = f64x2.div(s0, d);
+      s1 = f64x2.div(s1, d);
+    }
+    let q0 = f64x2.splat(0), q1 = f64x2.splat(0);
+    p = x + (<usize>j << 2);
+    for (let r = 0; r < rows; r++, p += stride) {
+      const v = v128.load(p);
+      const d0 = f64x2.sub(f64x2.promote_low_f32x4(v), s0);
+      const d1 = f64x2.sub(f64x2.promote_low_f32x4(high(v)), s1);
+      q0 = f64x2.add(q0, f64x2.mul(d0, d0));
+      q1 = f64x2.add(q1, f64x2.mul(d1, d1));
+    }
+    const mo = mean + (<usize>j << 3), qo = m2 + (<usize>j << 3);
+    v128.store(mo, s0); v128.store(mo, s1, 16);
+    v128.store(qo, q0); v128.store(qo, q1, 16);
+  }
+  for (; j < c; j++) {
+    let s: f64 = 0;
+    let p = x + (<usize>j << 2);
+    for (let r = 0; r < rows; r++, p += stride) s += <f64>load<f32>(p);
+    if (rows > 0) s /= <f64>rows;
+    let q: f64 = 0;
+    p = x + (<usize>j << 2);
+    for (let r = 0; r < rows; r++, p += stride) { const d = <f64>load<f32>(p) - s; q += d * d; }
+    store<f64>(mean + (<usize>j << 3), s);
+    store<f64>(m2 + (<usize>j << 3), q);
+  }
+}
+
+/**
+ * h = (x − mean)·invStd, xhat = h (rounded), y = gamma·h + beta (from the unrounded h),
+ * all in float64 per element.
+ */
+export function batchNormNormalize(
+  x: usize, rows: i32, c: i32, mean: usize, invStd: usize, gamma: usize, beta: usize, xhat: usize, y: usize,
+): void {
+  let j = 0;
+  for (; j + 4 <= c; j += 4) {
+    const jo4 = <usize>j << 2, jo8 = <usize>j << 3;
+    const m0 = v128.load(mean + jo8), m1 = v128.load(mean + jo8, 16);
+    const i0 = v128.load(invStd + jo8), i1 = v128.load(invStd + jo8, 16);
+    const gv = v128.load(gamma + jo4), bv = v128.load(beta + jo4);
+    const g0 = f64x2.promote_low_f32x4(gv), g1 = f64x2.promote_low_f32x4(high(gv));
+    const b0 = f64x2.promote_low_f32x4(bv), b1 = f64x2.promote_low_f32x4(high(bv));
+    let o = jo4;
+    const stride = <usize>c << 2;
+    for (let r = 0; r < rows; r++, o += stride) {
+      const v = v128.load(x + o);
+      const h0 = f64x2.mul(f64x2.sub(f64x2.promote_low_f32x4(v), m0), i0);
+      const h1 = f64x2.mul(f64x2.sub(f64x2.promote_low_f32x4(high(v)), m1), i1);
+      v128.store(xhat + o, v128.shuffle<i32>(f32x4.demote_f64x2_zero(h0), f32x4.demote_f64x2_zero(h1), 0, 1, 4, 5));
+      const y0 = f64x2.add(f64x2.mul(g0, h0), b0);
+      const y1 = f64x2.add(f64x2.mul(g1, h1), b1);
+      v128.store(y + o, v128.shuffle<i32>(f32x4.demote_f64x2_zero(y0), f32x4.demote_f64x2_zero(y1), 0, 1, 4, 5));
+    }
+  }
+  for (; j < c; j++) {
+    const mj = load<f64>(mean + (<usize>j << 3)), ij = load<f64>(invStd + (<usize>j << 3));
+    const gj = <f64>load<f32>(gamma + (<usize>j << 2)), bj = <f64>load<f32>(beta + (<usize>j << 2));
+    for (let r = 0; r < rows; r++) {
+      const o = (<usize>r * c + j) << 2;
+      const h = (<f64>load<f32>(x + o) - mj) * ij;
+      store<f32>(xhat + o, <f32>h);
+      store<f32>(y + o, <f32>(gj * h + bj));
+    }
+  }
+}
+
+/** sumDy[j] = Σ_r g, sumDyXhat[j] = Σ_r g·xhat, float64, rows in order (overwrites). */
+export function batchNormBackwardSums(g: usize, xhat: usize, rows: i32, c: i32, sumDy: usize, sumDyXhat: usize): void {
+  const stride = <usize>c << 2;
+  let j = 0;
+  for (; j + 4 <= c; j += 4) {
+    let a0 = f64x2.splat(0), a1 = f64x2.splat(0), b0 = f64x2.splat(0), b1 = f64x2.splat(0);
+    let o = <usize>j << 2;
+    for (let r = 0; r < rows; r++, o += stride) {
+      const gv = v128.load(g + o), hv = v128.load(xhat + o);
+      const gl = f64x2.promote_low_f32x4(gv), gh = f64x2.promote_low_f32x4(high(gv));
+      a0 = f64x2.add(a0, gl);
+      a1 = f64x2.add(a1, gh);
+      b0 = f64x2.add(b0, f64x2.mul(gl, f64x2.promote_low_f32x4(hv)));
+      b1 = f64x2.add(b1, f64x2.mul(gh, f64x2.promote_low_f32x4(high(hv))));
+    }
+    const jo8 = <usize>j << 3;
+    v128.store(sumDy + jo8, a0); v128.store(sumDy + jo8, a1, 16);
+    v128.store(sumDyXhat + jo8, b0); v128.store(sumDyXhat + jo8, b1, 16);
+  }
+  for (; j < c; j++) {
+    let a: f64 = 0, b: f64 = 0;
+    let o = <usize>j << 2;
+    for (let r = 0; r < rows; r++, o += stride) {
+      const gj = <f64>load<f32>(g + o);
+      a += gj;
+      b += gj * <f64>load<f32>(xhat + o);
+    }
+    store<f64>(sumDy + (<usize>j << 3), a);
+    store<f64>(sumDyXhat + (<usize>j << 3), b);
+  }
+}
+
+/** gx += scale·(g − meanDy − xhat·meanDyXhat), float64 per element in that order. */
+export function batchNormBackwardDx(
+  g: usize, xhat: usize, rows: i32, c: i32, scale: usize, meanDy: usize, meanDyXhat: usize, gx: usize,
+): void {
+  const stride = <usize>c << 2;
+  let j = 0;
+  for (; j + 4 <= c; j += 4) {
+    const jo8 = <usize>j << 3;
+    const s0 = v128.load(scale + jo8), s1 = v128.load(scale + jo8, 16);
+    const d0 = v128.load(meanDy + jo8), d1 = v128.load(meanDy + jo8, 16);
+    const e0 = v128.load(meanDyXhat + jo8), e1 = v128.load(meanDyXhat + jo8, 16);
+    let o = <usize>j << 2;
+    for (let r = 0; r < rows; r++, o += stride) {
+      const gv = v128.load(g + o), hv = v128.load(xhat + o), av = v128.load(gx + o);
+      const t0 = f64x2.sub(f64x2.sub(f64x2.promote_low_f32x4(gv), d0), f64x2.mul(f64x2.promote_low_f32x4(hv), e0));
+      const t1 = f64x2.sub(f64x2.sub(f64x2.promote_low_f32x4(high(gv)), d1), f64x2.mul(f64x2.promote_low_f32x4(high(hv)), e1));
+      const r0 = f64x2.add(f64x2.promote_low_f32x4(av), f64x2.mul(s0, t0));
+      const r1 = f64x2.add(f64x2.promote_low_f32x4(high(av)), f64x2.mul(s1, t1));
+      v128.store(gx + o, v128.shuffle<i32>(f32x4.demote_f64x2_zero(r0), f32x4.demote_f64x2_zero(r1), 0, 1, 4, 5));
+    }
+  }
+  for (; j < c; j++) {
+    const sj = load<f64>(scale + (<usize>j << 3)), dj = load<f64>(meanDy + (<usize>j << 3)), ej = load<f64>(meanDyXhat + (<usize>j << 3));
+    let o = <usize>j << 2;
+    for (let r = 0; r < rows; r++, o += stride) {
+      const t = <f64>load<f32>(g + o) - dj - <f64>load<f32>(xhat + o) * ej;
+      store<f32>(gx + o, <f32>(<f64>load<f32>(gx + o) + sj * t));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Philox4x32-10 (src/rng.ts): the 32-bit products are exact 64-bit ones here
+// (i64x2.extmul_*_i32x4_u), four counter blocks per iteration in i32x4 lanes.
+
+const M0: u32 = 0xd2511f53;
+const M1: u32 = 0xcd9e8d57;
+const W0: u32 = 0x9e3779b9;
+const W1: u32 = 0xbb67ae85;
+
+/** Scratch for one scalar block (four u32). */
+let b0: u32 = 0, b1: u32 = 0, b2: u32 = 0, b3: u32 = 0;
+
+function philoxScalar(c0: u32, c1: u32, c2: u32, c3: u32, k0: u32, k1: u32): void {
+  let x0 = c0, x1 = c1, x2 = c2, x3 = c3;
+  for (let r = 0; r < 10; r++) {
+    const p0 = <u64>M0 * <u64>x0;
+    const p1 = <u64>M1 * <u64>x2;
+    x0 = <u32>(p1 >> 32) ^ x1 ^ k0;
+    x1 = <u32>p1;
+    x2 = <u32>(p0 >> 32) ^ x3 ^ k1;
+    x3 = <u32>p0;
+    k0 += W0;
+    k1 += W1;
+  }
+  b0 = x0; b1 = x1; b2 = x2; b3 = x3;
+}
+
+// @ts-ignore: decorator
+@inline function emit(out: usize, i: i32, word: u32, threshold: i32, value: f32): void {
+  const q = word >>> 8;
+  store<f32>(out + (<usize>i << 2), threshold < 0 ? <f32>q * (1.0 / 16777216.0) : (q >= <u32>threshold ? value : 0));
+}
+
+// @ts-ignore: decorator
+@inline function emit4(dst: usize, words: v128, threshold: i32, thr: v128, val: v128, scale: v128): void {
+  const q = i32x4.shr_u(words, 8);
+  v128.store(dst, threshold < 0 ? f32x4.mul(f32x4.convert_i32x4_u(q), scale) : v128.and(i32x4.ge_u(q, thr), val));
+}
+
+/**
+ * n outputs from word `w0` (0..3) of counter block `blk` = blkHi·2³² + blkLo onwards, stream
+ * (s0, s1), key (k0, k1): uniforms (word >>> 8)/2²⁴ when threshold < 0, else the keep mask
+ * (word >>> 8) >= threshold ? value : 0. Same words as CounterRng.fillUniform / fillMask.
+ */
+export function philoxFill(
+  out: usize, n: i32, blkLo: u32, blkHi: u32, w0: i32, s0: u32, s1: u32, k0: u32, k1: u32, threshold: i32, value: f32,
+): void {
+  let blk: u64 = (<u64>blkHi << 32) | <u64>blkLo;
+  let i = 0;
+  if (w0 != 0) {
+    philoxScalar(<u32>blk, <u32>(blk >> 32), s0, s1, k0, k1);
+    for (let w = w0; w < 4 && i < n; w++, i++) emit(out, i, w == 1 ? b1 : w == 2 ? b2 : b3, threshold, value);
+    blk++;
+  }
+  const m0 = i32x4.splat(M0), m1 = i32x4.splat(M1);
+  const thr = i32x4.splat(threshold), val = f32x4.splat(value), scale = f32x4.splat(1.0 / 16777216.0);
+  const sv0 = i32x4.splat(s0), sv1 = i32x4.splat(s1);
+  for (; i + 16 <= n; i += 16, blk += 4) {
+    const b = <u32>blk;
+    let x0 = i32x4(b, b + 1, b + 2, b + 3);
+    // High counter words: blk + lane, carrying into the high half where the low one wraps.
+    let x1 = i32x4(<u32>(blk >> 32), <u32>((blk + 1) >> 32), <u32>((blk + 2) >> 32), <u32>((blk + 3) >> 32));
+    let x2 = sv0, x3 = sv1;
+    let key0 = k0, key1 = k1;
+    for (let r = 0; r < 10; r++) {
+      const p0l = i64x2.extmul_low_i32x4_u(m0, x0), p0h = i64x2.extmul_high_i32x4_u(m0, x0);
+      const p1l = i64x2.extmul_low_i32x4_u(m1, x2), p1h = i64x2.extmul_high_i32x4_u(m1, x2);
+      const hi0 = v128.shuffle<i32>(p0l, p0h, 1, 3, 5, 7), lo0 = v128.shuffle<i32>(p0l, p0h, 0, 2, 4, 6);
+      const hi1 = v128.shuffle<i32>(p1l, p1h, 1, 3, 5, 7), lo1 = v128.shuffle<i32>(p1l, p1h, 0, 2, 4, 6);
+      x0 = v128.xor(v128.xor(hi1, x1), i32x4.splat(key0));
+      x1 = lo1;
+      x2 = v128.xor(v128.xor(hi0, x3), i32x4.splat(key1));
+      x3 = lo0;
+      key0 += W0;
+      key1 += W1;
+    }
+    // Lanes are blocks, registers words: transpose to block-major order.
+    const t0 = v128.shuffle<i32>(x0, x1, 0, 4, 1, 5), t1 = v128.shuffle<i32>(x2, x3, 0, 4, 1, 5);
+    const t2 = v128.shuffle<i32>(x0, x1, 2, 6, 3, 7), t3 = v128.shuffle<i32>(x2, x3, 2, 6, 3, 7);
+    const dst = out + (<usize>i << 2);
+    emit4(dst, v128.shuffle<i64>(t0, t1, 0, 2), threshold, thr, val, scale);
+    emit4(dst + 16, v128.shuffle<i64>(t0, t1, 1, 3), threshold, thr, val, scale);
+    emit4(dst + 32, v128.shuffle<i64>(t2, t3, 0, 2), threshold, thr, val, scale);
+    emit4(dst + 48, v128.shuffle<i64>(t2, t3, 1, 3), threshold, thr, val, scale);
+  }
+  for (; i < n; blk++) {
+    philoxScalar(<u32>blk, <u32>(blk >> 32), s0, s1, k0, k1);
+    if (i < n) { emit(out, i, b0, threshold, value); i++; }
+    if (i < n) { emit(out, i, b1, threshold, value); i++; }
+    if (i < n) { emit(out, i, b2, threshold, value); i++; }
+    if (i < n) { emit(out, i, b3, threshold, value); i++; }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Adam (src/optim/adam.ts), float64 lanes in the TypeScript order:
+//   g' = g + l2·p;  m = β1·m + (1 − β1)·g';  v = β2·v + (1 − β2)·g'·g'
+//   p = p·shrink − (stepSize·m) / (√v / bc2Sqrt + eps)   (m, v unrounded here, rounded on store)
+
+/** In place over n float32 params, grads, exp_avg and exp_avg_sq. */
+export function adam(
+  p: usize, g: usize, m: usize, v: usize, n: i32,
+  stepSize: f64, bc2Sqrt: f64, beta1: f64, beta2: f64, eps: f64, l2: f64, shrink: f64,
+): void {
+  const c1 = 1 - beta1, c2 = 1 - beta2;
+  const B1 = f64x2.splat(beta1), B2 = f64x2.splat(beta2), C1 = f64x2.splat(c1), C2 = f64x2.splat(c2);
+  const SS = f64x2.splat(stepSize), BC = f64x2.splat(bc2Sqrt), E = f64x2.splat(eps), L2 = f64x2.splat(l2), SH = f64x2.splat(shrink);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const pv = v128.load(p + o), gv = v128.load(g + o), mv = v128.load(m + o), vv = v128.load(v + o);
+    const p0 = f64x2.promote_low_f32x4(pv), p1 = f64x2.promote_low_f32x4(high(pv));
+    const g0 = f64x2.add(f64x2.promote_low_f32x4(gv), f64x2.mul(L2, p0));
+    const g1 = f64x2.add(f64x2.promote_low_f32x4(high(gv)), f64x2.mul(L2, p1));
+    const m0 = f64x2.add(f64x2.mul(B1, f64x2.promote_low_f32x4(mv)), f64x2.mul(C1, g0));
+    const m1 = f64x2.add(f64x2.mul(B1, f64x2.promote_low_f32x4(high(mv))), f64x2.mul(C1, g1));
+    const v0 = f64x2.add(f64x2.mul(B2, f64x2.promote_low_f32x4(vv)), f64x2.mul(f64x2.mul(C2, g0), g0));
+    const v1 = f64x2.add(f64x2.mul(B2, f64x2.promote_low_f32x4(high(vv))), f64x2.mul(f64x2.mul(C2, g1), g1));
+    v128.store(m + o, v128.shuffle<i32>(f32x4.demote_f64x2_zero(m0), f32x4.demote_f64x2_zero(m1), 0, 1, 4, 5));
+    v128.store(v + o, v128.shuffle<i32>(f32x4.demote_f64x2_zero(v0), f32x4.demote_f64x2_zero(v1), 0, 1, 4, 5));
+    const q0 = f64x2.sub(f64x2.mul(p0, SH), f64x2.div(f64x2.mul(SS, m0), f64x2.add(f64x2.div(f64x2.sqrt(v0), BC), E)));
+    const q1 = f64x2.sub(f64x2.mul(p1, SH), f64x2.div(f64x2.mul(SS, m1), f64x2.add(f64x2.div(f64x2.sqrt(v1), BC), E)));
+    v128.store(p + o, v128.shuffle<i32>(f32x4.demote_f64x2_zero(q0), f32x4.demote_f64x2_zero(q1), 0, 1, 4, 5));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const pi = <f64>load<f32>(p + o);
+    const gi = <f64>load<f32>(g + o) + l2 * pi;
+    const mi = beta1 * <f64>load<f32>(m + o) + c1 * gi;
+    const vi = beta2 * <f64>load<f32>(v + o) + c2 * gi * gi;
+    store<f32>(m + o, <f32>mi);
+    store<f32>(v + o, <f32>vi);
+    store<f32>(p + o, <f32>(pi * shrink - (stepSize * mi) / (Math.sqrt(vi) / bc2Sqrt + eps)));
+  }
+}

@@ -1,0 +1,211 @@
+import { describe, expect, it } from 'vitest';
+import type { FloatArray } from '../dtype.js';
+import { CounterRng, type Stream } from '../rng.js';
+import {
+  adamReference, batchNormBackwardDxReference, batchNormBackwardSumsReference, batchNormNormalizeReference, channelMomentsReference,
+  keepMaskReference, mulAccumulateReference, mulReference, reluBackwardReference, reluReference,
+} from './elementwise-reference.js';
+import {
+  adamWasm, batchNormBackwardDxWasm, batchNormBackwardSumsWasm, batchNormNormalizeWasm, channelMomentsWasm, fillUniformWasm,
+  keepMaskWasm, mulAccumulateWasm, mulWasm, reluBackwardWasm, reluWasm, wasmElementwiseAvailable, WASM_MIN_ELEMENTS,
+} from './elementwise-wasm.js';
+import { ELEMENTWISE_WASM, kernels } from './index.js';
+
+/*
+ * The WebAssembly SIMD elementwise kernels must be BIT-IDENTICAL to the TypeScript
+ * references (not merely close): dropout masks are RNG streams, and distributed runs and
+ * checkpoints are compared against single-process ones. Every comparison below is on the
+ * bit patterns (NaN only has to stay NaN: its payload is unspecified in JS and WebAssembly).
+ */
+
+/** mulberry32: a small seeded generator so every run checks the same data. */
+function makeRandom(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Index of the first element whose bits differ (NaN matches NaN), or -1. */
+function firstBitDifference(a: FloatArray, b: FloatArray): number {
+  if (a.length !== b.length) return 0;
+  const bits = (x: FloatArray): Uint32Array | BigUint64Array =>
+    x instanceof Float32Array ? new Uint32Array(x.buffer, x.byteOffset, x.length) : new BigUint64Array(x.buffer, x.byteOffset, x.length);
+  const ab = bits(a), bb = bits(b);
+  for (let i = 0; i < a.length; i++) {
+    if (ab[i] !== bb[i] && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) return i;
+  }
+  return -1;
+}
+
+function expectBitIdentical(got: FloatArray, want: FloatArray, what: string): void {
+  const i = firstBitDifference(got, want);
+  expect(i, `${what}: element ${i} is ${got[i]}, reference ${want[i]}`).toBe(-1);
+}
+
+/** Gaussian-ish float32 data with a few special values sprinkled in. */
+function data(n: number, rand: () => number, scale = 1, shift = 0, specials = true): Float32Array {
+  const x = new Float32Array(n);
+  for (let i = 0; i < n; i++) x[i] = shift + scale * (rand() + rand() + rand() - 1.5) * 2;
+  if (specials && n > 8) {
+    const put = [0, -0, 1e-40, -1e-40, 3e38, -3e38, 1, -1, Number.NaN, Infinity, -Infinity];
+    for (const v of put) x[Math.floor(rand() * n)] = v;
+  }
+  return x;
+}
+
+/** [rows, c] shapes: odd channel counts (SIMD tails), one row, one channel, the model's. */
+const SHAPES: Array<[number, number]> = [[128, 512], [128, 256], [37, 13], [1, 300], [300, 1], [17, 4], [5, 63], [64, 7], [3, 1000]];
+
+describe('WebAssembly SIMD elementwise kernels', () => {
+  it('compile and instantiate here', () => {
+    expect(wasmElementwiseAvailable()).toBe(true);
+    for (const [name, fn] of Object.entries(ELEMENTWISE_WASM)) expect(kernels[name as keyof typeof kernels], name).toBe(fn);
+  });
+
+  it('relu and its backward match the references bit for bit, odd sizes included', () => {
+    const rand = makeRandom(1);
+    for (const n of [256, 257, 258, 259, 1000, 4099, 65536, 7, 255]) {
+      const xs = data(n, rand);
+      const want = new Float32Array(n), got = new Float32Array(n);
+      reluReference(xs, want);
+      reluWasm(xs, got);
+      expectBitIdentical(got, want, `relu n=${n}`);
+      const g = data(n, rand, 3);
+      const gx0 = data(n, rand, 0.5);
+      gx0[0] = -0; g[0] = -1; // −0 + (−1)·0: the sign of a zero survives only if g·d is done as in TS
+      const gw = gx0.slice(), gg = gx0.slice();
+      reluBackwardReference(xs, g, gw);
+      reluBackwardWasm(xs, g, gg);
+      expectBitIdentical(gg, gw, `reluBackward n=${n}`);
+    }
+  });
+
+  it('mul and mulAccumulate match the references bit for bit', () => {
+    const rand = makeRandom(2);
+    for (const n of [256, 261, 4096, 65539]) {
+      const x = data(n, rand), m = data(n, rand, 1, 1, false), g = data(n, rand, 2);
+      // dropout-like mask values too: 0 and 1/(1 − p) rounded to float32
+      for (let i = 0; i < n; i += 3) m[i] = i % 2 ? 0 : 1 / 0.9;
+      const want = new Float32Array(n), got = new Float32Array(n);
+      mulReference(x, m, want);
+      mulWasm(x, m, got);
+      expectBitIdentical(got, want, `mul n=${n}`);
+      const a0 = data(n, rand, 1e-3);
+      const aw = a0.slice(), ag = a0.slice();
+      mulAccumulateReference(g, m, aw);
+      mulAccumulateWasm(g, m, ag);
+      expectBitIdentical(ag, aw, `mulAccumulate n=${n}`);
+    }
+  });
+
+  it('BatchNorm moments, normalisation and backward match the references bit for bit', () => {
+    const rand = makeRandom(3);
+    for (const [rows, c] of SHAPES) {
+      const n = rows * c;
+      // A large mean and a small spread: the regime where summation order shows in the bits.
+      const x = data(n, rand, 0.3, 40, false);
+      const mw = new Float64Array(c), qw = new Float64Array(c), mg = new Float64Array(c), qg = new Float64Array(c);
+      channelMomentsReference(x, rows, c, mw, qw);
+      channelMomentsWasm(x, rows, c, mg, qg);
+      expectBitIdentical(mg, mw, `mean [${rows}, ${c}]`);
+      expectBitIdentical(qg, qw, `M2 [${rows}, ${c}]`);
+
+      const invStd = new Float64Array(c);
+      for (let j = 0; j < c; j++) invStd[j] = 1 / Math.sqrt(qw[j] / rows + 1e-5);
+      const gamma = data(c, rand, 0.5, 1, false), beta = data(c, rand, 0.2, 0, false);
+      const hw = new Float32Array(n), yw = new Float32Array(n), hg = new Float32Array(n), yg = new Float32Array(n);
+      batchNormNormalizeReference(x, rows, c, mw, invStd, gamma, beta, hw, yw);
+      batchNormNormalizeWasm(x, rows, c, mw, invStd, gamma, beta, hg, yg);
+      expectBitIdentical(hg, hw, `x̂ [${rows}, ${c}]`);
+      expectBitIdentical(yg, yw, `y [${rows}, ${c}]`);
+
+      const g = data(n, rand, 1, 0, false);
+      const sw = new Float64Array(c), tw = new Float64Array(c), sg = new Float64Array(c).fill(7), tg = new Float64Array(c).fill(7);
+      batchNormBackwardSumsReference(g, hw, rows, c, sw, tw);
+      batchNormBackwardSumsWasm(g, hw, rows, c, sg, tg);
+      expectBitIdentical(sg, sw, `Σdy [${rows}, ${c}]`);
+      expectBitIdentical(tg, tw, `Σdy·x̂ [${rows}, ${c}]`);
+
+      const scale = new Float64Array(c), meanDy = new Float64Array(c), meanDyXhat = new Float64Array(c);
+      for (let j = 0; j < c; j++) { scale[j] = gamma[j] * invStd[j]; meanDy[j] = sw[j] / rows; meanDyXhat[j] = tw[j] / rows; }
+      const gx0 = data(n, rand, 0.01, 0, false);
+      const dw = gx0.slice(), dg = gx0.slice();
+      batchNormBackwardDxReference(g, hw, rows, c, scale, meanDy, meanDyXhat, dw);
+      batchNormBackwardDxWasm(g, hw, rows, c, scale, meanDy, meanDyXhat, dg);
+      expectBitIdentical(dg, dw, `dx [${rows}, ${c}]`);
+    }
+  });
+
+  it('dropout keep masks match CounterRng.fillMask and per-element uniform() >= p', () => {
+    const rand = makeRandom(4);
+    const starts = [0, 1, 2, 3, 5, 4 * 2 ** 32 - 6, 4 * 2 ** 32 - 1, 4 * (2 ** 32 - 2) + 3, 2 ** 40 + 7, 2 ** 52 + 1];
+    const ps = [0, 0.1, 0.37, 0.5, 1 - 2 ** -24, 1, 3 / 16777216, 3.5 / 16777216];
+    let checked = 0;
+    for (const start of starts) {
+      for (const n of [256, 257, 258, 259, 271, 272, 1000, 4103]) {
+        const seed = Math.floor(rand() * 2 ** 53);
+        const rng = new CounterRng(seed);
+        const stream: Stream = [Math.floor(rand() * 2 ** 32), Math.floor(rand() * 2 ** 32)];
+        const p = ps[checked++ % ps.length]!;
+        const value = 1 / (1 - Math.min(p, 0.5));
+        const want = new Float32Array(n), got = new Float32Array(n);
+        keepMaskReference(want, rng, stream, start, p, value);
+        keepMaskWasm(got, rng, stream, start, p, value);
+        expectBitIdentical(got, want, `keepMask start=${start} n=${n} p=${p}`);
+        for (let i = 0; i < n; i += 97) expect(want[i]).toBe(rng.uniform(stream, start + i) >= p ? Math.fround(value) : 0);
+      }
+    }
+  });
+
+  it('the SIMD Philox gives CounterRng.fillUniform’s numbers at any offset and length', () => {
+    const rand = makeRandom(5);
+    for (let trial = 0; trial < 60; trial++) {
+      const start = trial < 10 ? 4 * 2 ** 32 - 1 - trial : Math.floor(rand() * 2 ** (trial % 50 + 2));
+      const n = 1 + Math.floor(rand() * 300);
+      const rng = new CounterRng(Math.floor(rand() * 2 ** 40));
+      const stream: Stream = [Math.floor(rand() * 2 ** 32), trial];
+      const want = new Float32Array(n), got = new Float32Array(n);
+      rng.fillUniform(want, stream, start);
+      expect(fillUniformWasm(got, rng, stream, start)).toBe(true);
+      expectBitIdentical(got, want, `uniforms start=${start} n=${n}`);
+    }
+  });
+
+  it('Adam matches the reference bit for bit over several steps (L2 and decoupled decay, odd sizes)', () => {
+    const rand = makeRandom(7);
+    for (const [n, l2, shrink] of [[1027, 0, 1], [4096, 1e-2, 1], [301, 0, 1 - 1e-3 * 0.01]] as const) {
+      const p0 = data(n, rand, 0.1, 0, false);
+      const pw = p0.slice(), pg = p0.slice();
+      const mw = new Float32Array(n), mg = new Float32Array(n), vw = new Float32Array(n), vg = new Float32Array(n);
+      for (let step = 1; step <= 5; step++) {
+        const g = data(n, rand, 1e-3, 0, false);
+        if (step === 3) g.fill(0, 0, 17); // zero gradients: √v and m near 0
+        const stepSize = 1e-3 / (1 - 0.9 ** step), bc2Sqrt = Math.sqrt(1 - 0.999 ** step);
+        adamReference(pw, g, mw, vw, stepSize, bc2Sqrt, 0.9, 0.999, 1e-8, l2, shrink);
+        adamWasm(pg, g, mg, vg, stepSize, bc2Sqrt, 0.9, 0.999, 1e-8, l2, shrink);
+        expectBitIdentical(pg, pw, `params n=${n} step ${step}`);
+        expectBitIdentical(mg, mw, `exp_avg n=${n} step ${step}`);
+        expectBitIdentical(vg, vw, `exp_avg_sq n=${n} step ${step}`);
+      }
+    }
+  });
+
+  it('falls back to the references for float64 and small inputs', () => {
+    const rand = makeRandom(6);
+    const x64 = Float64Array.from(data(1000, rand));
+    const a = new Float64Array(1000), b = new Float64Array(1000);
+    reluReference(x64, a);
+    reluWasm(x64, b);
+    expectBitIdentical(b, a, 'relu float64');
+    const small = data(WASM_MIN_ELEMENTS - 1, rand);
+    const s1 = new Float32Array(small.length), s2 = new Float32Array(small.length);
+    reluReference(small, s1);
+    reluWasm(small, s2);
+    expectBitIdentical(s2, s1, 'relu small');
+  });
+});

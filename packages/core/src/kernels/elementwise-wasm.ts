@@ -1,0 +1,271 @@
+import type { FloatArray } from '../dtype.js';
+import type { CounterRng, Stream } from '../rng.js';
+import { ELEMENTWISE_WASM_BASE64 } from './elementwise-wasm-bytes.js';
+import {
+  batchNormBackwardDxReference, batchNormBackwardSumsReference, batchNormNormalizeReference, channelMomentsReference,
+  adamReference, keepMaskReference, mulAccumulateReference, mulReference, reluBackwardReference, reluReference,
+} from './elementwise-reference.js';
+import { decodeBase64 } from './matmul-wasm.js';
+
+/*
+ * WebAssembly SIMD versions of the elementwise kernels: thin wrappers around the module
+ * compiled from assembly/elementwise.ts and embedded as base64 in elementwise-wasm-bytes.ts.
+ *
+ * Each call copies its operands into the module's linear memory (an arena grown on demand
+ * and kept), runs there and copies the results out. The copies are memcpy speed (~5 µs per
+ * 256 KB here) and the kernels are branch-free f32x4/f64x2 loops, so even with the copies
+ * these beat the TypeScript loops several times over (see bench/step.mjs).
+ *
+ * Results are bit-identical to the TypeScript references (elementwise-reference.ts): see
+ * the rules at the top of assembly/elementwise.ts; tests compare them on random shapes.
+ * Falls back to the references for anything not float32 (gradient checks run in float64),
+ * below a few hundred elements (call and copy overhead), and where WebAssembly SIMD is
+ * unavailable.
+ */
+
+interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
+interface WasmExports {
+  readonly memory: WasmMemory;
+  heapBase(): number;
+  reluForward(x: number, y: number, n: number): void;
+  reluBackward(x: number, g: number, gx: number, n: number): void;
+  mul(x: number, m: number, y: number, n: number): void;
+  mulAccumulate(g: number, m: number, gx: number, n: number): void;
+  channelMoments(x: number, rows: number, c: number, mean: number, m2: number): void;
+  batchNormNormalize(x: number, rows: number, c: number, mean: number, invStd: number, gamma: number, beta: number, xhat: number, y: number): void;
+  batchNormBackwardSums(g: number, xhat: number, rows: number, c: number, sumDy: number, sumDyXhat: number): void;
+  batchNormBackwardDx(g: number, xhat: number, rows: number, c: number, scale: number, meanDy: number, meanDyXhat: number, gx: number): void;
+  adam(
+    p: number, g: number, m: number, v: number, n: number,
+    stepSize: number, bc2Sqrt: number, beta1: number, beta2: number, eps: number, l2: number, shrink: number,
+  ): void;
+  philoxFill(
+    out: number, n: number, blkLo: number, blkHi: number, w0: number,
+    s0: number, s1: number, k0: number, k1: number, threshold: number, value: number,
+  ): void;
+}
+declare const WebAssembly: {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { readonly exports: unknown };
+};
+
+/** Below this many elements the TypeScript loop wins (call and copy overhead). */
+export const WASM_MIN_ELEMENTS = 256;
+
+let wasm: WasmExports | null | undefined; // undefined: not tried yet; null: unavailable
+let f32 = new Float32Array(0);
+let f64 = new Float64Array(0);
+let base = 0;
+let top = 0;
+
+function instance(): WasmExports | null {
+  if (wasm !== undefined) return wasm;
+  try {
+    const module = new WebAssembly.Module(decodeBase64(ELEMENTWISE_WASM_BASE64));
+    wasm = new WebAssembly.Instance(module, {}).exports as WasmExports;
+    base = wasm.heapBase();
+  } catch {
+    wasm = null; // no WebAssembly or no SIMD: stay on the TypeScript kernels
+  }
+  return wasm;
+}
+
+/** True when the WebAssembly SIMD elementwise module compiled and instantiated here. */
+export function wasmElementwiseAvailable(): boolean {
+  return instance() !== null;
+}
+
+/**
+ * Starts a call's arena: room for `bytes` bytes of operands (each rounded up to 16), memory
+ * grown if needed. Returns the module, or null when the caller should use the reference.
+ */
+function begin(bytes: number): WasmExports | null {
+  const w = instance();
+  if (w === null) return null;
+  const memory = w.memory;
+  const end = base + bytes;
+  if (memory.buffer.byteLength < end) memory.grow(Math.ceil((end - memory.buffer.byteLength) / 65536));
+  if (f32.buffer !== memory.buffer) {
+    f32 = new Float32Array(memory.buffer);
+    f64 = new Float64Array(memory.buffer);
+  }
+  top = base;
+  return w;
+}
+
+/** Reserves `n` elements of `bytesPer` bytes in the arena; returns the byte offset. */
+function reserve(n: number, bytesPer: number): number {
+  const at = top;
+  top = (top + n * bytesPer + 15) & ~15;
+  return at;
+}
+
+const bytes32 = (n: number): number => (n * 4 + 15) & ~15;
+const bytes64 = (n: number): number => (n * 8 + 15) & ~15;
+
+/** Copies a float32 operand into the arena; returns its byte offset. */
+function put32(a: Float32Array, n: number): number {
+  const at = reserve(n, 4);
+  f32.set(n === a.length ? a : a.subarray(0, n), at >> 2);
+  return at;
+}
+
+function put64(a: Float64Array, n: number): number {
+  const at = reserve(n, 8);
+  f64.set(n === a.length ? a : a.subarray(0, n), at >> 3);
+  return at;
+}
+
+function get32(at: number, out: Float32Array, n: number): void {
+  out.set(f32.subarray(at >> 2, (at >> 2) + n));
+}
+
+function get64(at: number, out: Float64Array, n: number): void {
+  out.set(f64.subarray(at >> 3, (at >> 3) + n));
+}
+
+export function reluWasm(xs: FloatArray, ys: FloatArray): void {
+  const n = xs.length;
+  const w = n >= WASM_MIN_ELEMENTS && xs instanceof Float32Array && ys instanceof Float32Array ? begin(2 * bytes32(n)) : null;
+  if (w === null) { reluReference(xs, ys); return; }
+  const x = put32(xs as Float32Array, n), y = reserve(n, 4);
+  w.reluForward(x, y, n);
+  get32(y, ys as Float32Array, n);
+}
+
+export function reluBackwardWasm(xs: FloatArray, g: FloatArray, gx: FloatArray): void {
+  const n = g.length;
+  const w = n >= WASM_MIN_ELEMENTS && xs instanceof Float32Array && g instanceof Float32Array && gx instanceof Float32Array
+    ? begin(3 * bytes32(n)) : null;
+  if (w === null) { reluBackwardReference(xs, g, gx); return; }
+  const x = put32(xs as Float32Array, n), gp = put32(g as Float32Array, n), a = put32(gx as Float32Array, n);
+  w.reluBackward(x, gp, a, n);
+  get32(a, gx as Float32Array, n);
+}
+
+export function mulWasm(x: FloatArray, m: FloatArray, y: FloatArray): void {
+  const n = y.length;
+  const w = n >= WASM_MIN_ELEMENTS && x instanceof Float32Array && m instanceof Float32Array && y instanceof Float32Array
+    ? begin(3 * bytes32(n)) : null;
+  if (w === null) { mulReference(x, m, y); return; }
+  const xp = put32(x as Float32Array, n), mp = put32(m as Float32Array, n), yp = reserve(n, 4);
+  w.mul(xp, mp, yp, n);
+  get32(yp, y as Float32Array, n);
+}
+
+export function mulAccumulateWasm(g: FloatArray, m: FloatArray, gx: FloatArray): void {
+  const n = g.length;
+  const w = n >= WASM_MIN_ELEMENTS && g instanceof Float32Array && m instanceof Float32Array && gx instanceof Float32Array
+    ? begin(3 * bytes32(n)) : null;
+  if (w === null) { mulAccumulateReference(g, m, gx); return; }
+  const gp = put32(g as Float32Array, n), mp = put32(m as Float32Array, n), a = put32(gx as Float32Array, n);
+  w.mulAccumulate(gp, mp, a, n);
+  get32(a, gx as Float32Array, n);
+}
+
+export function channelMomentsWasm(x: FloatArray, rows: number, c: number, mean: Float64Array, m2: Float64Array): void {
+  const n = rows * c;
+  const w = n >= WASM_MIN_ELEMENTS && x instanceof Float32Array && mean.length === c && m2.length === c
+    ? begin(bytes32(n) + 2 * bytes64(c)) : null;
+  if (w === null) { channelMomentsReference(x, rows, c, mean, m2); return; }
+  const xp = put32(x as Float32Array, n), mp = reserve(c, 8), qp = reserve(c, 8);
+  w.channelMoments(xp, rows, c, mp, qp);
+  get64(mp, mean, c);
+  get64(qp, m2, c);
+}
+
+export function batchNormNormalizeWasm(
+  x: FloatArray, rows: number, c: number, mean: Float64Array, invStd: Float64Array,
+  gamma: FloatArray, beta: FloatArray, xhat: FloatArray, y: FloatArray,
+): void {
+  const n = rows * c;
+  const w = n >= WASM_MIN_ELEMENTS && x instanceof Float32Array && gamma instanceof Float32Array && beta instanceof Float32Array &&
+    xhat instanceof Float32Array && y instanceof Float32Array
+    ? begin(3 * bytes32(n) + 2 * bytes64(c) + 2 * bytes32(c)) : null;
+  if (w === null) { batchNormNormalizeReference(x, rows, c, mean, invStd, gamma, beta, xhat, y); return; }
+  const xp = put32(x as Float32Array, n), mp = put64(mean, c), ip = put64(invStd, c);
+  const gp = put32(gamma as Float32Array, c), bp = put32(beta as Float32Array, c);
+  const hp = reserve(n, 4), yp = reserve(n, 4);
+  w.batchNormNormalize(xp, rows, c, mp, ip, gp, bp, hp, yp);
+  get32(hp, xhat as Float32Array, n);
+  get32(yp, y as Float32Array, n);
+}
+
+export function batchNormBackwardSumsWasm(
+  g: FloatArray, xhat: FloatArray, rows: number, c: number, sumDy: Float64Array, sumDyXhat: Float64Array,
+): void {
+  const n = rows * c;
+  const w = n >= WASM_MIN_ELEMENTS && g instanceof Float32Array && xhat instanceof Float32Array && sumDy.length === c && sumDyXhat.length === c
+    ? begin(2 * bytes32(n) + 2 * bytes64(c)) : null;
+  if (w === null) { batchNormBackwardSumsReference(g, xhat, rows, c, sumDy, sumDyXhat); return; }
+  const gp = put32(g as Float32Array, n), hp = put32(xhat as Float32Array, n), sp = reserve(c, 8), tp = reserve(c, 8);
+  w.batchNormBackwardSums(gp, hp, rows, c, sp, tp);
+  get64(sp, sumDy, c);
+  get64(tp, sumDyXhat, c);
+}
+
+export function batchNormBackwardDxWasm(
+  g: FloatArray, xhat: FloatArray, rows: number, c: number,
+  scale: Float64Array, meanDy: Float64Array, meanDyXhat: Float64Array, gx: FloatArray,
+): void {
+  const n = rows * c;
+  const w = n >= WASM_MIN_ELEMENTS && g instanceof Float32Array && xhat instanceof Float32Array && gx instanceof Float32Array
+    ? begin(3 * bytes32(n) + 3 * bytes64(c)) : null;
+  if (w === null) { batchNormBackwardDxReference(g, xhat, rows, c, scale, meanDy, meanDyXhat, gx); return; }
+  const gp = put32(g as Float32Array, n), hp = put32(xhat as Float32Array, n), ap = put32(gx as Float32Array, n);
+  const sp = put64(scale, c), dp = put64(meanDy, c), ep = put64(meanDyXhat, c);
+  w.batchNormBackwardDx(gp, hp, rows, c, sp, dp, ep, ap);
+  get32(ap, gx as Float32Array, n);
+}
+
+export function keepMaskWasm(out: FloatArray, rng: CounterRng, stream: Stream, start: number, p: number, value: number): void {
+  const n = out.length;
+  const valid = Number.isSafeInteger(start) && start >= 0 && start + n <= 2 ** 53 && p >= 0 && p <= 1;
+  const w = n >= WASM_MIN_ELEMENTS && valid && out instanceof Float32Array ? begin(bytes32(n)) : null;
+  if (w === null) { keepMaskReference(out, rng, stream, start, p, value); return; }
+  const [k0, k1] = rng.key;
+  const block = Math.floor(start / 4);
+  const o = reserve(n, 4);
+  w.philoxFill(o, n, block >>> 0, Math.floor(block / 4294967296), start & 3, stream[0] >>> 0, stream[1] >>> 0, k0, k1,
+    Math.ceil(p * 16777216), value);
+  get32(o, out as Float32Array, n);
+}
+
+/**
+ * Uniforms from the same SIMD Philox (threshold −1): CounterRng.fillUniform's numbers, for
+ * tests of the generator itself. float32 only.
+ */
+export function fillUniformWasm(out: Float32Array, rng: CounterRng, stream: Stream, start: number): boolean {
+  const n = out.length;
+  const w = begin(bytes32(n));
+  if (w === null) return false;
+  const [k0, k1] = rng.key;
+  const block = Math.floor(start / 4);
+  const o = reserve(n, 4);
+  w.philoxFill(o, n, block >>> 0, Math.floor(block / 4294967296), start & 3, stream[0] >>> 0, stream[1] >>> 0, k0, k1, -1, 0);
+  get32(o, out, n);
+  return true;
+}
+
+/**
+ * Adam in float64 lanes. The four buffers go in and three come out each step (~1 ms of the
+ * ~2.3 ms for the default model's 536k parameters here, against ~3.9 ms for the TypeScript
+ * loop, which a sqrt and two divisions per element bound).
+ */
+export function adamWasm(
+  params: FloatArray, grads: FloatArray, expAvg: FloatArray, expAvgSq: FloatArray,
+  stepSize: number, bc2Sqrt: number, beta1: number, beta2: number, eps: number, l2: number, shrink: number,
+): void {
+  const n = params.length;
+  const w = n >= WASM_MIN_ELEMENTS && params instanceof Float32Array && grads instanceof Float32Array &&
+    expAvg instanceof Float32Array && expAvgSq instanceof Float32Array &&
+    grads.length === n && expAvg.length === n && expAvgSq.length === n
+    ? begin(4 * bytes32(n)) : null;
+  if (w === null) { adamReference(params, grads, expAvg, expAvgSq, stepSize, bc2Sqrt, beta1, beta2, eps, l2, shrink); return; }
+  const pp = put32(params as Float32Array, n), gp = put32(grads as Float32Array, n);
+  const mp = put32(expAvg as Float32Array, n), vp = put32(expAvgSq as Float32Array, n);
+  w.adam(pp, gp, mp, vp, n, stepSize, bc2Sqrt, beta1, beta2, eps, l2, shrink);
+  get32(pp, params as Float32Array, n);
+  get32(mp, expAvg as Float32Array, n);
+  get32(vp, expAvgSq as Float32Array, n);
+}
