@@ -240,6 +240,11 @@ def bench(args):
         mm = matmul_rows(torch.mm, lambda n: torch.rand(n, n, generator=gen), sizes, args.matmul_seconds)
     for r in mm:
         log(f"torch.mm n={r['n']}: {r['gflops']:.2f} GFLOP/s (median {r['median_gflops']:.2f})")
+    at512 = next(r["gflops"] for r in mm if r["n"] == 512)
+    if at512 < 20:
+        # Debian's torch calls the system BLAS; the reference one is ~15-30x slower than OpenBLAS.
+        log(f"warning: torch.mm runs at {at512:.1f} GFLOP/s at n=512, which looks like the reference BLAS; "
+            "install libopenblas0-pthread (Debian) for figures worth comparing")
     try:
         import numpy as np
         rng = np.random.default_rng(args.seed)

@@ -1,5 +1,5 @@
 // AssemblyScript source of the WebAssembly SIMD matmul (compiled by `npm run build:wasm`,
-// embedded into src/kernels/matmul-wasm-bytes.ts by scripts/embed-wasm.mjs). Not part of the
+// embedded into src/kernels/matmul-wasm-bytes.ts by scripts/embed-wasm-module.mjs). Not part of the
 // TypeScript build: it uses AssemblyScript's v128/f32x4 builtins.
 //
 // GotoBLAS-style blocking, as in matmul-blocked.ts, but in float32 with 128-bit lanes:

@@ -1,6 +1,6 @@
 // Embeds a compiled WebAssembly module into a TypeScript file as a base64 string constant,
 // so @flotilla/core can instantiate it synchronously without any Node (fs) or fetch
-// dependency (scripts/embed-wasm.mjs does the same for the matmul module).
+// dependency. The build runs it once per module (matmul, elementwise).
 // Usage: node scripts/embed-wasm-module.mjs in.wasm out.ts CONST_NAME source.ts   (--check: fail if out.ts is stale)
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
