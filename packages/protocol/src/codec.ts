@@ -9,7 +9,7 @@ import {
   MAX_HEADER_BYTES, concatBytes, partOffsets, readFloats, readFrame, readHalves, wireWidth, writeFrame,
   type FloatArray, type FrameAllocator, type PayloadPart, type WireKind,
 } from './frame.js';
-import { f16Scale } from './half.js';
+import { f16ScaleOfMaxBits, maxAbsBits } from './half.js';
 import type { Message, ModelCounts } from './messages.js';
 import { SCHEMAS, describe, isMessageType, isPlainObject, validateHeader, type Segment } from './schema.js';
 
@@ -51,9 +51,15 @@ export function encodeMessage(message: Message, alloc?: FrameAllocator): Uint8Ar
     }
     header[segment.count] = values.length / segment.per;
     const wire = segment.wire?.(header) ?? schema.payload!.kind;
-    checkFinite(type, segment, values);
-    const scale = wire === 'f16' ? f16Scale(values as Float32Array) : 1;
-    if (wire === 'f16') header.gradScale = scale;
+    let scale = 1;
+    if (wire === 'f16') {
+      // One pass serves both the finite check and the scale: the largest |x| as float32 bits
+      // is 0x7f800000 or more exactly when some value is NaN or infinite.
+      const maxBits = maxAbsBits(values as Float32Array);
+      if (maxBits >= 0x7f800000) checkFinite(type, segment, values); // throws, naming the first
+      scale = f16ScaleOfMaxBits(maxBits);
+      header.gradScale = scale;
+    } else checkFinite(type, segment, values);
     parts.push({ values, wire, scale });
   }
   validateHeader(type, header);
