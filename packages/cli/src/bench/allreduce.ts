@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { decodeMessage, encodeMessage, FramePool, frameLimits } from '@flotilla/protocol';
 import { clientSocketOptions } from '@flotilla/worker';
 import WebSocket, { WebSocketServer } from 'ws';
+import { NODE_FLAGS } from '../node-flags.js';
 
 const CLI = fileURLToPath(new URL('../../bin/flotilla.js', import.meta.url));
 
@@ -93,7 +94,7 @@ export async function benchAllReduce(floatsList: number[], workersList: number[]
       const url = `ws://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
       const sockets: WebSocket[] = [];
       const joined = new Promise<void>((resolve) => server.on('connection', (ws) => { sockets.push(ws); if (sockets.length === workers) resolve(); }));
-      const children: ChildProcess[] = Array.from({ length: workers }, () => spawn(process.execPath, [CLI, 'bench', 'allreduce-client', '--connect', url], { stdio: 'ignore' }));
+      const children: ChildProcess[] = Array.from({ length: workers }, () => spawn(process.execPath, [...NODE_FLAGS, CLI, 'bench', 'allreduce-client', '--connect', url], { stdio: 'ignore' }));
       await joined;
       const params = new Float32Array(floats).fill(0.5);
       const pool = new FramePool(2);

@@ -64,7 +64,7 @@ export async function benchScaling(
       optimizer_ms: mean(steps.map((r) => r.optimizer_ms as number)), wire_bytes_per_step: wireBytes(config, t.workers),
     };
     runs.push(run);
-    options.log(`${t.workers} worker(s) × ${t.threads} thread(s): ${Math.round(sps)} samples/s, efficiency ${run.efficiency.toFixed(2)}` +
+    options.log(`${t.workers} worker(s) × ${t.threads} thread(s): ${Math.round(sps)} samples/s, efficiency ${Number.isFinite(run.efficiency) ? run.efficiency.toFixed(2) : 'n/a (needs a 1x1 run first)'}` +
       `${run.oversubscribed ? ` (oversubscribed: ${t.workers * t.threads} threads on ${cores} cores)` : ''}; step ${run.step_ms.toFixed(1)} ms = ` +
       `compute ${run.compute_ms.toFixed(1)} + BatchNorm sync wait ${run.bn_wait_ms.toFixed(1)} + communication ${run.communication_ms.toFixed(1)} + ` +
       `optimizer ${run.optimizer_ms.toFixed(1)}; ${(run.wire_bytes_per_step / 1e6).toFixed(1)} MB on the wire per step`);

@@ -5,6 +5,7 @@ import { Coordinator, newToken, type CoordinatorEvent, type RunConfig, type RunD
 import { loadDataset } from '@flotilla/datasets';
 import { ProgressBar } from '../run/progress.js';
 import { checkModelFitsData, runData } from './run-data.js';
+import { NODE_FLAGS } from '../node-flags.js';
 
 const CLI = fileURLToPath(new URL('../../bin/flotilla.js', import.meta.url));
 
@@ -67,7 +68,7 @@ export async function runDistributedTraining(
   const failures: string[] = [];
   const maxRestarts = topology.maxRestarts ?? 3;
   const start = (i: number, restarts: number): void => {
-    const child = spawn(process.execPath, [CLI, 'worker', '--connect', `ws://127.0.0.1:${port}`, '--threads', String(topology.threads)], {
+    const child = spawn(process.execPath, [...NODE_FLAGS, CLI, 'worker', '--connect', `ws://127.0.0.1:${port}`, '--threads', String(topology.threads)], {
       env: { ...process.env, FLOTILLA_TOKEN: token },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
