@@ -184,13 +184,13 @@ for rate in "${RLIST[@]}"; do
     shape "$bits"
     tx0=$(counter tx_bytes); rx0=$(counter rx_bytes)
     started=$(date +%s.%N)
-    ip netns exec "$COORD" timeout -k 5 "$RUN_TIMEOUT" "$NODE" "$CLI" coordinator --host "$COORD_IP" --port "$PORT" \
+    ip netns exec "$COORD" timeout -k 5 "$RUN_TIMEOUT" "$NODE" --initial-old-space-size=512 "$CLI" coordinator --host "$COORD_IP" --port "$PORT" \
       --workers "$w" --steps "$STEPS" --batch "$BATCH" "${LIMITS[@]}" --out "$dir/run" --json "${EXTRA[@]}" \
       >"$dir/coordinator.out" 2>"$dir/coordinator.err" &
     cpid=$!
     PIDS=("$cpid")
     for ((i = 1; i <= w; i++)); do
-      ip netns exec "flnb$ID-w$i" timeout -k 5 "$RUN_TIMEOUT" "$NODE" "$CLI" worker --connect "ws://$COORD_IP:$PORT" \
+      ip netns exec "flnb$ID-w$i" timeout -k 5 "$RUN_TIMEOUT" "$NODE" --initial-old-space-size=512 "$CLI" worker --connect "ws://$COORD_IP:$PORT" \
         --threads "$THREADS" --retry-for 30 >"$dir/worker-$i.log" 2>&1 &
       PIDS+=("$!")
     done
