@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -78,6 +78,10 @@ describe('coordinator resume', () => {
     expect(result.status).toBe(0);
     expect(lastJson(result.stdout)).toMatchObject({ steps: 60 });
     expect(relativeL2(finalParams(out), reference)).toBeLessThan(1e-5);
+    // The redone steps replace their first records: metrics.jsonl has every step once, in order.
+    const steps = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n')
+      .map((line) => JSON.parse(line) as { kind: string; step: number }).filter((r) => r.kind === 'step').map((r) => r.step);
+    expect(steps).toEqual(Array.from({ length: 60 }, (_, i) => i));
     for (const w of workers) expect((await w.done).status).toBe(0);
   });
 

@@ -338,7 +338,10 @@ export class Coordinator {
     const { runDir, config } = options;
     runDir.writeJson('config.json', config);
     await this.waitForWorkers(options.workers);
-    if (options.resume) this.emit({ kind: 'resumed', step: state.step, path: options.resume.path });
+    if (options.resume) {
+      runDir.truncateMetricsAt(state.step);
+      this.emit({ kind: 'resumed', step: state.step, path: options.resume.path });
+    }
     const started = performance.now();
     let trained = 0, busySeconds = 0, skipped = 0, consecutiveSkips = 0, lastCheckpoint = '';
     let valLoss: number | undefined;

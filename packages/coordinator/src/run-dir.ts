@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from './files.js';
 
@@ -27,5 +27,30 @@ export class RunDir {
   /** One JSON object per line, appended as it happens so a crash keeps what was logged. */
   appendMetrics(record: Record<string, unknown>): void {
     appendFileSync(join(this.path, 'metrics.jsonl'), `${JSON.stringify(record)}\n`);
+  }
+
+  /**
+   * Before a run resumes after `step` completed steps: drops the metrics of the steps it will
+   * redo (step records from `step` on, epoch records past it) and a line torn by a crash, so
+   * metrics.jsonl has each step once. Returns how many lines were dropped.
+   */
+  truncateMetricsAt(step: number): number {
+    const path = join(this.path, 'metrics.jsonl');
+    if (!existsSync(path)) return 0;
+    const lines = readFileSync(path, 'utf8').split('\n').filter((line) => line.length > 0);
+    const kept = lines.filter((line) => {
+      let record: { kind?: unknown; step?: unknown };
+      try {
+        record = JSON.parse(line) as { kind?: unknown; step?: unknown };
+      } catch {
+        return false; // torn by the crash
+      }
+      if (typeof record.step !== 'number') return true;
+      if (record.kind === 'step') return record.step < step;
+      if (record.kind === 'epoch') return record.step <= step;
+      return true;
+    });
+    if (kept.length !== lines.length) writeFileAtomic(path, kept.map((line) => `${line}\n`).join(''));
+    return lines.length - kept.length;
   }
 }

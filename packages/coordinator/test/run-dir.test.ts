@@ -1,0 +1,33 @@
+import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { RunDir } from '../src/run-dir.js';
+
+const records = (dir: RunDir): Array<{ kind: string; step: number }> =>
+  readFileSync(join(dir.path, 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { kind: string; step: number });
+
+describe('RunDir.truncateMetricsAt (before a resume)', () => {
+  it('keeps the steps before the checkpoint and the epochs up to it, drops the rest and a torn last line', () => {
+    const dir = new RunDir(mkdtempSync(join(tmpdir(), 'flotilla-rundir-')));
+    for (let step = 0; step < 10; step++) {
+      dir.appendMetrics({ kind: 'step', step, loss: 1 / (step + 1) });
+      // An epoch of 4 steps ends after steps 3 and 7 (its record carries the steps done).
+      if (step % 4 === 3) dir.appendMetrics({ kind: 'epoch', epoch: (step + 1) / 4, step: step + 1 });
+    }
+    appendFileSync(join(dir.path, 'metrics.jsonl'), '{"kind":"step","step":10,"lo'); // the crash
+    // The newest checkpoint is epoch 2's: 8 steps done. Steps 8 and 9 will be redone.
+    expect(dir.truncateMetricsAt(8)).toBe(3);
+    const kept = records(dir);
+    expect(kept.filter((r) => r.kind === 'step').map((r) => r.step)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(kept.filter((r) => r.kind === 'epoch').map((r) => r.step)).toEqual([4, 8]);
+    // The resumed run appends after them: every step once.
+    dir.appendMetrics({ kind: 'step', step: 8, loss: 0.1 });
+    expect(records(dir).filter((r) => r.kind === 'step').map((r) => r.step)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it('leaves a folder without metrics alone', () => {
+    const dir = new RunDir(mkdtempSync(join(tmpdir(), 'flotilla-rundir-')));
+    expect(dir.truncateMetricsAt(5)).toBe(0);
+  });
+});
