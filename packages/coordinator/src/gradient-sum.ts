@@ -40,16 +40,18 @@ export class GradientSum {
 
   /** Writes Σ gradients into `grads` and the weighted mean of buffers into `buffers`. */
   reduceInto(grads: Float32Array, buffers: Float32Array): ReducedStep {
-    grads.fill(0);
     const ordered = [...this.expected].sort((x, y) => x - y).map((id) => this.contributions.get(id)!);
     let samples = 0, loss = 0, computeMs = 0, bnWaitMs = 0;
-    for (const c of ordered) {
+    ordered.forEach((c, k) => {
       samples += c.samples;
       loss += c.loss;
       computeMs = Math.max(computeMs, c.computeMs);
       bnWaitMs = Math.max(bnWaitMs, c.bnWaitMs);
-      for (let i = 0; i < grads.length; i++) grads[i] += c.grads[i];
-    }
+      // The first contribution is copied (0 + g is g), saving a pass over the gradient.
+      if (k === 0) grads.set(c.grads);
+      else for (let i = 0; i < grads.length; i++) grads[i] += c.grads[i];
+    });
+    if (ordered.length === 0) grads.fill(0);
     if (samples > 0) {
       buffers.fill(0);
       for (const c of ordered) {
