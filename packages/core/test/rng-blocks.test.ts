@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CounterRng, philox4x32, type Stream } from '../src/rng.js';
+import { makeRandom } from './helpers.js';
 
 /**
  * Philox4x32-10 as first written here: the high half of each 32×32 product in doubles
@@ -20,18 +21,6 @@ function philoxDoubles(c: [number, number, number, number], k: [number, number])
     key0 = (key0 + 0x9e3779b9) >>> 0; key1 = (key1 + 0xbb67ae85) >>> 0;
   }
   return [x0, x1, x2, x3];
-}
-
-/** mulberry32, for reproducible test inputs. */
-function makeRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('Philox4x32-10, integer-only', () => {

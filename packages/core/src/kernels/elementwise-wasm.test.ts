@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { makeRandom } from '../../test/helpers.js';
 import type { FloatArray } from '../dtype.js';
 import { CounterRng, type Stream } from '../rng.js';
 import {
@@ -17,18 +18,6 @@ import { ELEMENTWISE_WASM, kernels } from './index.js';
  * checkpoints are compared against single-process ones. Every comparison below is on the
  * bit patterns (NaN only has to stay NaN: its payload is unspecified in JS and WebAssembly).
  */
-
-/** mulberry32: a small seeded generator so every run checks the same data. */
-function makeRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Index of the first element whose bits differ (NaN matches NaN), or -1. */
 function firstBitDifference(a: FloatArray, b: FloatArray): number {
