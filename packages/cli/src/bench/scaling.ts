@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { BatchNorm, buildModel } from '@flotilla/core';
 import { RunDir, type RunConfig } from '@flotilla/coordinator';
-import { lineChartSvg } from '../charts/line-chart.js';
+import { lineChartSvg, type Series } from '../charts/line-chart.js';
 import { runDistributedTraining } from '../train/distributed-run.js';
 
 export interface Topology {
@@ -71,13 +71,31 @@ export async function benchScaling(
   }
   mkdirSync(options.outDir, { recursive: true });
   writeFileSync(join(options.outDir, 'scaling.json'), `${JSON.stringify({ runs }, null, 2)}\n`);
-  const byThreads = [...runs].sort((a, b) => a.workers * a.threads - b.workers * b.threads);
-  writeFileSync(join(options.outDir, 'scaling.svg'), lineChartSvg([
-    { name: 'samples/s', color: '#1f77b4', points: byThreads.map((r) => [r.workers * r.threads, r.samples_per_sec]) },
-    { name: 'efficiency', color: '#d62728', right: true, points: byThreads.map((r) => [r.workers * r.threads, r.efficiency]) },
-  ], { title: 'Data-parallel scaling (default MNIST model)', xLabel: 'total threads (workers × threads)', yLabel: 'samples/s', yRightLabel: 'scaling efficiency' }));
+  writeFileSync(join(options.outDir, 'scaling.svg'), scalingChart(runs));
   options.log(`wrote ${join(options.outDir, 'scaling.json')} and scaling.svg`);
   return runs;
+}
+
+/**
+ * Throughput (left axis) and efficiency (right axis) against total threads, one line per way
+ * of adding threads (more threads in one worker, more one-thread workers, both), so 1 × 2
+ * and 2 × 1 stay apart.
+ */
+export function scalingChart(runs: ScalingRun[]): string {
+  const families = [
+    { label: '1 worker × T threads', blue: '#1f77b4', red: '#d62728', has: (r: ScalingRun) => r.workers === 1 },
+    { label: 'W workers × 1 thread', blue: '#17becf', red: '#ff7f0e', has: (r: ScalingRun) => r.threads === 1 },
+    { label: 'W workers × T threads', blue: '#7f7f7f', red: '#8c564b', has: (r: ScalingRun) => r.workers > 1 && r.threads > 1 },
+  ];
+  const series: Series[] = [];
+  for (const f of families) {
+    const members = runs.filter(f.has).sort((a, b) => a.workers * a.threads - b.workers * b.threads);
+    if (members.length === 0 || (members.length === 1 && members[0].workers * members[0].threads === 1)) continue;
+    series.push({ name: `samples/s, ${f.label}`, color: f.blue, points: members.map((r) => [r.workers * r.threads, r.samples_per_sec]) });
+    const efficient = members.filter((r) => Number.isFinite(r.efficiency));
+    if (efficient.length > 0) series.push({ name: `efficiency, ${f.label}`, color: f.red, right: true, points: efficient.map((r) => [r.workers * r.threads, r.efficiency]) });
+  }
+  return lineChartSvg(series, { title: 'Data-parallel scaling (default MNIST model)', xLabel: 'total threads (workers × threads)', yLabel: 'samples/s', yRightLabel: 'scaling efficiency' });
 }
 
 /** "1x1,1x2,2x1" or the grid of --workers × --threads. */

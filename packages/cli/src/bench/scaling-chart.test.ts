@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { scalingChart, type ScalingRun } from './scaling.js';
+
+const run = (workers: number, threads: number, samples: number, efficiency: number): ScalingRun => ({
+  workers, threads, samples_per_sec: samples, efficiency, oversubscribed: false, steps: 60, step_ms: 1, compute_ms: 1,
+  bn_wait_ms: 0, communication_ms: 0, optimizer_ms: 0, wire_bytes_per_step: 0,
+});
+
+describe('the scaling chart', () => {
+  it('keeps 1 × 2 and 2 × 1 on separate lines (both have 2 threads), each from the 1 × 1 baseline', () => {
+    const svg = scalingChart([run(1, 1, 3924, 1), run(1, 2, 4734, 0.6), run(2, 1, 4318, 0.55)]);
+    const lines = [...svg.matchAll(/<polyline[^>]*points="([^"]*)"/g)].map((m) => m[1].trim().split(' '));
+    expect(lines).toHaveLength(4); // samples/s and efficiency for each of the two families
+    for (const points of lines) expect(points).toHaveLength(2); // 1 thread, then 2
+    expect(svg).toContain('samples/s, 1 worker × T threads');
+    expect(svg).toContain('efficiency, W workers × 1 thread');
+    expect(svg).not.toContain('W workers × T threads');
+  });
+
+  it('draws no efficiency line without a 1 × 1 baseline (efficiency unknown)', () => {
+    const svg = scalingChart([run(2, 1, 4318, NaN), run(4, 1, 6000, NaN)]);
+    expect(svg).toContain('samples/s, W workers × 1 thread');
+    expect(svg).not.toContain('efficiency, ');
+  });
+});
