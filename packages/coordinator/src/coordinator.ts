@@ -348,11 +348,14 @@ export class Coordinator {
     let stoppedEarly = false;
     // Early stopping needs a validation split; without one, --patience has nothing to watch.
     const stopper = config.patience > 0 && options.val ? new ModelEarlyStopping(state.model, config.patience) : null;
+    // A resumed run continues its early stopping (best so far, checks without improvement).
+    const restored = state.restoredEarlyStopping;
+    if (stopper && restored) stopper.load(restored.counters, restored.params, restored.buffers);
     if (config.patience > 0 && !options.val) this.emit({ kind: 'warning', message: `--patience ${config.patience} ignored: data set ${config.dataset} has no validation split` });
     let last = { live: { accuracy: NaN, loss: NaN, count: 0 }, ema: { accuracy: NaN, loss: NaN, count: 0 } };
     const save = (name: string): string => {
       const path = runDir.checkpointPath(name);
-      writeFileAtomic(path, state.checkpoint({ runId: this.runId, seed: config.seed, dataset: config.dataset, ...(options.vocab ? { vocab: options.vocab } : {}) }));
+      writeFileAtomic(path, state.checkpoint({ runId: this.runId, seed: config.seed, dataset: config.dataset, ...(options.vocab ? { vocab: options.vocab } : {}) }, stopper));
       return path;
     };
     try {
@@ -391,11 +394,12 @@ export class Coordinator {
             ema_test_loss: last.ema.loss, ema_test_accuracy: last.ema.accuracy, ...(valLoss === undefined ? {} : { val_loss: valLoss }),
           });
           this.emit({ kind: 'epoch', epoch: assignment.epoch + 1, testAccuracy: last.live.accuracy, testLoss: last.live.loss, emaAccuracy: last.ema.accuracy, valLoss });
-          if (epochEnd) lastCheckpoint = save(`epoch-${assignment.epoch + 1}`);
           if (stopper && valLoss !== undefined && stopper.update(valLoss)) {
             stoppedEarly = true;
             this.emit({ kind: 'warning', message: `early stopping: validation loss has not improved for ${config.patience} epochs; restoring the weights of epoch ${stopper.bestCheck + 1}` });
           }
+          // After the early-stopping check, so a run resumed from this checkpoint has seen it.
+          if (epochEnd) lastCheckpoint = save(`epoch-${assignment.epoch + 1}`);
         }
         if (config.checkpointEvery > 0 && state.step % config.checkpointEvery === 0) lastCheckpoint = save(`step-${state.step}`);
       }

@@ -1,6 +1,6 @@
 import {
   batchesPerEpoch, buildModel, clipGradNorm, decodeCheckpoint, loadCheckpointInto, modelTensors, recomputeBatchNormStatistics, type Hyper, createSchedule, encodeModelCheckpoint, evaluate, ExponentialMovingAverage, gradNorm,
-  type Dataset, type Evaluation, type Model, type Optimizer, type Schedule,
+  type Dataset, type EarlyStoppingCounters, type Evaluation, type FlatTensors, type Model, type ModelEarlyStopping, type Optimizer, type Schedule,
 } from '@flotilla/core';
 import { createRunOptimizer, scheduleConfig, type RunConfig } from './run-config.js';
 
@@ -34,6 +34,8 @@ export class TrainingState {
   readonly totalSteps: number;
   step = 0;
   readonly grads: Float32Array;
+  /** Early-stopping state read by `restore`, for the run loop's stopper to continue from. */
+  restoredEarlyStopping: { counters: EarlyStoppingCounters; params: Float32Array; buffers: Float32Array } | null = null;
 
   constructor(readonly config: RunConfig, readonly trainCount: number) {
     this.model = buildModel(config.model, { seed: config.seed });
@@ -101,31 +103,47 @@ export class TrainingState {
    * optimizer's buffers under `optimizer.<buffer>.` (e.g. `optimizer.exp_avg.0.weight`), so
    * the model's own names still load into PyTorch and a resumed run continues exactly.
    */
-  checkpoint(extraState: Record<string, unknown> = {}): Uint8Array {
+  checkpoint(extraState: Record<string, unknown> = {}, stopper: ModelEarlyStopping | null = null): Uint8Array {
     const { model } = this;
     const { kind, step, hyper, buffers } = this.optimizer.state();
     const optimizerGroups = Object.entries(buffers).map(([name, data]) => ({ prefix: `optimizer.${name}.`, layout: model.paramLayout, data: data as Float32Array }));
+    const early = stopper?.state();
     return encodeModelCheckpoint(model, {
-      step: this.step, epoch: Math.floor(this.step / this.batchesPerEpoch), optimizer: { kind, step, hyper, buffers: Object.keys(buffers) }, ...extraState,
-    }, [{ prefix: 'ema.', layout: model.paramLayout, data: this.ema.values as Float32Array }, ...optimizerGroups]);
+      step: this.step, epoch: Math.floor(this.step / this.batchesPerEpoch), optimizer: { kind, step, hyper, buffers: Object.keys(buffers) },
+      ...(early ? { earlyStopping: early.counters } : {}), ...extraState,
+    }, [
+      { prefix: 'ema.', layout: model.paramLayout, data: this.ema.values as Float32Array }, ...optimizerGroups,
+      ...(early ? this.earlyStoppingGroups(early.params as Float32Array, early.buffers) : []),
+    ]);
+  }
+
+  /** Where a checkpoint keeps early stopping's best weights and BatchNorm statistics. */
+  private earlyStoppingGroups(params: Float32Array, buffers: Float32Array): FlatTensors[] {
+    return [
+      { prefix: 'early_stopping.', layout: this.model.paramLayout, data: params },
+      { prefix: 'early_stopping.', layout: this.model.bufferLayout, data: buffers },
+    ];
   }
 
   /** Restores weights, BatchNorm statistics, EMA, optimizer state and step from a checkpoint of this run. */
   restore(bytes: Uint8Array): Record<string, unknown> {
     const { model } = this;
     const checkpoint = decodeCheckpoint(bytes);
-    const state = checkpoint.state as { step?: unknown; optimizer?: { kind: string; step: number; hyper: Hyper; buffers: string[] } } | null;
+    const state = checkpoint.state as { step?: unknown; optimizer?: { kind: string; step: number; hyper: Hyper; buffers: string[] }; earlyStopping?: EarlyStoppingCounters } | null;
     if (!state || !Number.isInteger(state.step) || !state.optimizer) throw new Error('the checkpoint has no training state to resume from');
     if (JSON.stringify(checkpoint.spec) !== JSON.stringify(model.spec)) throw new Error('the checkpoint is of a different model than the run config');
     const optimizerBuffers: Record<string, Float32Array> = {};
     for (const name of state.optimizer.buffers) optimizerBuffers[name] = new Float32Array(model.params.length);
+    const early = state.earlyStopping ? { counters: state.earlyStopping, params: new Float32Array(model.params.length), buffers: new Float32Array(model.buffers.length) } : null;
     loadCheckpointInto(checkpoint, {
       ...modelTensors(model),
       extra: [
         { prefix: 'ema.', layout: model.paramLayout, data: this.ema.values as Float32Array },
         ...Object.entries(optimizerBuffers).map(([name, data]) => ({ prefix: `optimizer.${name}.`, layout: model.paramLayout, data })),
+        ...(early ? this.earlyStoppingGroups(early.params, early.buffers) : []),
       ],
     });
+    this.restoredEarlyStopping = early;
     this.optimizer.loadState({ kind: state.optimizer.kind, step: state.optimizer.step, hyper: state.optimizer.hyper, buffers: optimizerBuffers });
     this.step = state.step as number;
     return state as Record<string, unknown>;

@@ -23,8 +23,8 @@ export function encodeModelCheckpoint(model: Model, state: unknown = null, extra
   return encodeCheckpoint({ spec: model.spec, state, ...modelTensors(model), extra });
 }
 
-/** Groups a checkpoint may carry beside the model's own tensors: EMA weights and optimizer state. */
-export const CHECKPOINT_EXTRA_PREFIXES = ['ema.', 'optimizer.'];
+/** Groups a checkpoint may carry beside the model's own tensors: EMA weights, optimizer and early-stopping state. */
+export const CHECKPOINT_EXTRA_PREFIXES = ['ema.', 'optimizer.', 'early_stopping.'];
 
 /**
  * Rebuilds the model a checkpoint describes and loads its weights; tensors under

@@ -47,3 +47,37 @@ describe('EarlyStopping (seed 002: stop when validation loss stops decreasing, k
     expect(() => es.update(1, new Float32Array(3))).toThrow('EarlyStopping: params has 3 elements, expected 2');
   });
 });
+
+describe('EarlyStopping state (a resumed run continues exactly)', () => {
+  const losses = [1.0, 0.9, 0.95, 0.7, 0.72, 0.71, 0.74, 0.69, 0.8, 0.81];
+  const run = (es: EarlyStopping, from: number, to: number): boolean[] => {
+    const params = new Float32Array(3);
+    return losses.slice(from, to).map((loss, i) => { params.fill(from + i); return es.update(loss, params); });
+  };
+
+  it('saving after any check and loading into a fresh instance gives the same decisions and best weights as never stopping', () => {
+    const whole = new EarlyStopping(3, { patience: 3, minDelta: 0.005 });
+    const expected = run(whole, 0, losses.length);
+    for (let cut = 0; cut <= losses.length; cut++) {
+      const first = new EarlyStopping(3, { patience: 3, minDelta: 0.005 });
+      const before = run(first, 0, cut);
+      const counters = JSON.parse(JSON.stringify(first.state())) as ReturnType<EarlyStopping['state']>; // as a checkpoint stores it
+      const resumed = new EarlyStopping(3, { patience: 3, minDelta: 0.005 });
+      resumed.loadState(counters, Float32Array.from(first.bestParams));
+      expect([...before, ...run(resumed, cut, losses.length)]).toEqual(expected);
+      expect(resumed.bestLoss).toBe(whole.bestLoss);
+      expect(resumed.bestCheck).toBe(whole.bestCheck);
+      expect(Array.from(resumed.bestParams)).toEqual(Array.from(whole.bestParams));
+    }
+    expect(whole.bestCheck).toBe(7); // 0.69 at check 7 beats 0.7 − 0.005
+  });
+
+  it('stores "no best yet" as null (JSON has no Infinity) and refuses inconsistent counters, naming them', () => {
+    const es = new EarlyStopping(2, { patience: 2 });
+    expect(es.state()).toEqual({ best: null, bestAt: -1, checks: 0, sinceBest: 0 });
+    const fresh = new Float32Array(2);
+    expect(() => es.loadState({ best: 0.5, bestAt: -1, checks: 2, sinceBest: 1 }, fresh)).toThrow(/inconsistent counters/);
+    expect(() => es.loadState({ best: 0.5, bestAt: 3, checks: 2, sinceBest: 0 }, fresh)).toThrow(/inconsistent counters/);
+    expect(() => es.loadState({ best: 0.5, bestAt: 0, checks: 1, sinceBest: 0 }, new Float32Array(3))).toThrow(/3 elements, expected 2/);
+  });
+});

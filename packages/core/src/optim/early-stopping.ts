@@ -1,5 +1,13 @@
 import { allocFloat, type DType, type FloatArray } from '../dtype.js';
 
+/** EarlyStopping's counters as JSON (a checkpoint's state): `best` is null before any finite loss. */
+export interface EarlyStoppingCounters {
+  best: number | null;
+  bestAt: number;
+  checks: number;
+  sinceBest: number;
+}
+
 export interface EarlyStoppingOptions {
   /** Checks without improvement tolerated before stopping (>= 1). */
   patience: number;
@@ -78,6 +86,29 @@ export class EarlyStopping {
   /** The best parameters seen so far: the snapshot buffer itself, not a copy; do not write. */
   get bestParams(): FloatArray {
     return this.snapshot;
+  }
+
+  /** The counters, for a checkpoint (the best parameters are `bestParams`). */
+  state(): EarlyStoppingCounters {
+    return { best: Number.isFinite(this.best) ? this.best : null, bestAt: this.bestAt, checks: this.checks, sinceBest: this.sinceBest };
+  }
+
+  /** Continues from a checkpoint's counters and best parameters, as if never interrupted. */
+  loadState(counters: EarlyStoppingCounters, bestParams: FloatArray): void {
+    const { best, bestAt, checks, sinceBest } = counters;
+    const count = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 0;
+    if (!(best === null || Number.isFinite(best)) || !Number.isInteger(bestAt) || bestAt < -1 || !count(checks) || !count(sinceBest)
+      || bestAt >= checks || (best === null) !== (bestAt < 0)) {
+      throw new RangeError(`EarlyStopping.loadState: inconsistent counters ${JSON.stringify(counters)}`);
+    }
+    if (bestParams.length !== this.snapshot.length) {
+      throw new RangeError(`EarlyStopping.loadState: best parameters have ${bestParams.length} elements, expected ${this.snapshot.length}`);
+    }
+    this.best = best ?? Infinity;
+    this.bestAt = bestAt;
+    this.checks = checks;
+    this.sinceBest = sinceBest;
+    this.snapshot.set(bestParams);
   }
 
   /** Copies the best parameters back into `params`. */

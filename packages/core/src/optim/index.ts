@@ -27,5 +27,5 @@ export {
   type Schedule,
 } from './schedules.js';
 export { createSchedule, SCHEDULE_KINDS, type ScheduleConfig } from './create-schedule.js';
-export { EarlyStopping, type EarlyStoppingOptions } from './early-stopping.js';
+export { EarlyStopping, type EarlyStoppingCounters, type EarlyStoppingOptions } from './early-stopping.js';
 export { ExponentialMovingAverage } from './ema.js';

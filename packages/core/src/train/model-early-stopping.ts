@@ -1,5 +1,6 @@
 import type { Model } from '../model/model.js';
-import { EarlyStopping } from '../optim/early-stopping.js';
+import type { FloatArray } from '../dtype.js';
+import { EarlyStopping, type EarlyStoppingCounters } from '../optim/early-stopping.js';
 
 /**
  * Early stopping on validation loss for a whole model (seed 002): the parameters through
@@ -26,6 +27,20 @@ export class ModelEarlyStopping {
   /** Index (0-based) of the check that scored best, or -1 before any. */
   get bestCheck(): number {
     return this.stopper.bestCheck;
+  }
+
+  /** What a checkpoint needs to resume early stopping exactly: the counters and the best weights and statistics (views, not copies). */
+  state(): { counters: EarlyStoppingCounters; params: FloatArray; buffers: Float32Array } {
+    return { counters: this.stopper.state(), params: this.stopper.bestParams, buffers: this.bestBuffers };
+  }
+
+  /** Continues from a checkpoint's early-stopping state. */
+  load(counters: EarlyStoppingCounters, params: FloatArray, buffers: Float32Array): void {
+    if (buffers.length !== this.bestBuffers.length) {
+      throw new RangeError(`ModelEarlyStopping.load: best buffers have ${buffers.length} elements, expected ${this.bestBuffers.length}`);
+    }
+    this.stopper.loadState(counters, params);
+    this.bestBuffers.set(buffers);
   }
 
   /** Puts the best weights and statistics back; false when there were none. */
