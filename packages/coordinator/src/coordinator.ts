@@ -321,6 +321,7 @@ export class Coordinator {
         await this.waitForWorkers(1);
       }
       const round = this.startRound(assignment, attempt);
+      this.state.flushEma(); // the parameters are on their way: fold them into the EMA meanwhile
       try {
         await round.done;
         return round;
@@ -403,6 +404,7 @@ export class Coordinator {
         }
         if (config.checkpointEvery > 0 && state.step % config.checkpointEvery === 0) lastCheckpoint = save(`step-${state.step}`);
       }
+      state.flushEma(); // before early stopping puts older weights back
       if (stopper?.restore()) {
         last = state.evaluate(options.test, takeFirst(options.train, EMA_CALIBRATION_SAMPLES));
         valLoss = evaluate(state.model, options.val!).loss;

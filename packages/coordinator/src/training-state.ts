@@ -36,6 +36,7 @@ export class TrainingState {
   readonly grads: Float32Array;
   /** Early-stopping state read by `restore`, for the run loop's stopper to continue from. */
   restoredEarlyStopping: { counters: EarlyStoppingCounters; params: Float32Array; buffers: Float32Array } | null = null;
+  private emaPending = false;
 
   constructor(readonly config: RunConfig, readonly trainCount: number) {
     this.model = buildModel(config.model, { seed: config.seed });
@@ -59,6 +60,17 @@ export class TrainingState {
     return { step, epoch, batch, batchStart, globalBatch: Math.min(this.config.batch, this.trainCount - batchStart) };
   }
 
+  /**
+   * Folds the latest parameters into the EMA if a step has changed them since. Deferred from
+   * `apply` so the coordinator can first send those parameters to the workers and update the
+   * EMA while they compute (it is off the critical path); evaluate and checkpoint flush it.
+   */
+  flushEma(): void {
+    if (!this.emaPending) return;
+    this.ema.update(this.model.params);
+    this.emaPending = false;
+  }
+
   /** True when `step` (just finished) closes an epoch. */
   endsEpoch(step: number): boolean {
     return (step + 1) % this.batchesPerEpoch === 0;
@@ -72,7 +84,7 @@ export class TrainingState {
     const skipped = !Number.isFinite(loss) || !Number.isFinite(norm);
     if (!skipped) {
       this.optimizer.step(model.params, this.grads, lr);
-      this.ema.update(model.params);
+      this.emaPending = true; // see flushEma
     }
     this.step++;
     return { lr, gradNorm: norm, skipped };
@@ -84,6 +96,7 @@ export class TrainingState {
    * `calibration` (a slice of the training data), as torch.optim.swa_utils.update_bn does.
    */
   evaluate(test: Dataset, calibration: Dataset): { live: Evaluation; ema: Evaluation } {
+    this.flushEma();
     const { model } = this;
     const live = evaluate(model, test);
     const savedParams = Float32Array.from(model.params);
@@ -104,6 +117,7 @@ export class TrainingState {
    * the model's own names still load into PyTorch and a resumed run continues exactly.
    */
   checkpoint(extraState: Record<string, unknown> = {}, stopper: ModelEarlyStopping | null = null): Uint8Array {
+    this.flushEma();
     const { model } = this;
     const { kind, step, hyper, buffers } = this.optimizer.state();
     const optimizerGroups = Object.entries(buffers).map(([name, data]) => ({ prefix: `optimizer.${name}.`, layout: model.paramLayout, data: data as Float32Array }));

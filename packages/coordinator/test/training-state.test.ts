@@ -45,3 +45,25 @@ describe('TrainingState checkpoints carry early stopping', () => {
     expect(resumed.restoredEarlyStopping).toBeNull();
   });
 });
+
+describe('TrainingState EMA (updated after the next parameters are sent)', () => {
+  it('equals the EMA updated at every step, in checkpoints and after flushEma', () => {
+    const state = new TrainingState(config, 100);
+    const decay = config.emaDecay;
+    const eager = Float64Array.from(state.model.params);
+    for (let step = 0; step < 3; step++) {
+      state.grads.forEach((_, i) => { state.grads[i] = Math.sin(i + step); });
+      state.apply(1);
+      if (step < 2) state.flushEma(); // the coordinator flushes once the next step's parameters are out
+      // x_ema = d·x_ema + (1 − d)·x, in float32 as ExponentialMovingAverage stores it
+      for (let i = 0; i < eager.length; i++) eager[i] = Math.fround(decay * eager[i] + (1 - decay) * state.model.params[i]);
+    }
+    // The last step's update is still pending: a checkpoint flushes it first.
+    const { checkpoint } = decodeModelCheckpoint(state.checkpoint({ runId: 'r' }));
+    const saved = checkpoint.tensors;
+    const emaFirst = saved.get('ema.0.weight')!.data;
+    const offset = state.model.paramLayout.find((e) => e.name === '0.weight')!.offset;
+    for (let i = 0; i < emaFirst.length; i++) expect(emaFirst[i]).toBeCloseTo(eager[offset + i], 6);
+    expect(Array.from(state.ema.values).every((v, i) => Math.abs(v - eager[i]) <= 1e-6 * Math.max(1, Math.abs(eager[i])))).toBe(true);
+  });
+});
