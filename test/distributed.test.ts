@@ -27,6 +27,8 @@ describe('data-parallel training on real processes equals one process', () => {
       const run = train(`${w}x${t}`, ['--workers', String(w), '--threads', String(t)]);
       expect(run.summary).toMatchObject({ steps: 20, workers: w, threads: w * t });
       expect(relativeL2(run.params, single.params)).toBeLessThan(1e-4);
+      // Each worker's own log lands in the run folder.
+      for (let i = 0; i < w; i++) expect(readFileSync(join(base, `${w}x${t}`, `worker-${i}.log`), 'utf8')).toMatch(/joined run .* with \d thread/);
     }
   });
 

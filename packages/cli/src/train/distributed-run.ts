@@ -1,5 +1,7 @@
 import { buildModel } from '@flotilla/core';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Coordinator, newToken, type CoordinatorEvent, type RunConfig, type RunDir, type RunSummary } from '@flotilla/coordinator';
 import { loadDataset } from '@flotilla/datasets';
@@ -74,7 +76,14 @@ export async function runDistributedTraining(
     });
     children[i] = child;
     let tail = '';
-    child.stderr?.on('data', (chunk: Buffer) => { tail = (tail + chunk.toString()).slice(-2000); });
+    // Each worker's log goes to the run folder (a restarted worker appends to the same file),
+    // as torchrun's --log-dir does; the last lines also go into the error if it fails.
+    const logFile = createWriteStream(join(runDir.path, `worker-${i}.log`), { flags: 'a' });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      logFile.write(chunk);
+      tail = (tail + chunk.toString()).slice(-2000);
+    });
+    child.once('close', () => logFile.end());
     child.on('exit', (code, signal) => {
       if (code === 0 || stopping) return;
       const why = `worker process ${i} exited with ${signal ?? `code ${code}`}: ${tail.trim().split('\n').slice(-2).join(' | ')}`;
