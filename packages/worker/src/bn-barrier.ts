@@ -40,6 +40,9 @@ export class ThreadBarrier {
     this.shard.set(a, 1);
     this.shard.set(b, 1 + c);
     const ctl = this.control;
+    // Not counted in after an abort (the host also refuses arrivals then, for the race
+    // where the abort lands between this check and the count).
+    if (Atomics.load(ctl, Control.abort) !== 0) throw new Error('SyncBN barrier abandoned: the step was aborted');
     const generation = Atomics.load(ctl, Control.generation);
     Atomics.store(ctl, Control.layer, layer);
     Atomics.store(ctl, Control.phase, phase);
@@ -87,11 +90,18 @@ export class BarrierHost {
     Atomics.store(this.control, Control.abort, 0);
   }
 
-  /** Resolves with the barrier once all threads are at it, or null when `done` settles first. */
+  /**
+   * Resolves with the barrier once all threads are at it, or null when `done` settles first.
+   * Throws once the step is aborted: a thread that reaches a barrier after the abort still
+   * counts itself in before it sees the flag and throws, and taking that count for an arrival
+   * would start a SyncBN round nobody answers (the connection is gone, or the coordinator
+   * ignores the superseded attempt), leaving the worker stuck on that step for good.
+   */
   async nextArrival(done: Promise<unknown>): Promise<BarrierArrival | null> {
     let settled = false;
     const finished = done.then(() => { settled = true; }, () => { settled = true; });
     for (;;) {
+      if (Atomics.load(this.control, Control.abort) !== 0) throw new Error('SyncBN barrier abandoned: the step was aborted');
       const arrived = Atomics.load(this.control, Control.arrived);
       if (arrived === this.state.threads) {
         const layer = Atomics.load(this.control, Control.layer);

@@ -90,6 +90,9 @@ function connectOnce(options: WorkerOptions, log: (line: string) => void, existi
       session?.runner.abort();
       for (const { reject: fail } of pendingBn.values()) fail(new Error(`step ${active.step} abandoned: ${reason}`));
       pendingBn.clear();
+      // A SyncBN exchange the abandoned attempt still starts fails at once instead of waiting
+      // for a reply that will not come; the next attempt sets `active` when it starts.
+      active = null;
     };
     const exchange = (mine: BatchNormExchange): Promise<BatchNormExchange> => new Promise((res, rej) => {
       const current = active;

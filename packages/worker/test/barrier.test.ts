@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { channelMoments, mergeMoments } from '@flotilla/core';
 import { describe, expect, it } from 'vitest';
 import { BarrierHost, Phase } from '../src/bn-barrier.js';
-import { createSharedState } from '../src/shared-state.js';
+import { Control, createSharedState } from '../src/shared-state.js';
 
 describe('SyncBN barrier across real threads', () => {
   it('threads with uneven and empty shards all receive the statistics of the whole batch', async () => {
@@ -64,5 +64,31 @@ describe('SyncBN barrier across real threads', () => {
     host.abort();
     expect((await failed).message).toMatch(/SyncBN barrier abandoned/);
     await w.terminate();
+  });
+
+  it('after an abort, a thread reaching the next barrier is not taken for an arrival (no SyncBN round nobody answers)', async () => {
+    const data = { inputs: new Float32Array(2), inputShape: [1], labels: new Int32Array(2), count: 2, numClasses: 2 };
+    const state = createSharedState(1, 1, 1, 1, data);
+    const host = new BarrierHost(state, () => 1);
+    const never = new Promise<void>(() => { /* the step's tasks, still running */ });
+    const waiting = host.nextArrival(never);
+    host.abort();
+    // The race: the thread counts itself in (as one that passed its abort check just before
+    // the abort does) and only then sees the flag.
+    const control = new Int32Array(state.control);
+    Atomics.add(control, Control.arrived, 1);
+    Atomics.notify(control, Control.arrived);
+    await expect(waiting).rejects.toThrow(/SyncBN barrier abandoned/);
+    // And a thread that arrives after the abort throws before counting itself in.
+    const w = new Worker(new URL('./fixtures/barrier-thread.mjs', import.meta.url), {
+      workerData: { state, slot: 0, count: 1, mean: [1], m2: [0], sumDy: [0], sumDyXhat: [0] },
+    });
+    Atomics.store(control, Control.arrived, 0);
+    expect((await new Promise<Error>((resolve) => w.once('error', resolve))).message).toMatch(/SyncBN barrier abandoned/);
+    expect(Atomics.load(control, Control.arrived)).toBe(0);
+    await w.terminate();
+    // The next step's reset clears the abort.
+    host.reset();
+    expect(Atomics.load(control, Control.abort)).toBe(0);
   });
 });
