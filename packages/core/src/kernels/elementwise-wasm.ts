@@ -5,7 +5,7 @@ import {
   batchNormBackwardDxReference, batchNormBackwardSumsReference, batchNormNormalizeReference, channelMomentsReference,
   adamReference, keepMaskReference, mulAccumulateReference, mulReference, reluBackwardReference, reluReference,
 } from './elementwise-reference.js';
-import { decodeBase64 } from './matmul-wasm.js';
+import { ensureMemory, instantiateEmbedded, type WasmMemory } from './wasm-module.js';
 
 /*
  * WebAssembly SIMD versions of the elementwise kernels: thin wrappers around the module
@@ -23,7 +23,6 @@ import { decodeBase64 } from './matmul-wasm.js';
  * unavailable.
  */
 
-interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
 interface WasmExports {
   readonly memory: WasmMemory;
   heapBase(): number;
@@ -44,10 +43,6 @@ interface WasmExports {
     s0: number, s1: number, k0: number, k1: number, threshold: number, value: number,
   ): void;
 }
-declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { readonly exports: unknown };
-};
 
 /** Below this many elements the TypeScript loop wins (call and copy overhead). */
 export const WASM_MIN_ELEMENTS = 256;
@@ -60,13 +55,8 @@ let top = 0;
 
 function instance(): WasmExports | null {
   if (wasm !== undefined) return wasm;
-  try {
-    const module = new WebAssembly.Module(decodeBase64(ELEMENTWISE_WASM_BASE64));
-    wasm = new WebAssembly.Instance(module, {}).exports as WasmExports;
-    base = wasm.heapBase();
-  } catch {
-    wasm = null; // no WebAssembly or no SIMD: stay on the TypeScript kernels
-  }
+  wasm = instantiateEmbedded<WasmExports>(ELEMENTWISE_WASM_BASE64);
+  if (wasm) base = wasm.heapBase();
   return wasm;
 }
 
@@ -83,8 +73,7 @@ function begin(bytes: number): WasmExports | null {
   const w = instance();
   if (w === null) return null;
   const memory = w.memory;
-  const end = base + bytes;
-  if (memory.buffer.byteLength < end) memory.grow(Math.ceil((end - memory.buffer.byteLength) / 65536));
+  ensureMemory(memory, base + bytes);
   if (f32.buffer !== memory.buffer) {
     f32 = new Float32Array(memory.buffer);
     f64 = new Float64Array(memory.buffer);

@@ -5,7 +5,8 @@ import {
   worstRatio,
 } from '../../test/matmul-support.js';
 import { matmulReference } from './matmul-reference.js';
-import { decodeBase64, matmulWasm, wasmMatmulAvailable } from './matmul-wasm.js';
+import { matmulWasm, wasmMatmulAvailable } from './matmul-wasm.js';
+import { decodeBase64 } from './wasm-module.js';
 import { MATMUL_WASM_BASE64 } from './matmul-wasm-bytes.js';
 
 /*

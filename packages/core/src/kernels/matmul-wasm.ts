@@ -1,6 +1,7 @@
 import type { FloatArray } from '../dtype.js';
 import { matmulBlocked } from './matmul-blocked.js';
 import { MATMUL_WASM_BASE64 } from './matmul-wasm-bytes.js';
+import { ensureMemory, instantiateEmbedded, type WasmMemory } from './wasm-module.js';
 
 /*
  * WebAssembly SIMD matmul: a thin wrapper around the module compiled from
@@ -9,8 +10,7 @@ import { MATMUL_WASM_BASE64 } from './matmul-wasm-bytes.js';
  * Per call the wrapper copies A and B (and C when accumulating) into the module's linear
  * memory, runs the packed 4×8 f32x4 kernel there, and copies C back out. Linear memory is
  * grown on demand and kept, so a warm call of the same or a smaller size allocates nothing.
- * The module is compiled synchronously on first use (a few KB; note Chrome refuses synchronous
- * compilation of modules over 4 KB on the main thread, so there the fallback is used).
+ * The module is compiled synchronously on first use (see instantiateEmbedded).
  *
  * Products are summed in float32 over runs of 4 steps of K and those partial sums in
  * float64 within a K block of 256; each block sum is rounded to float32 and added into C.
@@ -28,9 +28,6 @@ import { MATMUL_WASM_BASE64 } from './matmul-wasm-bytes.js';
  * C must not alias A or B.
  */
 
-// `lib` is ES2022 only (core must not depend on DOM or Node typings): declare the little
-// of the WebAssembly JS API used here.
-interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
 interface WasmExports {
   readonly memory: WasmMemory;
   readonly WORK_BYTES: { readonly value: number };
@@ -39,45 +36,11 @@ interface WasmExports {
     transA: boolean, transB: boolean, accumulate: boolean, work: number,
   ): void;
 }
-declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { readonly exports: unknown };
-};
-
-const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-
-/** Decodes standard base64 (no Buffer/atob: neither is in ES2022). */
-export function decodeBase64(text: string): Uint8Array {
-  const lookup = new Uint8Array(128);
-  for (let i = 0; i < B64.length; i++) lookup[B64.charCodeAt(i)] = i;
-  let len = text.length;
-  while (len > 0 && text[len - 1] === '=') len--;
-  const out = new Uint8Array((len * 3) >> 2);
-  let o = 0;
-  for (let i = 0; i < len; i += 4) {
-    const a = lookup[text.charCodeAt(i)];
-    const b = lookup[text.charCodeAt(i + 1)];
-    const c = i + 2 < len ? lookup[text.charCodeAt(i + 2)] : 0;
-    const d = i + 3 < len ? lookup[text.charCodeAt(i + 3)] : 0;
-    const v = (a << 18) | (b << 12) | (c << 6) | d;
-    if (o < out.length) out[o++] = v >> 16;
-    if (o < out.length) out[o++] = (v >> 8) & 255;
-    if (o < out.length) out[o++] = v & 255;
-  }
-  return out;
-}
-
 let wasm: WasmExports | null | undefined; // undefined: not tried yet; null: unavailable
 let heap = new Float32Array(0);
 
 function instance(): WasmExports | null {
-  if (wasm !== undefined) return wasm;
-  try {
-    const module = new WebAssembly.Module(decodeBase64(MATMUL_WASM_BASE64));
-    wasm = new WebAssembly.Instance(module, {}).exports as WasmExports;
-  } catch {
-    wasm = null; // no WebAssembly or no SIMD: stay on the TypeScript kernel
-  }
+  if (wasm === undefined) wasm = instantiateEmbedded<WasmExports>(MATMUL_WASM_BASE64);
   return wasm;
 }
 
@@ -112,9 +75,7 @@ export function matmulWasm(
   const offC = align16(offB + sizeB * 4);
   const end = offC + sizeC * 4;
   const memory = w.memory;
-  if (memory.buffer.byteLength < end) {
-    memory.grow(Math.ceil((end - memory.buffer.byteLength) / 65536));
-  }
+  ensureMemory(memory, end);
   if (heap.buffer !== memory.buffer) heap = new Float32Array(memory.buffer);
   heap.set(sizeA === a.length ? a : a.subarray(0, sizeA), offA >> 2);
   heap.set(sizeB === b.length ? b : b.subarray(0, sizeB), offB >> 2);

@@ -1,0 +1,53 @@
+/*
+ * What the embedded WebAssembly kernels share: the little of the WebAssembly JS API they use
+ * (`lib` is ES2022 only: core must not depend on DOM or Node typings), base64 decoding, a
+ * synchronous instantiation that reports "unavailable" instead of throwing, and memory growth.
+ */
+
+export interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
+
+declare const WebAssembly: {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { readonly exports: unknown };
+};
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** Decodes standard base64 (no Buffer/atob: neither is in ES2022). */
+export function decodeBase64(text: string): Uint8Array {
+  const lookup = new Uint8Array(128);
+  for (let i = 0; i < B64.length; i++) lookup[B64.charCodeAt(i)] = i;
+  let len = text.length;
+  while (len > 0 && text[len - 1] === '=') len--;
+  const out = new Uint8Array((len * 3) >> 2);
+  let o = 0;
+  for (let i = 0; i < len; i += 4) {
+    const a = lookup[text.charCodeAt(i)];
+    const b = lookup[text.charCodeAt(i + 1)];
+    const c = i + 2 < len ? lookup[text.charCodeAt(i + 2)] : 0;
+    const d = i + 3 < len ? lookup[text.charCodeAt(i + 3)] : 0;
+    const v = (a << 18) | (b << 12) | (c << 6) | d;
+    if (o < out.length) out[o++] = v >> 16;
+    if (o < out.length) out[o++] = (v >> 8) & 255;
+    if (o < out.length) out[o++] = v & 255;
+  }
+  return out;
+}
+
+/**
+ * Compiles and instantiates an embedded module synchronously (a few KB; Chrome refuses this on
+ * its main thread above 4 KB). Null where WebAssembly or its SIMD proposal is unavailable, so
+ * callers stay on their TypeScript kernels.
+ */
+export function instantiateEmbedded<T>(base64: string): T | null {
+  try {
+    return new WebAssembly.Instance(new WebAssembly.Module(decodeBase64(base64)), {}).exports as T;
+  } catch {
+    return null;
+  }
+}
+
+/** Grows `memory` until it holds at least `end` bytes. */
+export function ensureMemory(memory: WasmMemory, end: number): void {
+  if (memory.buffer.byteLength < end) memory.grow(Math.ceil((end - memory.buffer.byteLength) / 65536));
+}
