@@ -303,8 +303,7 @@ export class Coordinator {
     const { model } = this.state;
     // One parameter frame for all members, back to the pool once every socket has written it.
     const params = encodeMessage({ type: 'params', step: assignment.step, params: model.params as Float32Array, buffers: model.buffers as Float32Array }, this.frames.alloc);
-    let writing = members.length;
-    const written = (): void => { if (--writing === 0) this.frames.release(params); };
+    const written = this.frames.releaseAfter(params, members.length);
     members.forEach((id, i) => {
       const { ws } = this.workers.get(id)!;
       ws.send(params, written);

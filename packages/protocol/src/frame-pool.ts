@@ -21,6 +21,15 @@ export class FramePool {
     return new Uint8Array(buffer, 0, bytes);
   };
 
+  /**
+   * A send callback for `frame` going to `writers` sockets: the frame comes back to the pool
+   * when the last of them has written it (each calls back once, on success or error).
+   */
+  releaseAfter(frame: Uint8Array<ArrayBuffer>, writers = 1): () => void {
+    let left = writers;
+    return () => { if (--left === 0) this.release(frame); };
+  }
+
   /** Gives a frame's buffer back; call only when nothing (no socket write) still reads it. */
   release(frame: Uint8Array<ArrayBuffer>): void {
     if (this.free.length < this.keep && !this.free.includes(frame.buffer)) this.free.push(frame.buffer);

@@ -92,6 +92,17 @@ describe('FramePool', () => {
     }
     expect(reusedCount).toBeGreaterThan(3 * list.length - 3);
   });
+
+  it('releaseAfter returns a frame shared by N sockets only after the last of them has written it', () => {
+    const pool = new FramePool();
+    const frame = pool.alloc(1000);
+    const written = pool.releaseAfter(frame, 3);
+    written();
+    written();
+    expect(pool.alloc(1000).buffer).not.toBe(frame.buffer); // still being written
+    written();
+    expect(pool.alloc(1000).buffer).toBe(frame.buffer);
+  });
 });
 
 describe('decodeMessage({ owned })', () => {

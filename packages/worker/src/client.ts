@@ -76,7 +76,7 @@ function connectOnce(options: WorkerOptions, log: (line: string) => void, existi
     const sendPooled = (m: Message): void => {
       if (ws.readyState !== WebSocket.OPEN) return;
       const frame = encodeMessage(m, frames.alloc);
-      ws.send(frame, () => frames.release(frame));
+      ws.send(frame, frames.releaseAfter(frame));
     };
     // The parameters of the step about to be assigned (a params message precedes each step).
     let stepParams: ParamsMessage | null = null;

@@ -71,7 +71,7 @@ export async function allReduceClient(url: string, dtype: 'f32' | 'f16' | 'bf16'
         type: 'gradient', step: m.step, samples: 1, lossSum: 0, timings: { computeMs: 0, bnWaitMs: 0, serializeMs: 0 },
         gradient: m.params, buffers: m.buffers, ...(dtype === 'f32' ? {} : { dtype }),
       }, frames.alloc);
-      ws.send(frame, () => frames.release(frame));
+      ws.send(frame, frames.releaseAfter(frame));
     });
     ws.on('close', () => resolve());
     ws.on('error', reject);
@@ -107,8 +107,8 @@ export async function benchAllReduce(floatsList: number[], workersList: number[]
           resolve(m.type === 'gradient' ? m.gradient : new Float32Array(0));
         })));
         const frame = encodeMessage({ type: 'params', step: round, params, buffers: new Float32Array(0) }, pool.alloc);
-        let writing = sockets.length;
-        for (const ws of sockets) ws.send(frame, () => { if (--writing === 0) pool.release(frame); });
+        const written = pool.releaseAfter(frame, sockets.length);
+        for (const ws of sockets) ws.send(frame, written);
         sum.fill(0);
         for (const g of await Promise.all(replies)) for (let i = 0; i < floats; i++) sum[i] += g[i];
         times.push(performance.now() - t0);
