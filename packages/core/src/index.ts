@@ -4,7 +4,7 @@
  */
 export * from './dtype.js';
 export * from './rng.js';
-export { Tensor, noGrad, isGradEnabled, record, needsGrad, type GradNode } from './autodiff/tensor.js';
+export { Tensor, noGrad, isGradEnabled, record, needsGrad, type BackwardHooks, type GradNode } from './autodiff/tensor.js';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './autodiff/gradcheck.js';
 export { kernels, useKernels, useMatmulKernel, matmulReference, type Kernels, type MatmulKernelName } from './kernels/index.js';
 export * from './ops/index.js';
@@ -17,6 +17,7 @@ export * from './optim/index.js';
 export * from './io/index.js';
 export * from './data/index.js';
 export { computeGradients, evaluate, type Evaluation, type GradientStepOptions } from './train/step.js';
+export { GradientReadiness } from './train/gradient-readiness.js';
 export { LocalTrainer, type LocalTrainerOptions, type StepReport } from './train/local-trainer.js';
 export { recomputeBatchNormStatistics } from './train/recompute-bn.js';
 export { ModelEarlyStopping } from './train/model-early-stopping.js';

@@ -98,7 +98,7 @@ export class Tensor {
    * upstream gradient. Nodes run in reverse topological order (iterative DFS, inputs in
    * their fixed order so summation order is reproducible), then the graph is released.
    */
-  backward(upstream?: FloatArray): void {
+  backward(upstream?: FloatArray, hooks: BackwardHooks = {}): void {
     if (upstream === undefined) {
       if (this.size !== 1) throw new Error(`backward() without a gradient needs a scalar, got shape [${this.shape.join(', ')}]`);
       this.gradBuffer()[0] += 1;
@@ -108,15 +108,39 @@ export class Tensor {
       for (let i = 0; i < g.length; i++) g[i] += upstream[i];
     }
     const order = topologicalOrder(this);
-    for (let i = order.length - 1; i >= 0; i--) {
-      const t = order[i];
-      if (t.grad !== null) t.node!.backward();
+    const onLeafReady = hooks.onLeafReady;
+    if (onLeafReady === undefined) {
+      for (let i = order.length - 1; i >= 0; i--) {
+        const t = order[i];
+        if (t.grad !== null) t.node!.backward();
+      }
+    } else {
+      // A leaf's gradient is final once the last node that reads it has run.
+      const pending = new Map<Tensor, number>();
+      for (const t of order) for (const x of t.node!.inputs) if (x.requiresGrad && x.node === null) pending.set(x, (pending.get(x) ?? 0) + 1);
+      for (let i = order.length - 1; i >= 0; i--) {
+        const t = order[i];
+        if (t.grad !== null) t.node!.backward();
+        for (const x of t.node!.inputs) {
+          const left = pending.get(x);
+          if (left === undefined) continue;
+          if (left === 1) { pending.delete(x); onLeafReady(x); } else pending.set(x, left - 1);
+        }
+      }
     }
     for (const t of order) {
       t.node = null;
       if (t !== this && !t.requiresGrad) t.grad = null;
     }
   }
+}
+
+export interface BackwardHooks {
+  /**
+   * Called once per leaf that requires a gradient (a parameter), as soon as every node that
+   * reads it has run: its gradient is final while the pass goes on (DDP's bucket readiness).
+   */
+  onLeafReady?: (leaf: Tensor) => void;
 }
 
 /** Tensors with a grad node reachable from `root`, inputs before outputs. */

@@ -108,6 +108,11 @@ export class Model {
     });
   }
 
+  /** Parameter tensor i, in layout order (`paramLayout[i]` says where it lives). */
+  paramTensor(i: number): Tensor {
+    return this.paramSlots[i].tensor;
+  }
+
   get dtype(): DType {
     return this.params instanceof Float64Array ? 'float64' : 'float32';
   }

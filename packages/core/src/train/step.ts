@@ -13,6 +13,8 @@ export interface GradientStepOptions {
    * it, so shard gradients add up to the gradient of the global mean (data parallelism).
    */
   globalBatch?: number;
+  /** Told of each parameter whose gradient is final, while the backward pass goes on. */
+  onLeafReady?: (leaf: Tensor) => void;
 }
 
 /**
@@ -26,7 +28,7 @@ export function computeGradients(
   model.train();
   const logits = model.forward(inputs, ctx);
   const loss = softmaxCrossEntropy(logits, labels, { smoothing: options.smoothing ?? 0, divisor: options.globalBatch ?? labels.length });
-  loss.backward();
+  loss.backward(undefined, { onLeafReady: options.onLeafReady });
   return loss.item();
 }
 
