@@ -153,16 +153,26 @@ export function decodeMessage(data: FrameInput, options: { owned?: boolean } = {
 }
 
 /**
- * Checks the float payload of a welcome, step, params or gradient message against the
- * receiver's model; other messages pass unchanged. Returns the message for chaining.
+ * Checks the float payload of a welcome, params, gradient or gradient-part message against
+ * the receiver's model (a part must lie inside the flat gradient, a gradient after parts
+ * may be shorter than it); other messages pass unchanged. Returns the message for chaining.
  */
 export function validateAgainst<M extends Message>(message: M, expected: ModelCounts): M {
+  if (message.type === 'gradient-part') {
+    const end = message.offset + message.gradient.length;
+    if (end > expected.paramCount) {
+      throw new ProtocolError('bad-length', `gradient-part: values [${message.offset}, ${end}) run past this model's paramCount ${expected.paramCount}`);
+    }
+    return message;
+  }
   const schema = SCHEMAS[message.type];
+  // A gradient sent after parts carries only the head of the flat gradient.
+  const head = message.type === 'gradient' && message.parts !== undefined;
   for (const segment of schema.payload?.segments ?? []) {
     if (segment.count !== 'paramCount' && segment.count !== 'bufferCount') continue;
     const length = ((message as unknown as Record<string, unknown>)[segment.field] as FloatArray).length;
     const want = expected[segment.count];
-    if (length !== want) {
+    if (head && segment.field === 'gradient' ? length > want : length !== want) {
       throw new ProtocolError('bad-length', `${message.type}: carries ${length} ${segment.field} values, this model has ${segment.count} ${want}`);
     }
   }

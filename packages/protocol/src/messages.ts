@@ -7,7 +7,7 @@
 import type { ModelSpec } from '@flotilla/core';
 
 /** Bumped whenever a message or the frame layout changes; checked on `hello`. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** worker → coordinator, first message of every connection. */
 export interface HelloMessage {
@@ -144,10 +144,37 @@ export interface GradientMessage {
   dtype?: 'f16' | 'bf16';
   gradScale?: number;
   timings: StepTimings;
-  /** Σ over the shard's samples of ∂loss/∂params, one value per parameter. */
+  /**
+   * How many gradient-part messages of this step attempt came first (absent: none). They
+   * carried the end of the gradient, [gradient.length, paramCount), so `gradient` is only
+   * what was left: parameters [0, gradient.length).
+   */
+  parts?: number;
+  /** Σ over the shard's samples of ∂loss/∂params: one value per parameter, or the first ones after parts. */
   gradient: Float32Array;
   /** BatchNorm running statistics after the step. */
   buffers: Float32Array;
+}
+
+/**
+ * worker → coordinator: a piece of a shard's gradient that became final during the backward
+ * pass, sent while the rest is still being computed (gradient buckets, as in DDP). A
+ * worker's parts of one attempt tile the end of the flat gradient from the back: the first
+ * part ends at paramCount, each next one ends where the previous began, and the gradient
+ * message carries what is left, [0, offset of the last part).
+ */
+export interface GradientPartMessage {
+  type: 'gradient-part';
+  step: number;
+  /** The step attempt (absent: 0). */
+  attempt?: number;
+  /** Index of `gradient[0]` in the flat gradient. */
+  offset: number;
+  /** Wire precision, as for a gradient message. */
+  dtype?: 'f16' | 'bf16';
+  gradScale?: number;
+  /** Σ over the shard's samples of ∂loss/∂params for parameters [offset, offset + length). */
+  gradient: Float32Array;
 }
 
 /** Either direction: liveness. `time` is the sender's clock in milliseconds. */
@@ -176,6 +203,7 @@ export type Message =
   | ParamsMessage
   | BnMessage
   | GradientMessage
+  | GradientPartMessage
   | HeartbeatMessage
   | ErrorMessage
   | ByeMessage;
@@ -184,17 +212,17 @@ export type MessageType = Message['type'];
 
 /** What a worker may send. */
 export type WorkerMessage =
-  | HelloMessage | BnMessage | GradientMessage | HeartbeatMessage | ErrorMessage | ByeMessage;
+  | HelloMessage | BnMessage | GradientMessage | GradientPartMessage | HeartbeatMessage | ErrorMessage | ByeMessage;
 
 /** What a coordinator may send. */
 export type CoordinatorMessage =
   | WelcomeMessage | StepMessage | ParamsMessage | BnMessage | HeartbeatMessage | ErrorMessage | ByeMessage;
 
 export const MESSAGE_TYPES: readonly MessageType[] = [
-  'hello', 'welcome', 'step', 'params', 'bn', 'gradient', 'heartbeat', 'error', 'bye',
+  'hello', 'welcome', 'step', 'params', 'bn', 'gradient', 'gradient-part', 'heartbeat', 'error', 'bye',
 ];
 
-const FROM_WORKER: ReadonlySet<string> = new Set<WorkerMessage['type']>(['hello', 'bn', 'gradient', 'heartbeat', 'error', 'bye']);
+const FROM_WORKER: ReadonlySet<string> = new Set<WorkerMessage['type']>(['hello', 'bn', 'gradient', 'gradient-part', 'heartbeat', 'error', 'bye']);
 const FROM_COORDINATOR: ReadonlySet<string> = new Set<CoordinatorMessage['type']>(['welcome', 'step', 'params', 'bn', 'heartbeat', 'error', 'bye']);
 
 /** True for messages a worker may send: what a coordinator should accept. */

@@ -170,6 +170,10 @@ const count = int(0);
 const powerOfTwo: Rule = (v, path) => (typeof v === 'number' && v >= 2 ** -126 && v <= 2 ** 126 && Number.isInteger(Math.log2(v)) && 2 ** Math.log2(v) === v
   ? undefined
   : `field "${path}" must be a power of two in [2^-126, 2^126], got ${describe(v)}`);
+const gradientWire = (h: Record<string, unknown>): WireKind => (h.dtype === 'f16' || h.dtype === 'bf16' ? h.dtype : 'f32');
+const gradScaleGoesWithF16 = (h: Record<string, unknown>): string | undefined => ((h.dtype === 'f16') === (h.gradScale !== undefined)
+  ? undefined
+  : 'field "gradScale" goes with dtype "f16" and only with it');
 const f32Payload = (first: 'params' | 'gradient') => ({
   kind: 'f32' as const,
   segments: [
@@ -241,17 +245,22 @@ export const SCHEMAS: Record<MessageType, Schema> = {
       bufferCount: count,
       timings: object({ computeMs: num(0), bnWaitMs: num(0), serializeMs: num(0) }),
     },
-    optional: { attempt: int(0), nonFinite: bool(), dtype: oneOf('f16', 'bf16'), gradScale: powerOfTwo },
-    cross: (h) => ((h.dtype === 'f16') === (h.gradScale !== undefined)
-      ? undefined
-      : 'field "gradScale" goes with dtype "f16" and only with it'),
+    optional: { attempt: int(0), nonFinite: bool(), dtype: oneOf('f16', 'bf16'), gradScale: powerOfTwo, parts: int(1) },
+    cross: gradScaleGoesWithF16,
     payload: {
       kind: 'f32',
       segments: [
-        { field: 'gradient', count: 'paramCount', per: 1, wire: (h) => (h.dtype === 'f16' || h.dtype === 'bf16' ? h.dtype : 'f32') },
+        // With parts, paramCount counts the values this message carries, not the model's.
+        { field: 'gradient', count: 'paramCount', per: 1, wire: gradientWire },
         { field: 'buffers', count: 'bufferCount', per: 1 },
       ],
     },
+  },
+  'gradient-part': {
+    required: { step: int(0), offset: int(0), partCount: int(1) },
+    optional: { attempt: int(0), dtype: oneOf('f16', 'bf16'), gradScale: powerOfTwo },
+    cross: gradScaleGoesWithF16,
+    payload: { kind: 'f32', segments: [{ field: 'gradient', count: 'partCount', per: 1, wire: gradientWire }] },
   },
   heartbeat: { required: { time: num() } },
   error: { required: { code: str(true), message: str() } },

@@ -116,7 +116,10 @@ describe('frame layout', () => {
       expect(Array.from(frame.subarray(4 + h, start)).every((b) => b === 0)).toBe(true);
       const payloadBytes = frame.length - start;
       const counts = headerOf(frame) as Record<string, number>;
+      const gradientWidth = 'dtype' in counts ? 2 : 4;
       if (message.type === 'bn') expect(payloadBytes).toBe(16 * counts.channels);
+      else if (message.type === 'gradient-part') expect(payloadBytes).toBe(gradientWidth * counts.partCount);
+      else if (message.type === 'gradient') expect(payloadBytes).toBe(gradientWidth * counts.paramCount + 4 * counts.bufferCount);
       else expect(payloadBytes).toBe(4 * ((counts.paramCount ?? 0) + (counts.bufferCount ?? 0)));
     }
   });
@@ -166,6 +169,23 @@ describe('validateAgainst', () => {
     expect(() => validateAgainst(step, { paramCount: P, bufferCount: 1536 }))
       .toThrow(`params: carries ${B} buffers values, this model has bufferCount 1536`);
   });
+
+  it('takes a gradient after parts as the head of the flat gradient, and a part as a range inside it', () => {
+    const model = { paramCount: P, bufferCount: B };
+    const [tail, middle] = sampleMessages().filter((m) => m.type === 'gradient-part');
+    const head = sampleMessages().find((m) => m.type === 'gradient' && m.parts !== undefined)!;
+    expect(validateAgainst(tail, model)).toBe(tail);
+    expect(validateAgainst(middle, model)).toBe(middle);
+    expect(validateAgainst(head, model)).toBe(head);
+    // Parts may not run past the model, a head may not be longer than it ...
+    expect(() => validateAgainst(tail, { paramCount: P - 1, bufferCount: B }))
+      .toThrow(new ProtocolError('bad-length', `gradient-part: values [30, ${P}) run past this model's paramCount ${P - 1}`));
+    expect(() => validateAgainst(head, { paramCount: 11, bufferCount: B }))
+      .toThrow(new ProtocolError('bad-length', 'gradient: carries 12 gradient values, this model has paramCount 11'));
+    // ... and without parts a gradient is the whole of it.
+    const { parts: _parts, ...whole } = head as GradientMessage;
+    expect(() => validateAgainst(whole, model)).toThrow(`gradient: carries 12 gradient values, this model has paramCount ${P}`);
+  });
 });
 
 describe('frameLimits', () => {
@@ -190,10 +210,10 @@ describe('frameLimits', () => {
 it('sorts messages by the side that may send them', () => {
   const from = (m: Message) => `${isWorkerMessage(m) ? 'W' : ''}${isCoordinatorMessage(m) ? 'C' : ''}`;
   expect(Object.fromEntries(sampleMessages().map((m) => [m.type, from(m)]))).toEqual({
-    hello: 'W', welcome: 'C', step: 'C', params: 'C', bn: 'WC', gradient: 'W', heartbeat: 'WC', error: 'WC', bye: 'WC',
+    hello: 'W', welcome: 'C', step: 'C', params: 'C', bn: 'WC', gradient: 'W', 'gradient-part': 'W', heartbeat: 'WC', error: 'WC', bye: 'WC',
   });
 });
 
-it('PROTOCOL_VERSION is 2', () => {
-  expect(PROTOCOL_VERSION).toBe(2);
+it('PROTOCOL_VERSION is 3', () => {
+  expect(PROTOCOL_VERSION).toBe(3);
 });

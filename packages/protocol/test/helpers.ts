@@ -30,6 +30,13 @@ export function floats64(n: number, seed: number): Float64Array {
   return out;
 }
 
+/** `values` cut to bfloat16 precision (low 16 bits cleared), so a bf16 round trip is exact. */
+export function bf16Exact(values: Float32Array): Float32Array {
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  for (let i = 0; i < bits.length; i++) bits[i] &= 0xffff0000;
+  return values;
+}
+
 export const P = 37;
 export const B = 6;
 
@@ -58,6 +65,14 @@ export function sampleMessages(): Message[] {
       type: 'gradient', step: 121, samples: 64, lossSum: 147.25390625,
       timings: { computeMs: 12.5, bnWaitMs: 0.25, serializeMs: 0 },
       gradient: floats32(P, 9), buffers: floats32(B, 10),
+    },
+    // Since protocol 3 a gradient may come in parts: the end of it first, then the rest.
+    { type: 'gradient-part', step: 121, attempt: 1, offset: 30, gradient: floats32(P - 30, 11) },
+    { type: 'gradient-part', step: 121, attempt: 1, offset: 12, dtype: 'bf16', gradient: bf16Exact(floats32(18, 12)) },
+    {
+      type: 'gradient', step: 121, samples: 64, lossSum: 147.25390625, attempt: 1, parts: 2,
+      timings: { computeMs: 12.5, bnWaitMs: 0.25, serializeMs: 0 },
+      gradient: floats32(12, 13), buffers: floats32(B, 14),
     },
     { type: 'heartbeat', time: 1_700_000_000_123.5 },
     { type: 'error', code: 'bad-field', message: 'gradient: field "samples" must be an integer >= 0, got 1.5' },

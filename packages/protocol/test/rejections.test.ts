@@ -134,12 +134,15 @@ describe('header (bad-header, unknown-type)', () => {
 
 describe('hello version', () => {
   it('rejects another protocol version before anything else', () => {
-    expect(PROTOCOL_VERSION).toBe(2);
-    expectRejected(withHeader({ type: 'hello', version: 3, token: 't', threads: 1, future: true }), 'version',
-      'hello: protocol version 3, this side speaks 2');
-    // A protocol-1 worker (step messages with payloads) is turned away at hello.
+    expect(PROTOCOL_VERSION).toBe(3);
+    expectRejected(withHeader({ type: 'hello', version: 4, token: 't', threads: 1, future: true }), 'version',
+      'hello: protocol version 4, this side speaks 3');
+    // A protocol-2 worker (no gradient parts) and a protocol-1 worker (step messages with
+    // payloads) are turned away at hello.
+    expectRejected(withHeader({ type: 'hello', version: 2, token: 't', threads: 1 }), 'version',
+      'hello: protocol version 2, this side speaks 3');
     expectRejected(withHeader({ type: 'hello', version: 1, token: 't', threads: 1 }), 'version',
-      'hello: protocol version 1, this side speaks 2');
+      'hello: protocol version 1, this side speaks 3');
     expectRejected(withHeader({ type: 'hello', version: '1', token: 't', threads: 1 }), 'bad-field',
       'hello: field "version" must be an integer >= 0, got "1"');
   });
@@ -296,8 +299,8 @@ describe('encoding refuses what decoding would', () => {
       'bn: field "values" must be a Float64Array, got a Float32Array');
     expectEncodeError({ type: 'bn', step: 1, layer: 0, phase: 'forward', count: 1, values: new Float64Array(3) }, 'bad-length',
       'bn: "values" has 3 values, not a multiple of 2');
-    expectEncodeError({ type: 'hello', version: 99, token: '', threads: 1 }, 'version', 'hello: protocol version 99, this side speaks 2');
-    expectEncodeError({ type: 'hello', version: 1, token: '', threads: 1 }, 'version', 'hello: protocol version 1, this side speaks 2');
+    expectEncodeError({ type: 'hello', version: 99, token: '', threads: 1 }, 'version', 'hello: protocol version 99, this side speaks 3');
+    expectEncodeError({ type: 'hello', version: 2, token: '', threads: 1 }, 'version', 'hello: protocol version 2, this side speaks 3');
     expectEncodeError({ type: 'heartbeat' }, 'bad-field', 'heartbeat: missing field "time"');
     const spec = { input: [3], layers: [{ type: 'linear', out: 2, init: new Float32Array([1, 2]) }] };
     expectEncodeError({ ...sample('welcome'), spec }, 'bad-field',
