@@ -34,7 +34,12 @@ export function lastJson(stdout: string): Record<string, unknown> {
 }
 
 export function finalParams(runDir: string): Float32Array {
-  const bytes = new Uint8Array(readFileSync(`${runDir}/checkpoints/final.safetensors`));
+  return checkpointParams(runDir, 'final');
+}
+
+/** The parameters in checkpoint `name` (final, epoch-1, step-20, ...) of a run folder. */
+export function checkpointParams(runDir: string, name: string): Float32Array {
+  const bytes = new Uint8Array(readFileSync(`${runDir}/checkpoints/${name}.safetensors`));
   return decodeModelCheckpoint(bytes).model.params as Float32Array;
 }
 

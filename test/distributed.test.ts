@@ -3,12 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { finalParams, flotilla, flotillaAsync, lastJson, relativeL2 } from './cli.js';
+import { checkpointParams, finalParams, flotilla, flotillaAsync, lastJson, relativeL2 } from './cli.js';
 
 const base = mkdtempSync(join(tmpdir(), 'flotilla-e2e-'));
 // 20 steps of batch 60 with dropout on: enough for masks, BatchNorm and Adam to matter.
 const DATA = ['--batch', '60', '--train-limit', '1200', '--test-limit', '500', '--seed', '3'];
 const RUN = ['--steps', '20', ...DATA, '--json'];
+
+/** grad_parts of each step in a run's metrics.jsonl: gradient parts the coordinator received. */
+function gradParts(name: string): number[] {
+  return readFileSync(join(base, name, 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"kind":"step"')).map((l) => JSON.parse(l).grad_parts);
+}
 
 function train(name: string, extra: string[]): { params: Float32Array; summary: Record<string, unknown> } {
   const out = join(base, name);
@@ -29,7 +34,20 @@ describe('data-parallel training on real processes equals one process', () => {
       expect(relativeL2(run.params, single.params)).toBeLessThan(1e-4);
       // Each worker's own log lands in the run folder.
       for (let i = 0; i < w; i++) expect(readFileSync(join(base, `${w}x${t}`, `worker-${i}.log`), 'utf8')).toMatch(/joined run .* with \d thread/);
+      // By default (--bucket-mb 0.25) each worker sends layers 4 to 8 (0.5 MiB) as a part
+      // when backward passes the first BatchNorm; the output layer alone is too small.
+      expect(gradParts(`${w}x${t}`)).toEqual(new Array(20).fill(w));
     }
+  });
+
+  it('gradient parts sent during backward change no bits: --bucket-mb 0.001 (a part at each BatchNorm) equals whole gradients', () => {
+    const args = ['--workers', '2', '--threads', '2'];
+    const whole = train('2x2-whole', [...args, '--bucket-mb', '0']);
+    const parts = train('2x2-parts', [...args, '--bucket-mb', '0.001']);
+    expect(gradParts('2x2-whole')).toEqual(new Array(20).fill(0));
+    expect(gradParts('2x2-parts')).toEqual(new Array(20).fill(4));
+    expect(parts.params).toEqual(whole.params);
+    expect(relativeL2(whole.params, single.params)).toBeLessThan(1e-4);
   });
 
   it('the single-process trainer (--local) computes the same model', () => {
@@ -57,6 +75,26 @@ describe('data-parallel training on real processes equals one process', () => {
   it('--bn-sync local (per-shard statistics) gives a different model, so the check can fail', () => {
     const run = train('2x2-local', ['--workers', '2', '--threads', '2', '--bn-sync', 'local']);
     expect(relativeL2(run.params, single.params)).toBeGreaterThan(1e-3);
+  });
+});
+
+describe('a diverging distributed run', () => {
+  it('skips its non-finite steps and stops, naming the last good checkpoint; nobody waits for statistics that cannot be sent', () => {
+    // SGD at lr 1e30: step 0 is finite, then BatchNorm statistics overflow in the forward pass,
+    // inside a SyncBN round, with whole gradients and with gradient parts.
+    for (const bucket of ['0', '0.001']) {
+      const out = join(base, `diverge-${bucket}`);
+      const r = flotilla(['train', '--workers', '2', '--threads', '1', '--optimizer', 'sgd', '--lr', '1e30', '--bucket-mb', bucket,
+        '--checkpoint-every', '1', '--steps', '20', ...DATA, '--out', out], { timeoutMs: 120_000 });
+      expect(r.status, r.stderr).toBe(1);
+      const said = r.stdout + r.stderr;
+      for (let step = 1; step <= 5; step++) expect(said).toMatch(new RegExp(`step ${step} skipped: worker [01](, [01])? computed non-finite values`));
+      expect(r.stderr).toContain(`5 non-finite steps in a row; stopping. Last good checkpoint: ${join(out, 'checkpoints', 'step-5.safetensors')}`);
+      // Skipped steps leave the weights alone: the last checkpoint holds step 0's update, finite.
+      const last = checkpointParams(out, 'step-5');
+      expect(last.every(Number.isFinite)).toBe(true);
+      expect(last).toEqual(checkpointParams(out, 'step-1'));
+    }
   });
 });
 

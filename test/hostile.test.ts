@@ -55,7 +55,7 @@ function gradientFor(step: StepMessage, params: ParamsMessage, values: Float32Ar
 }
 
 describe('hostile input against a live coordinator', () => {
-  it('wrong token, no hello, garbage, text, an oversized frame, a wrong-length and a NaN gradient are all rejected; the run finishes correctly', async () => {
+  it('wrong token, no hello, garbage, text, an oversized frame, a wrong-length gradient, a NaN gradient and a misplaced gradient part are all rejected; the run finishes correctly', async () => {
     const out = join(base, 'hostile');
     const coordinator = flotillaAsync(['coordinator', '--port', '0', '--workers', '2', ...RUN, '--out', out, '--json'], { env, timeoutMs: 90_000 });
     const port = await waitFor('the coordinator to listen', () => /listening on ws:\/\/127\.0\.0\.1:(\d+)/.exec(coordinator.output().stderr)?.[1]);
@@ -63,7 +63,7 @@ describe('hostile input against a live coordinator', () => {
     const workers = [0, 1].map(() => flotillaAsync(['worker', '--connect', url], { env }));
     await waitFor('5 steps', () => stepsLogged(out) >= 5);
 
-    const [wrongToken, silent, garbage, text, oversized, shortGradient, nanGradient] = await Promise.all([
+    const [wrongToken, silent, garbage, text, oversized, shortGradient, nanGradient, misplacedPart] = await Promise.all([
       connect(url, (ws) => ws.send(hello('not-the-token'))),
       connect(url, () => { /* never says hello */ }),
       connect(url, (ws) => ws.send(Uint8Array.from({ length: 64 }, (_, i) => (i * 37) % 256))),
@@ -78,6 +78,8 @@ describe('hostile input against a live coordinator', () => {
         view.setFloat32(frame.byteLength - 4 * (params.buffers.length + 1), NaN, true);
         return frame;
       }),
+      // A well-formed part that does not start the tiling at the end of the gradient.
+      treacherousWorker(url, (step) => encodeMessage({ type: 'gradient-part', step: step.step, attempt: step.attempt ?? 0, offset: 0, gradient: new Float32Array(10) })),
     ]);
     expect(wrongToken.errors.join()).toMatch(/authentication failed: wrong token/);
     expect(silent.errors.join()).toMatch(/no hello within 10 s/);
@@ -86,6 +88,7 @@ describe('hostile input against a live coordinator', () => {
     expect(oversized.code).toBe(1009); // ws: message too big, refused before it is buffered whole
     expect(shortGradient.errors.join()).toMatch(/gradient: carries 10 gradient values, this model has paramCount/);
     expect(nanGradient.errors.join()).toMatch(/NaN/);
+    expect(misplacedPart.errors.join()).toMatch(/sent gradient part \[0, 10\); the next part must end at \d+/);
 
     const result = await coordinator.done;
     if (result.status !== 0) throw new Error(`coordinator failed:\n${result.stderr.split('\r').join('\n').slice(-3000)}`);

@@ -241,7 +241,8 @@ export class Coordinator {
         this.dropWorker(conn, 'sent a second hello');
         return;
       case 'bn':
-      case 'gradient': {
+      case 'gradient':
+      case 'gradient-part': {
         const verdict = step ? step.verdict(conn.id, message.step, message.attempt ?? 0) : 'invalid';
         if (verdict === 'stale') return; // left over from an abandoned attempt: harmless
         if (verdict === 'invalid' || !step) {
@@ -251,6 +252,10 @@ export class Coordinator {
         try {
           if (message.type === 'gradient') {
             step.addGradient(conn.id, message);
+            return;
+          }
+          if (message.type === 'gradient-part') {
+            step.addGradientPart(conn.id, message);
             return;
           }
           const reply = step.addBatchNorm(conn.id, message);
@@ -298,7 +303,7 @@ export class Coordinator {
   private startRound(assignment: BatchAssignment, attempt: number): StepRound {
     const members = [...this.workers.keys()].sort((x, y) => x - y);
     const ranges = shardRanges(assignment.globalBatch, members.map((id) => this.workers.get(id)!.threads));
-    const round = new StepRound(assignment, attempt, members);
+    const round = new StepRound(assignment, attempt, members, this.state.grads);
     this.current = round;
     const { model } = this.state;
     // One parameter frame for all members, back to the pool once every socket has written it.
@@ -364,8 +369,10 @@ export class Coordinator {
         const t0 = performance.now();
         const round = await this.completeStep(assignment);
         const t1 = performance.now();
-        const reduced = round.gradients.reduceInto(state.grads, this.buffersSum);
+        // A diverged step is skipped without waiting for (or summing) the other members.
         const diverged = round.nonFinite.size > 0;
+        const reduced = diverged ? { samples: 0, loss: NaN, computeMs: 0, bnWaitMs: 0 } : round.gradients.reduceInto(this.buffersSum);
+        if (diverged) state.grads.fill(NaN); // no gradient this step (what is there is partial)
         if (!diverged) state.model.buffers.set(this.buffersSum);
         const applied = state.apply(diverged ? NaN : reduced.loss);
         const t2 = performance.now();
@@ -375,12 +382,16 @@ export class Coordinator {
         if (applied.skipped) {
           skipped++;
           consecutiveSkips++;
-          this.emit({ kind: 'warning', message: `step ${assignment.step} skipped: non-finite loss or gradient (loss ${reduced.loss}, gradient norm ${applied.gradNorm})` });
+          this.emit({
+            kind: 'warning', message: diverged
+              ? `step ${assignment.step} skipped: worker ${[...round.nonFinite].join(', ')} computed non-finite values (loss, gradient or BatchNorm statistics)`
+              : `step ${assignment.step} skipped: non-finite loss or gradient (loss ${reduced.loss}, gradient norm ${applied.gradNorm})`,
+          });
           if (consecutiveSkips >= MAX_CONSECUTIVE_SKIPS) throw new Error(`${consecutiveSkips} non-finite steps in a row; stopping. Last good checkpoint: ${lastCheckpoint || 'none yet'}`);
         } else consecutiveSkips = 0;
         runDir.appendMetrics({
           kind: 'step', step: assignment.step, epoch: assignment.epoch, loss: reduced.loss, lr: applied.lr, grad_norm: applied.gradNorm,
-          skipped: applied.skipped, samples: reduced.samples, samples_per_sec: reduced.samples / seconds,
+          skipped: applied.skipped, samples: reduced.samples, samples_per_sec: reduced.samples / seconds, grad_parts: round.gradients.parts,
           step_ms: t2 - t0, compute_ms: reduced.computeMs, bn_wait_ms: reduced.bnWaitMs,
           communication_ms: Math.max(0, t1 - t0 - reduced.computeMs - reduced.bnWaitMs), optimizer_ms: t2 - t1,
         });

@@ -3,6 +3,7 @@ export interface GradientContribution {
   workerId: number;
   samples: number;
   loss: number;
+  /** The worker's gradient for parameters [0, grads.length): all of it, or what its parts left. */
   grads: Float32Array;
   buffers: Float32Array;
   computeMs: number;
@@ -16,42 +17,93 @@ export interface ReducedStep {
   bnWaitMs: number;
 }
 
+/** Values of one worker's gradient for [offset, offset + values.length), as one message brought them. */
+interface Piece {
+  offset: number;
+  values: Float32Array;
+}
+
 /**
  * The all-reduce of a step: gradients are summed (each shard's loss was already divided by
  * the global batch, so the sum is the gradient of the global mean) and BatchNorm running
  * statistics averaged weighted by samples, both in worker-id order so the result does not
  * depend on which worker answered first.
+ *
+ * Workers may send the end of their gradient in parts during backward (from the back of
+ * the flat gradient towards the front). Whatever range every member has sent is summed into
+ * `target` at once, as DDP reduces a bucket as soon as it is ready, so only the rest is left
+ * for the end of the step. Each element is still the same sum in the same order.
  */
 export class GradientSum {
   private readonly contributions = new Map<number, GradientContribution>();
+  /** Each member's pieces, in arrival order (from the back of the gradient to the front). */
+  private readonly pieces = new Map<number, Piece[]>();
+  /** Where the suffix each member has sent starts. */
+  private readonly received = new Map<number, number>();
+  private readonly ordered: number[];
+  /** target[reducedFrom, P) already holds the sum over every member. */
+  private reducedFrom: number;
 
-  constructor(private readonly expected: readonly number[]) {}
+  constructor(private readonly expected: readonly number[], private readonly target: Float32Array) {
+    this.ordered = [...expected].sort((x, y) => x - y);
+    for (const id of expected) {
+      this.pieces.set(id, []);
+      this.received.set(id, target.length);
+    }
+    this.reducedFrom = target.length;
+  }
 
-  add(c: GradientContribution): boolean {
-    if (!this.expected.includes(c.workerId)) throw new Error(`worker ${c.workerId} is not part of this step`);
+  /** A gradient part from a member: it must end where the member's previous part began. */
+  addPart(workerId: number, offset: number, values: Float32Array): void {
+    this.checkMember(workerId);
+    if (this.contributions.has(workerId)) throw new Error(`worker ${workerId} sent a gradient part after its gradient`);
+    const end = offset + values.length;
+    const expectedEnd = this.received.get(workerId)!;
+    if (values.length === 0 || end !== expectedEnd) {
+      throw new Error(`worker ${workerId} sent gradient part [${offset}, ${end}); the next part must end at ${expectedEnd}`);
+    }
+    this.pieces.get(workerId)!.push({ offset, values });
+    this.received.set(workerId, offset);
+    this.reduceReady();
+  }
+
+  /** A member's gradient message, after `parts` parts; true once every member's is in. */
+  add(c: GradientContribution, parts = 0): boolean {
+    this.checkMember(c.workerId);
     if (this.contributions.has(c.workerId)) throw new Error(`worker ${c.workerId} sent its gradient twice`);
+    const pieces = this.pieces.get(c.workerId)!;
+    if (parts !== pieces.length) throw new Error(`worker ${c.workerId}'s gradient says ${parts} parts came first, ${pieces.length} did`);
+    const left = this.received.get(c.workerId)!;
+    if (c.grads.length !== left) throw new Error(`worker ${c.workerId}'s gradient has ${c.grads.length} values, its parts left ${left}`);
+    pieces.push({ offset: 0, values: c.grads });
+    this.received.set(c.workerId, 0);
     this.contributions.set(c.workerId, c);
-    return this.contributions.size === this.expected.length;
+    return this.complete;
+  }
+
+  /** Gradient parts received so far, over all members. */
+  get parts(): number {
+    let n = 0;
+    for (const [id, pieces] of this.pieces) n += pieces.length - (this.contributions.has(id) ? 1 : 0);
+    return n;
   }
 
   get complete(): boolean {
     return this.contributions.size === this.expected.length;
   }
 
-  /** Writes Σ gradients into `grads` and the weighted mean of buffers into `buffers`. */
-  reduceInto(grads: Float32Array, buffers: Float32Array): ReducedStep {
-    const ordered = [...this.expected].sort((x, y) => x - y).map((id) => this.contributions.get(id)!);
+  /** Completes Σ gradients in `target` and writes the weighted mean of buffers into `buffers`. */
+  reduceInto(buffers: Float32Array): ReducedStep {
+    const ordered = this.ordered.map((id) => this.contributions.get(id)!);
     let samples = 0, loss = 0, computeMs = 0, bnWaitMs = 0;
-    ordered.forEach((c, k) => {
+    for (const c of ordered) {
       samples += c.samples;
       loss += c.loss;
       computeMs = Math.max(computeMs, c.computeMs);
       bnWaitMs = Math.max(bnWaitMs, c.bnWaitMs);
-      // The first contribution is copied (0 + g is g), saving a pass over the gradient.
-      if (k === 0) grads.set(c.grads);
-      else for (let i = 0; i < grads.length; i++) grads[i] += c.grads[i];
-    });
-    if (ordered.length === 0) grads.fill(0);
+    }
+    if (ordered.length === 0) this.target.fill(0);
+    else this.reduceReady();
     if (samples > 0) {
       buffers.fill(0);
       for (const c of ordered) {
@@ -61,5 +113,31 @@ export class GradientSum {
       }
     }
     return { samples, loss, computeMs, bnWaitMs };
+  }
+
+  private checkMember(workerId: number): void {
+    if (!this.pieces.has(workerId)) throw new Error(`worker ${workerId} is not part of this step`);
+  }
+
+  /** Sums the range every member has sent that is not summed yet. */
+  private reduceReady(): void {
+    let from = 0;
+    for (const start of this.received.values()) from = Math.max(from, start);
+    if (from >= this.reducedFrom) return;
+    this.sumRange(from, this.reducedFrom);
+    this.reducedFrom = from;
+  }
+
+  /** target[lo, hi) = Σ over members in id order; the first is copied (0 + g is g). */
+  private sumRange(lo: number, hi: number): void {
+    const { target } = this;
+    this.ordered.forEach((id, k) => {
+      for (const { offset, values } of this.pieces.get(id)!) {
+        const a = Math.max(lo, offset), b = Math.min(hi, offset + values.length);
+        if (a >= b) continue;
+        if (k === 0) target.set(values.subarray(a - offset, b - offset), a);
+        else for (let i = a; i < b; i++) target[i] += values[i - offset];
+      }
+    });
   }
 }

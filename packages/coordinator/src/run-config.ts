@@ -37,6 +37,8 @@ export interface RunConfig {
   cycles: number;
   /** Wire precision of worker gradients: f32 (exact), f16 (scaled) or bf16. */
   gradDtype: 'f32' | 'f16' | 'bf16';
+  /** Smallest gradient part (MiB) workers send during backward, overlapping transfer with compute; 0: whole gradients. */
+  bucketMb: number;
 }
 
 export const TRAIN_DEFAULTS: Omit<RunConfig, 'model'> = {
@@ -63,6 +65,7 @@ export const TRAIN_DEFAULTS: Omit<RunConfig, 'model'> = {
   checkpointEvery: 0,
   cycles: 1,
   gradDtype: 'f32',
+  bucketMb: 0.25,
 };
 
 /** `momentum` and `nesterov` are SGD with momentum μ (Nesterov in seed 003's φ form). */
@@ -127,7 +130,7 @@ export function resolveRunConfig(file: Partial<RunConfig>, flags: Partial<RunCon
   };
   positiveInt('epochs');
   positiveInt('batch');
-  for (const k of ['lr', 'weightDecay', 'clip', 'perturb', 'warmup', 'trainLimit', 'testLimit', 'val', 'patience', 'seed', 'steps', 'checkpointEvery'] as const) nonNegative(k);
+  for (const k of ['lr', 'weightDecay', 'clip', 'perturb', 'warmup', 'trainLimit', 'testLimit', 'val', 'patience', 'seed', 'steps', 'checkpointEvery', 'bucketMb'] as const) nonNegative(k);
   for (const k of ['seed', 'steps', 'checkpointEvery', 'trainLimit', 'testLimit', 'val', 'patience', 'warmup', 'cycles'] as const) {
     if (!Number.isInteger(merged[k])) throw new Error(`Invalid ${k}: ${merged[k]} (expected an integer)`);
   }
@@ -165,5 +168,6 @@ export function workerConfigOf(c: RunConfig): WorkerRunConfig {
   return {
     seed: c.seed, bnSync: c.bnSync, smoothing: c.smoothing, perturb: c.perturb, dataset: c.dataset, trainLimit: c.trainLimit,
     ...(c.gradDtype === 'f32' ? {} : { gradDtype: c.gradDtype }),
+    ...(c.bucketMb > 0 ? { bucketMb: c.bucketMb } : {}),
   };
 }

@@ -1,4 +1,4 @@
-import type { BnMessage, GradientMessage } from '@flotilla/protocol';
+import type { BnMessage, GradientMessage, GradientPartMessage } from '@flotilla/protocol';
 import { BatchNormReduction } from './bn-reduction.js';
 import { GradientSum } from './gradient-sum.js';
 import type { BatchAssignment } from './training-state.js';
@@ -17,14 +17,19 @@ export type Verdict = 'current' | 'stale' | 'invalid';
 export class StepRound {
   readonly gradients: GradientSum;
   private readonly reductions = new Map<string, BatchNormReduction>();
-  /** Members whose loss or gradient came out non-finite. */
+  /**
+   * Members whose loss, gradient or SyncBN statistics came out non-finite: the step is
+   * skipped, and the round ends at the first report (the others' work is moot, and a member
+   * that diverged inside a SyncBN round leaves the others waiting at it).
+   */
   readonly nonFinite = new Set<number>();
   readonly done: Promise<void>;
   private resolve!: () => void;
   private reject!: (error: Error) => void;
 
-  constructor(readonly assignment: BatchAssignment, readonly attempt: number, readonly members: readonly number[]) {
-    this.gradients = new GradientSum(members);
+  /** `grads`: where the summed gradient goes (parts are summed into it as they arrive). */
+  constructor(readonly assignment: BatchAssignment, readonly attempt: number, readonly members: readonly number[], grads: Float32Array) {
+    this.gradients = new GradientSum(members, grads);
     this.done = new Promise<void>((resolve, reject) => { this.resolve = resolve; this.reject = reject; });
     this.done.catch(() => { /* the run loop handles it */ });
   }
@@ -49,22 +54,44 @@ export class StepRound {
     if (!reduction.add({ workerId, count: m.count, a: m.values.subarray(0, channels), b: m.values.subarray(channels) })) return null;
     this.reductions.delete(key);
     const { count, a, b } = reduction.result();
+    // Finite shards can still merge into an overflow; such statistics cannot be sent.
+    if (!allFinite(a) || !allFinite(b)) {
+      this.diverged(workerId);
+      return null;
+    }
     const values = new Float64Array(2 * channels);
     values.set(a);
     values.set(b, channels);
     return { count, values };
   }
 
+  addGradientPart(workerId: number, m: GradientPartMessage): void {
+    this.gradients.addPart(workerId, m.offset, m.gradient);
+  }
+
   addGradient(workerId: number, m: GradientMessage): void {
-    if (m.nonFinite) this.nonFinite.add(workerId);
+    if (m.nonFinite) {
+      this.diverged(workerId);
+      return;
+    }
     const complete = this.gradients.add({
       workerId, samples: m.samples, loss: m.lossSum / this.assignment.globalBatch,
       grads: m.gradient, buffers: m.buffers, computeMs: m.timings.computeMs, bnWaitMs: m.timings.bnWaitMs,
-    });
+    }, m.parts ?? 0);
     if (complete) this.resolve();
+  }
+
+  private diverged(workerId: number): void {
+    this.nonFinite.add(workerId);
+    this.resolve();
   }
 
   lose(workerId: number, reason: string): void {
     if (this.members.includes(workerId)) this.reject(new MemberLost(`worker ${workerId} left during step ${this.assignment.step}: ${reason}`));
   }
+}
+
+function allFinite(values: Float64Array): boolean {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false;
+  return true;
 }

@@ -47,13 +47,61 @@ describe('GradientSum', () => {
     });
     const parts = [contribution(0, 30, [1, 2], [1, 1]), contribution(1, 10, [3, 4], [5, 9]), contribution(2, 0, [0, 0], [100, 100])];
     for (const order of [[0, 1, 2], [2, 1, 0]]) {
-      const sum = new GradientSum([0, 1, 2]);
-      order.forEach((k) => sum.add(parts[k]));
       const grads = new Float32Array(2), buffers = new Float32Array(2);
-      const reduced = sum.reduceInto(grads, buffers);
+      const sum = new GradientSum([0, 1, 2], grads);
+      order.forEach((k) => sum.add(parts[k]));
+      const reduced = sum.reduceInto(buffers);
       expect(Array.from(grads)).toEqual([4, 6]);
       expect(Array.from(buffers)).toEqual([0.75 * 1 + 0.25 * 5, 0.75 * 1 + 0.25 * 9]);
       expect(reduced).toEqual({ samples: 40, loss: 4, computeMs: 30, bnWaitMs: 1 });
     }
+  });
+
+  const P = 23;
+  /** Worker w's gradient: awkward float32 values, so a different summation order would show. */
+  const gradientOf = (w: number) => Float32Array.from({ length: P }, (_, i) => Math.fround(Math.sin(7 * i + w) * 10 ** ((i % 7) - 3)));
+  const contribution = (workerId: number, grads: Float32Array) => ({ workerId, samples: 4, loss: 1, grads, buffers: new Float32Array(1), computeMs: 1, bnWaitMs: 0 });
+  /** Σ in worker-id order, from whole gradients: the reference. */
+  const wholeSum = (ids: number[]): Float32Array => {
+    const grads = new Float32Array(P);
+    const sum = new GradientSum(ids, grads);
+    for (const id of ids) sum.add(contribution(id, gradientOf(id)));
+    sum.reduceInto(new Float32Array(1));
+    return grads;
+  };
+
+  it('sums gradient parts as soon as every member has sent them, to the same bits as whole gradients', () => {
+    // Worker 0 splits at 15 and 6, worker 4 at 11; parts interleave with each other and the heads.
+    const grads = new Float32Array(P).fill(NaN);
+    const sum = new GradientSum([4, 0], grads);
+    const g0 = gradientOf(0), g4 = gradientOf(4);
+    sum.addPart(0, 15, g0.subarray(15));
+    expect(grads.every(Number.isNaN)).toBe(true); // worker 4 has sent nothing yet
+    sum.addPart(4, 11, g4.subarray(11));
+    // [15, P) is final from both: summed already; [11, 15) waits for worker 0.
+    const reference = wholeSum([0, 4]);
+    expect(Array.from(grads.subarray(15))).toEqual(Array.from(reference.subarray(15)));
+    expect(grads.subarray(0, 15).every(Number.isNaN)).toBe(true);
+    sum.addPart(0, 6, g0.subarray(6, 15));
+    expect(Array.from(grads.subarray(11))).toEqual(Array.from(reference.subarray(11)));
+    expect(sum.add(contribution(0, g0.slice(0, 6)), 2)).toBe(false);
+    expect(sum.add(contribution(4, g4.slice(0, 11)), 1)).toBe(true);
+    sum.reduceInto(new Float32Array(1));
+    expect(Array.from(grads)).toEqual(Array.from(reference));
+  });
+
+  it('refuses parts that do not tile the gradient from the back, and heads that do not fit them', () => {
+    const sum = new GradientSum([1, 2], new Float32Array(P));
+    const g = gradientOf(1);
+    expect(() => sum.addPart(1, 10, g.subarray(10, 20))).toThrow('worker 1 sent gradient part [10, 20); the next part must end at 23');
+    expect(() => sum.addPart(1, 23, g.subarray(23))).toThrow('worker 1 sent gradient part [23, 23); the next part must end at 23');
+    expect(() => sum.addPart(3, 10, g.subarray(10))).toThrow('worker 3 is not part of this step');
+    sum.addPart(1, 10, g.subarray(10));
+    expect(() => sum.addPart(1, 2, g.subarray(2, 9))).toThrow('worker 1 sent gradient part [2, 9); the next part must end at 10');
+    expect(() => sum.add(contribution(1, g.slice(0, 10)), 0)).toThrow("worker 1's gradient says 0 parts came first, 1 did");
+    expect(() => sum.add(contribution(1, g.slice(0, 9)), 1)).toThrow("worker 1's gradient has 9 values, its parts left 10");
+    expect(() => sum.add(contribution(2, g.slice(0, 10)))).toThrow("worker 2's gradient has 10 values, its parts left 23");
+    sum.add(contribution(1, g.slice(0, 10)), 1);
+    expect(() => sum.addPart(1, 0, g.subarray(0, 10))).toThrow('worker 1 sent a gradient part after its gradient');
   });
 });

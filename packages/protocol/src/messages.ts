@@ -38,6 +38,11 @@ export interface RunConfig {
   trainLimit: number;
   /** Wire precision of the gradients workers send (absent: f32). */
   gradDtype?: 'f32' | 'f16' | 'bf16';
+  /**
+   * Smallest gradient part, in MiB of float32, a worker sends while backward goes on (the
+   * rest goes in its gradient message); absent or 0: the gradient is sent whole, at the end.
+   */
+  bucketMb?: number;
 }
 
 /** coordinator → worker, answer to an accepted hello: everything needed to build a replica. */

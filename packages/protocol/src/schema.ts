@@ -199,7 +199,7 @@ export const SCHEMAS: Record<MessageType, Schema> = {
         perturb: num(0),
         dataset: str(true),
         trainLimit: int(0),
-      }, { gradDtype: oneOf('f32', 'f16', 'bf16') }),
+      }, { gradDtype: oneOf('f32', 'f16', 'bf16'), bucketMb: num(0) }),
       step: int(0),
       paramCount: count,
       bufferCount: count,

@@ -1,4 +1,4 @@
-import type { BatchNormReducer } from '@flotilla/core';
+import type { BatchNormReducer, GradientReadiness } from '@flotilla/core';
 import { Control, slotWidth, type SharedState } from './shared-state.js';
 
 /** How long a thread waits at a barrier before giving up (a lost sibling or process). */
@@ -16,14 +16,18 @@ export class ThreadBarrier {
   private readonly control: Int32Array;
   private readonly shard: Float64Array;
   private readonly result: Float64Array;
+  private readonly readyFrom: Int32Array;
   /** Milliseconds spent waiting at barriers since the last reset. */
   waitMs = 0;
+  /** Tracks this slot's backward pass: published at backward barriers for gradient parts. */
+  readiness: GradientReadiness | null = null;
 
-  constructor(private readonly state: SharedState, slotIndex: number) {
+  constructor(private readonly state: SharedState, private readonly slotIndex: number) {
     const width = slotWidth(state.maxChannels);
     this.control = new Int32Array(state.control);
     this.shard = new Float64Array(state.bnShards, 8 * slotIndex * width, width);
     this.result = new Float64Array(state.bnResult);
+    this.readyFrom = new Int32Array(state.readyFrom);
   }
 
   reducer(layer: number): BatchNormReducer {
@@ -39,6 +43,7 @@ export class ThreadBarrier {
     this.shard[0] = count;
     this.shard.set(a, 1);
     this.shard.set(b, 1 + c);
+    if (phase === Phase.backward) Atomics.store(this.readyFrom, this.slotIndex, this.readiness?.readyFrom ?? this.state.paramCount);
     const ctl = this.control;
     // Not counted in after an abort (the host also refuses arrivals then, for the race
     // where the abort lands between this check and the count).
@@ -111,6 +116,17 @@ export class BarrierHost {
       const waiting = Atomics.waitAsync(this.control, Control.arrived, arrived);
       if (waiting.async) await Promise.race([waiting.value, finished]);
     }
+  }
+
+  /**
+   * At a backward barrier: where the gradient suffix final in every slot starts (the
+   * parameter count when nothing is).
+   */
+  readyFrom(): number {
+    const words = new Int32Array(this.state.readyFrom);
+    let from = 0;
+    for (let k = 0; k < this.state.threads; k++) from = Math.max(from, Atomics.load(words, k));
+    return from;
   }
 
   /** Slot k's (count, a, b) for a layer of `channels` channels. */

@@ -1,9 +1,12 @@
 import { hostname } from 'node:os';
-import { decodeMessage, encodeMessage, FramePool, PROTOCOL_VERSION, validateAgainst, type CoordinatorMessage, type Message, type ParamsMessage } from '@flotilla/protocol';
+import {
+  decodeMessage, encodeMessage, FramePool, PROTOCOL_VERSION, ProtocolError, validateAgainst,
+  type CoordinatorMessage, type GradientMessage, type Message, type ParamsMessage,
+} from '@flotilla/protocol';
 import WebSocket from 'ws';
 import { RunSession } from './session.js';
 import { clientSocketOptions } from './socket-options.js';
-import type { BatchNormExchange } from './step-runner.js';
+import type { BatchNormExchange, SendPartFn } from './step-runner.js';
 
 export interface WorkerOptions {
   /** ws://HOST:PORT of the coordinator. */
@@ -72,7 +75,7 @@ function connectOnce(options: WorkerOptions, log: (line: string) => void, existi
     };
     const send = (m: Message): void => { if (ws.readyState === WebSocket.OPEN) ws.send(encodeMessage(m)); };
     // Gradient frames (megabytes, every step) come from recycled buffers, returned once written.
-    const frames = new FramePool(2);
+    const frames = new FramePool(4);
     const sendPooled = (m: Message): void => {
       if (ws.readyState !== WebSocket.OPEN) return;
       const frame = encodeMessage(m, frames.alloc);
@@ -104,6 +107,16 @@ function connectOnce(options: WorkerOptions, log: (line: string) => void, existi
       send({ type: 'bn', step: current.step, attempt: current.attempt, layer: mine.layer, phase: mine.phase, count: mine.count, values });
     });
 
+    // A part of the gradient of the step in progress, sent while backward goes on.
+    const sendPart: SendPartFn = (offset, gradient) => {
+      const current = active;
+      const dtype = session?.config.gradDtype ?? 'f32';
+      if (!current || ws.readyState !== WebSocket.OPEN) return false;
+      return sentUnlessNonFinite(() => sendPooled({
+        type: 'gradient-part', step: current.step, attempt: current.attempt, offset, gradient, ...(dtype === 'f32' ? {} : { dtype }),
+      }));
+    };
+
     ws.on('open', () => {
       send({ type: 'hello', version: PROTOCOL_VERSION, token: options.token, threads: options.threads, pid: process.pid, host: hostname() });
       heartbeat = setInterval(() => {
@@ -132,10 +145,10 @@ function connectOnce(options: WorkerOptions, log: (line: string) => void, existi
           if (!session || session.runId !== message.runId) {
             const old = session;
             void old?.close();
-            session = new RunSession(message.runId, message.workerId, message.spec, message.config, options.threads, exchange);
+            session = new RunSession(message.runId, message.workerId, message.spec, message.config, options.threads, { exchange, sendPart });
             adopt(session);
           }
-          session.exchange = exchange;
+          session.link = { exchange, sendPart };
           log(`worker ${message.workerId}: joined run ${message.runId} at step ${message.step} with ${options.threads} thread(s)`);
           return;
         }
@@ -165,16 +178,30 @@ function connectOnce(options: WorkerOptions, log: (line: string) => void, existi
             const publishMs = performance.now() - t0;
             const out = await s.runner.run(message);
             active = null;
-            const nonFinite = !Number.isFinite(out.loss) || !allFinite(out.grads);
-            if (nonFinite) out.grads.fill(0);
             const dtype = s.config.gradDtype ?? 'f32';
-            sendPooled({
-              type: 'gradient', step: message.step, attempt, samples: out.samples, lossSum: nonFinite ? 0 : out.loss * message.globalBatch,
-              ...(nonFinite ? { nonFinite: true } : {}), ...(dtype === 'f32' ? {} : { dtype }),
+            const gradient: GradientMessage = {
+              type: 'gradient', step: message.step, attempt, samples: out.samples, lossSum: out.loss * message.globalBatch,
+              ...(dtype === 'f32' ? {} : { dtype }), ...(out.parts > 0 ? { parts: out.parts } : {}),
               timings: { computeMs: out.computeMs, bnWaitMs: out.bnWaitMs, serializeMs: publishMs }, gradient: out.grads, buffers: out.buffers,
-            });
+            };
+            // The encoder checks every value anyway: a non-finite one is reported, not sent.
+            if (Number.isFinite(out.loss) && sentUnlessNonFinite(() => sendPooled(gradient))) return;
+            out.grads.fill(0);
+            out.buffers.fill(0);
+            sendPooled({ ...gradient, lossSum: 0, nonFinite: true });
           }).catch((error: Error) => {
             active = null;
+            // Statistics that turned NaN or infinite cannot go into a SyncBN message: report the
+            // step as diverged, or the coordinator and the other workers would wait for them.
+            if (isNonFinite(error) && latest === message && !settled) {
+              log(`worker: step ${message.step} diverged (${error.message}); reporting it as non-finite`);
+              sentUnlessNonFinite(() => sendPooled({
+                type: 'gradient', step: message.step, attempt: message.attempt ?? 0, samples: message.end - message.start, lossSum: 0, nonFinite: true,
+                ...(s.runner.partsSent > 0 ? { parts: s.runner.partsSent } : {}), timings: { computeMs: 0, bnWaitMs: 0, serializeMs: 0 },
+                gradient: new Float32Array(s.runner.unsentFrom), buffers: new Float32Array(s.model.buffers.length),
+              }));
+              return;
+            }
             log(`worker: step ${message.step} attempt ${message.attempt ?? 0} did not finish: ${error.message}`);
           });
           return;
@@ -206,7 +233,18 @@ function connectOnce(options: WorkerOptions, log: (line: string) => void, existi
   });
 }
 
-function allFinite(values: Float32Array): boolean {
-  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false;
-  return true;
+/** The encoder refused a NaN or infinite value. */
+function isNonFinite(error: unknown): boolean {
+  return error instanceof ProtocolError && error.code === 'non-finite';
+}
+
+/** Runs `send`; false when the encoder refused a NaN or infinite value (the message was not sent). */
+function sentUnlessNonFinite(send: () => void): boolean {
+  try {
+    send();
+    return true;
+  } catch (error) {
+    if (isNonFinite(error)) return false;
+    throw error;
+  }
 }

@@ -3,7 +3,13 @@ import { loadDataset } from '@flotilla/datasets';
 import type { RunConfig as WorkerRunConfig } from '@flotilla/protocol';
 import { Piscina } from 'piscina';
 import { createSharedState, type SharedState } from './shared-state.js';
-import { StepRunner, type ExchangeFn } from './step-runner.js';
+import { StepRunner, type ExchangeFn, type SendPartFn } from './step-runner.js';
+
+/** What a session sends through its current connection (replaced when the worker reconnects). */
+export interface SessionLink {
+  exchange: ExchangeFn;
+  sendPart: SendPartFn;
+}
 
 /**
  * Everything a worker sets up for one run: the data in shared memory, a model (for its
@@ -15,11 +21,11 @@ export class RunSession {
   readonly shared: SharedState;
   readonly pool: Piscina;
   readonly runner: StepRunner;
-  /** The SyncBN exchange of the current connection (replaced when the worker reconnects). */
-  exchange: ExchangeFn;
+  /** The SyncBN exchange and part sender of the current connection. */
+  link: SessionLink;
 
-  constructor(readonly runId: string, readonly workerId: number, spec: ModelSpec, readonly config: WorkerRunConfig, threads: number, exchange: ExchangeFn) {
-    this.exchange = exchange;
+  constructor(readonly runId: string, readonly workerId: number, spec: ModelSpec, readonly config: WorkerRunConfig, threads: number, link: SessionLink) {
+    this.link = link;
     this.model = buildModel(spec);
     const batchNorms = this.model.modules.filter((m): m is BatchNorm => m instanceof BatchNorm);
     const maxChannels = batchNorms.reduce((c, m) => Math.max(c, m.channels), 0);
@@ -40,10 +46,15 @@ export class RunSession {
     };
     this.runner = new StepRunner(this.pool, this.shared, {
       runKey: `${runId}/${workerId}`, shared: this.shared, spec, config: { seed: config.seed, bnSync: config.bnSync, smoothing: config.smoothing, perturb: config.perturb },
-    }, channelsOf, (mine) => this.exchange(mine));
+    }, channelsOf, (mine) => this.link.exchange(mine), (offset, values) => this.link.sendPart(offset, values), minPartFloats(config.bucketMb ?? 0));
   }
 
   async close(): Promise<void> {
     await this.pool.destroy();
   }
+}
+
+/** Floats in the smallest gradient part worth sending; Infinity (whole gradients) for 0. */
+export function minPartFloats(bucketMb: number): number {
+  return bucketMb > 0 ? Math.max(1, Math.ceil((bucketMb * 2 ** 20) / 4)) : Infinity;
 }

@@ -10,6 +10,7 @@ import type { Dataset } from '@flotilla/core';
  *   control  Int32 words    the SyncBN barrier (see bn-barrier.ts)
  *   bnShards K × (1 + 2C)   float64: each slot's (count, a[C], b[C]) at a barrier
  *   bnResult 1 + 2C         float64: the reduced (count, a[C], b[C]) handed back
+ *   readyFrom K             int32: at a backward barrier, where slot k's final gradient suffix starts
  *   inputs, labels          the training set, loaded once per process
  */
 export interface SharedState {
@@ -24,6 +25,7 @@ export interface SharedState {
   control: SharedArrayBuffer;
   bnShards: SharedArrayBuffer;
   bnResult: SharedArrayBuffer;
+  readyFrom: SharedArrayBuffer;
   inputs: SharedArrayBuffer;
   labels: SharedArrayBuffer;
   inputShape: number[];
@@ -63,6 +65,7 @@ export function createSharedState(threads: number, paramCount: number, bufferCou
     control: new SharedArrayBuffer(4 * Control.size),
     bnShards: new SharedArrayBuffer(8 * threads * slotWidth(maxChannels)),
     bnResult: new SharedArrayBuffer(8 * slotWidth(maxChannels)),
+    readyFrom: new SharedArrayBuffer(4 * threads),
     inputs, labels,
     inputShape: data.inputShape, count: data.count, numClasses: data.numClasses,
   };

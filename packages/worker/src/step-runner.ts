@@ -16,14 +16,25 @@ export interface BatchNormExchange {
 
 export type ExchangeFn = (mine: BatchNormExchange) => Promise<BatchNormExchange>;
 
+/**
+ * Sends gradient values [offset, offset + values.length) of the step in progress as a part;
+ * false when it could not (e.g. a non-finite value): the rest then goes in the gradient.
+ */
+export type SendPartFn = (offset: number, values: Float32Array) => boolean;
+
 /** The fields of a step message that say which rows to compute. */
 export type StepAssignment = Pick<StepMessage, 'step' | 'epoch' | 'batchStart' | 'start' | 'end' | 'globalBatch' | 'members'>;
 
 export interface StepOutcome {
   samples: number;
   loss: number;
-  /** Σ over this worker's threads of their gradients (fixed slot order); valid until the next step. */
+  /**
+   * Σ over this worker's threads of their gradients (fixed slot order) for the parameters
+   * not yet sent in parts, [0, grads.length); valid until the next step.
+   */
   grads: Float32Array;
+  /** Gradient parts sent during backward; they covered [grads.length, paramCount). */
+  parts: number;
   /** Running statistics averaged over the threads, weighted by their samples. */
   buffers: Float32Array;
   computeMs: number;
@@ -33,7 +44,9 @@ export interface StepOutcome {
 /**
  * Runs one step on a worker: splits its rows over the threads, runs one piscina task per
  * thread, serves their SyncBN barriers (merging slots with Chan's formula, then the
- * cross-process exchange), and sums the gradient slots.
+ * cross-process exchange), and sums the gradient slots. At each backward barrier the end of
+ * the gradient that every thread has finished goes out as a part once it reaches
+ * `minPartFloats`, while the threads go on with the earlier layers.
  */
 export class StepRunner {
   private readonly host: BarrierHost;
@@ -41,6 +54,10 @@ export class StepRunner {
   private readonly buffers: Float32Array;
   /** This worker computes the whole step: its merged statistics are already global. */
   private solo = false;
+  /** Gradient [sentFrom, paramCount) has gone out in `parts` parts this step. */
+  private sentFrom = 0;
+  private parts = 0;
+  private partsOn = false;
 
   constructor(
     private readonly pool: Piscina,
@@ -48,10 +65,23 @@ export class StepRunner {
     private readonly base: Omit<StepTask, 'slot' | 'step' | 'epoch' | 'batchStart' | 'start' | 'end' | 'globalBatch'> & { config: ThreadRunConfig },
     channelsOf: (layer: number) => number,
     private readonly exchange: ExchangeFn,
+    private readonly sendPart: SendPartFn,
+    /** Smallest part worth a message; Infinity sends the gradient whole. */
+    private readonly minPartFloats: number,
   ) {
     this.host = new BarrierHost(shared, channelsOf);
     this.grads = new Float32Array(shared.paramCount);
     this.buffers = new Float32Array(shared.bufferCount);
+  }
+
+  /** Gradient parts the last (or current) step has sent. */
+  get partsSent(): number {
+    return this.parts;
+  }
+
+  /** Where those parts begin: the gradient message must carry [0, unsentFrom). */
+  get unsentFrom(): number {
+    return this.sentFrom;
   }
 
   /** Abandons the step in progress: threads at (or reaching) a SyncBN barrier throw. */
@@ -69,6 +99,9 @@ export class StepRunner {
     const { shared } = this;
     const ranges = shardRanges(a.end - a.start, new Array(shared.threads).fill(1));
     this.solo = a.members === 1;
+    this.sentFrom = shared.paramCount;
+    this.parts = 0;
+    this.partsOn = Number.isFinite(this.minPartFloats);
     this.host.reset();
     const tasks = ranges.map((r, k) => this.pool.run({
       ...this.base, slot: k, step: a.step, epoch: a.epoch, batchStart: a.batchStart,
@@ -110,11 +143,47 @@ export class StepRunner {
       }
     }
     const mine = { layer, phase: phase === Phase.forward ? 'forward' as const : 'backward' as const, count, a, b };
-    const global = this.solo ? mine : await this.exchange(mine);
+    // The SyncBN contribution goes first: the part travels while the reply is on its way.
+    const reply = this.solo ? null : this.exchange(mine);
+    if (phase === Phase.backward) {
+      try {
+        this.sendReadyPart();
+      } catch (error) {
+        reply?.catch(() => { /* the step fails with the error above */ });
+        throw error;
+      }
+    }
+    const global = reply === null ? mine : await reply;
     if (global.a.length !== channels || global.b.length !== channels) {
       throw new Error(`SyncBN reply for layer ${layer} has ${global.a.length} channels, expected ${channels}`);
     }
     this.host.release(global.count, global.a, global.b);
+  }
+
+  /** Sends the gradient every thread has finished since the last part, if big enough. */
+  private sendReadyPart(): void {
+    if (!this.partsOn) return;
+    const from = this.host.readyFrom();
+    if (this.sentFrom - from < this.minPartFloats) return;
+    if (!this.sendPart(from, this.sumSlots(from, this.sentFrom))) {
+      this.partsOn = false;
+      return;
+    }
+    this.sentFrom = from;
+    this.parts++;
+  }
+
+  /** Σ over the slots of gradient [lo, hi), in slot order (a view of slot 0 for one thread). */
+  private sumSlots(lo: number, hi: number): Float32Array {
+    const { shared, grads } = this;
+    const first = slot(shared.grads, 0, shared.paramCount);
+    if (shared.threads === 1) return first.subarray(lo, hi);
+    grads.set(first.subarray(lo, hi), lo);
+    for (let k = 1; k < shared.threads; k++) {
+      const g = slot(shared.grads, k, shared.paramCount);
+      for (let i = lo; i < hi; i++) grads[i] += g[i];
+    }
+    return grads.subarray(lo, hi);
   }
 
   private combine(results: StepResult[]): StepOutcome {
@@ -126,23 +195,18 @@ export class StepRunner {
       computeMs = Math.max(computeMs, r.computeMs);
       bnWaitMs = Math.max(bnWaitMs, r.bnWaitMs);
     }
-    // One thread: its slot is the sum (read before the next step reuses it, as the caller does).
-    if (results.length === 1) {
-      const only = results[0].slot;
-      return { samples, loss, grads: slot(shared.grads, only, shared.paramCount), buffers: slot(shared.buffers, only, shared.bufferCount), computeMs, bnWaitMs };
-    }
-    const { grads } = this;
-    grads.fill(0);
+    // Read before the next step reuses the slots, as the caller does.
+    const grads = this.sumSlots(0, this.sentFrom);
+    // One thread: its slot's statistics are the worker's.
+    if (results.length === 1) return { samples, loss, grads, parts: this.parts, buffers: slot(shared.buffers, 0, shared.bufferCount), computeMs, bnWaitMs };
     buffers.fill(0);
     for (const r of results) {
-      const g = slot(shared.grads, r.slot, shared.paramCount);
-      for (let i = 0; i < g.length; i++) grads[i] += g[i];
       // Slots that saw no rows keep the published statistics; weight them out.
       const w = samples > 0 ? r.samples / samples : 1 / results.length;
       if (w === 0) continue;
       const b = slot(shared.buffers, r.slot, shared.bufferCount);
       for (let i = 0; i < b.length; i++) buffers[i] += w * b[i];
     }
-    return { samples, loss, grads, buffers, computeMs, bnWaitMs };
+    return { samples, loss, grads, parts: this.parts, buffers, computeMs, bnWaitMs };
   }
 }

@@ -4,7 +4,7 @@
  * buffer, and its gradients and BatchNorm buffers are re-pointed at the slot of the task.
  */
 import {
-  buildModel, computeGradients, CounterRng, epochOrder, gatherBatch, perturbInputs, Tensor,
+  buildModel, computeGradients, CounterRng, epochOrder, gatherBatch, GradientReadiness, perturbInputs, Tensor,
   type Dataset, type Model, type ModelSpec, useMatmulKernel,
 } from '@flotilla/core';
 import { ThreadBarrier } from './bn-barrier.js';
@@ -52,6 +52,7 @@ interface Replica {
   inputs: Float32Array;
   labels: Int32Array;
   barriers: ThreadBarrier[];
+  readiness: GradientReadiness;
   order: { epoch: number; order: Int32Array } | null;
 }
 
@@ -68,7 +69,10 @@ function replicaFor(task: StepTask): Replica {
   });
   const features = shared.inputShape.reduce((a, b) => a * b, 1);
   const barriers = Array.from({ length: shared.threads }, (_, k) => new ThreadBarrier(shared, k));
-  replica = { runKey: task.runKey, model, data: sharedDataset(shared), features, inputs: new Float32Array(0), labels: new Int32Array(0), barriers, order: null };
+  replica = {
+    runKey: task.runKey, model, data: sharedDataset(shared), features, inputs: new Float32Array(0), labels: new Int32Array(0),
+    barriers, readiness: new GradientReadiness(model), order: null,
+  };
   return replica;
 }
 
@@ -96,12 +100,15 @@ export default function runStep(task: StepTask): StepResult {
   if (config.perturb > 0) perturbInputs(r.inputs, positions, r.features, { rng: new CounterRng(config.seed), epoch: task.epoch, sigma: config.perturb });
   const barrier = r.barriers[task.slot];
   barrier.waitMs = 0;
+  // Backward barriers tell the main thread how much of the gradient is final (gradient parts).
+  r.readiness.reset();
+  barrier.readiness = r.readiness;
   const x = new Tensor(r.inputs.subarray(0, n * r.features), model.batchShape(n));
   const loss = computeGradients(model, x, r.labels.subarray(0, n), {
     seed: config.seed,
     step: task.step,
     rowOffset: task.start,
     batchNormReducer: config.bnSync === 'global' ? (layer) => barrier.reducer(layer) : undefined,
-  }, { smoothing: config.smoothing, globalBatch: task.globalBatch });
+  }, { smoothing: config.smoothing, globalBatch: task.globalBatch, onLeafReady: r.readiness.onLeafReady });
   return { slot: task.slot, samples: n, loss, computeMs: performance.now() - started - barrier.waitMs, bnWaitMs: barrier.waitMs };
 }
