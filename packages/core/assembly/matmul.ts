@@ -8,7 +8,7 @@
 //       for ic over M in MC blocks: pack op(A)[ic:ic+MC, pc:pc+KC] into MR-row panels
 //         for each NR panel, for each MR panel: MR×NR micro-kernel over KC
 // The micro-kernel is MR×NR = 4×8: eight f32x4 accumulators, one B panel row (2×v128)
-// and one broadcast A value per step, summed in float32 over KU = 4 steps and then into a
+// and one broadcast A value per step, summed in float32 over KU = 16 steps and then into a
 // float64 4×8 tile (so rounding stays close to the TypeScript kernels'). Packing absorbs
 // transA/transB and pads edge panels with zeros; edge tiles go through a scratch tile and
 // only their valid part reaches C.
@@ -23,7 +23,7 @@ const KC: i32 = 256;
 const MC: i32 = 64;
 const NC: i32 = 512;
 /** Float32 partial sums run over at most KU steps before they are added into float64. */
-const KU: i32 = 4;
+const KU: i32 = 16;
 
 /** Bytes of scratch the wrapper must reserve at `work`: packed A, packed B, edge tile, float64 tile. */
 export const WORK_BYTES: i32 = ((MC * KC + KC * NC + MR * NR) << 2) + (MR * NR << 3);

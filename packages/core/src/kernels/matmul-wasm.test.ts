@@ -11,11 +11,12 @@ import { MATMUL_WASM_BASE64 } from './matmul-wasm-bytes.js';
 
 /*
  * f32Tol (test/matmul-support.ts) is 8·(1 + √K)·u·S with S = Σ|a||b| (+|C0|). The WebAssembly
- * kernel rounds each product to float32 (≤ u relative), sums runs of KU = 4 products in float32
- * (≤ 3 roundings each), adds those in float64 (negligible), rounds each K block (256) sum to
+ * kernel rounds each product to float32 (≤ u relative), sums runs of KU = 16 products in float32
+ * (≤ 15 roundings each), adds those in float64 (negligible), rounds each K block (256) sum to
  * float32 once and adds it into C in float32 (one rounding per block, one more for C0 when
- * accumulating). The worst case is therefore ≈ (4 + ⌈K/256⌉ + 1)·u·S ≤ 10·u·S for every K here
- * (≤ 1100), below f32Tol for K ≥ 1 (the tolerance also used for matmulBlocked). It is still far below one
+ * accumulating). The worst case is therefore ≈ (min(K, 16) + ⌈K/256⌉ + 1)·u·S ≤ 22·u·S for every
+ * K here (≤ 1100), below f32Tol = 8·(1 + √K)·u·S for every K ≥ 1 (the tolerance also used for
+ * matmulBlocked). It is still far below one
  * product |a_ip·b_pj| ≈ S/K for every K tested (K = 1100: 8·(1+33)/2^24 ≈ 1.6e-5 vs 1/K ≈ 9e-4),
  * so a dropped, doubled or misplaced term fails — a test below checks exactly that.
  */
