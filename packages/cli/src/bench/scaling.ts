@@ -28,13 +28,18 @@ export interface ScalingRun extends Topology {
 
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
-/** Payload bytes per step for N workers: params+buffers out, gradient+buffers back, 2 SyncBN rounds per BatchNorm each way. */
-function wireBytes(config: RunConfig, workers: number): number {
+/**
+ * Payload bytes per step for N workers: params+buffers out (float32), gradient (float32, or
+ * 16-bit with --grad-dtype) + buffers back, and with global SyncBN across more than one
+ * worker 2 rounds per BatchNorm each way (a lone worker skips them).
+ */
+export function wireBytes(config: RunConfig, workers: number): number {
   const model = buildModel(config.model);
-  const floats = model.params.length + model.buffers.length;
+  const params = model.params.length, buffers = model.buffers.length;
   const bnChannels = model.modules.filter((m): m is BatchNorm => m instanceof BatchNorm).reduce((s, m) => s + m.channels, 0);
-  const bn = config.bnSync === 'global' ? 2 * 2 * 16 * bnChannels : 0;
-  return workers * (2 * 4 * floats + bn);
+  const bn = config.bnSync === 'global' && workers > 1 ? 2 * 2 * 16 * bnChannels : 0;
+  const gradientBytes = config.gradDtype === 'f32' ? 4 : 2;
+  return workers * (4 * (params + buffers) + gradientBytes * params + 4 * buffers + bn);
 }
 
 /**
