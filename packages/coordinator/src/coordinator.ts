@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { evaluate, ModelEarlyStopping, shardRanges, takeFirst, type Dataset } from '@flotilla/core';
-import { decodeMessage, encodeMessage, FramePool, frameLimits, PROTOCOL_VERSION, ProtocolError, validateAgainst, type Message, type WorkerMessage } from '@flotilla/protocol';
+import { decodeMessage, encodeMessage, FramePool, frameLimits, minPartFloats, PROTOCOL_VERSION, ProtocolError, validateAgainst, type Message, type WorkerMessage } from '@flotilla/protocol';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MemberLost, StepRound } from './step-round.js';
 import { writeFileAtomic } from './files.js';
@@ -303,7 +303,7 @@ export class Coordinator {
   private startRound(assignment: BatchAssignment, attempt: number): StepRound {
     const members = [...this.workers.keys()].sort((x, y) => x - y);
     const ranges = shardRanges(assignment.globalBatch, members.map((id) => this.workers.get(id)!.threads));
-    const round = new StepRound(assignment, attempt, members, this.state.grads);
+    const round = new StepRound(assignment, attempt, members, this.state.grads, minPartFloats(this.options.config.bucketMb));
     this.current = round;
     const { model } = this.state;
     // One parameter frame for all members, back to the pool once every socket has written it.
@@ -370,7 +370,7 @@ export class Coordinator {
         const round = await this.completeStep(assignment);
         const t1 = performance.now();
         // A diverged step is skipped without waiting for (or summing) the other members.
-        const diverged = round.nonFinite.size > 0;
+        const { diverged } = round;
         const reduced = diverged ? { samples: 0, loss: NaN, computeMs: 0, bnWaitMs: 0 } : round.gradients.reduceInto(this.buffersSum);
         if (diverged) state.grads.fill(NaN); // no gradient this step (what is there is partial)
         if (!diverged) state.model.buffers.set(this.buffersSum);
@@ -383,9 +383,11 @@ export class Coordinator {
           skipped++;
           consecutiveSkips++;
           this.emit({
-            kind: 'warning', message: diverged
-              ? `step ${assignment.step} skipped: worker ${[...round.nonFinite].join(', ')} computed non-finite values (loss, gradient or BatchNorm statistics)`
-              : `step ${assignment.step} skipped: non-finite loss or gradient (loss ${reduced.loss}, gradient norm ${applied.gradNorm})`,
+            kind: 'warning', message: !diverged
+              ? `step ${assignment.step} skipped: non-finite loss or gradient (loss ${reduced.loss}, gradient norm ${applied.gradNorm})`
+              : round.nonFinite.size > 0
+                ? `step ${assignment.step} skipped: worker ${[...round.nonFinite].join(', ')} computed non-finite values (loss, gradient or BatchNorm statistics)`
+                : `step ${assignment.step} skipped: the merged BatchNorm statistics of layer ${round.overflowLayer} overflowed`,
           });
           if (consecutiveSkips >= MAX_CONSECUTIVE_SKIPS) throw new Error(`${consecutiveSkips} non-finite steps in a row; stopping. Last good checkpoint: ${lastCheckpoint || 'none yet'}`);
         } else consecutiveSkips = 0;

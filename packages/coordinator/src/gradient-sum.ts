@@ -44,7 +44,11 @@ export class GradientSum {
   /** target[reducedFrom, P) already holds the sum over every member. */
   private reducedFrom: number;
 
-  constructor(private readonly expected: readonly number[], private readonly target: Float32Array) {
+  /**
+   * `minPartFloats`: the run's smallest part (--bucket-mb; Infinity when parts are off).
+   * Workers never send less, and a flood of tiny parts would make summing quadratic.
+   */
+  constructor(private readonly expected: readonly number[], private readonly target: Float32Array, private readonly minPartFloats = Infinity) {
     this.ordered = [...expected].sort((x, y) => x - y);
     for (const id of expected) {
       this.pieces.set(id, []);
@@ -62,6 +66,11 @@ export class GradientSum {
     if (values.length === 0 || end !== expectedEnd) {
       throw new Error(`worker ${workerId} sent gradient part [${offset}, ${end}); the next part must end at ${expectedEnd}`);
     }
+    if (values.length < this.minPartFloats) {
+      throw new Error(this.minPartFloats === Infinity
+        ? `worker ${workerId} sent a gradient part; this run sends whole gradients (--bucket-mb 0)`
+        : `worker ${workerId} sent a gradient part of ${values.length} values; this run's parts have at least ${this.minPartFloats} (--bucket-mb)`);
+    }
     this.pieces.get(workerId)!.push({ offset, values });
     this.received.set(workerId, offset);
     this.reduceReady();
@@ -78,6 +87,7 @@ export class GradientSum {
     pieces.push({ offset: 0, values: c.grads });
     this.received.set(c.workerId, 0);
     this.contributions.set(c.workerId, c);
+    this.reduceReady();
     return this.complete;
   }
 
@@ -133,8 +143,9 @@ export class GradientSum {
     const { target } = this;
     this.ordered.forEach((id, k) => {
       for (const { offset, values } of this.pieces.get(id)!) {
+        if (offset >= hi) continue; // pieces run from the back: the ones before reach [lo, hi)
         const a = Math.max(lo, offset), b = Math.min(hi, offset + values.length);
-        if (a >= b) continue;
+        if (a >= b) break;
         if (k === 0) target.set(values.subarray(a - offset, b - offset), a);
         else for (let i = a; i < b; i++) target[i] += values[i - offset];
       }

@@ -11,8 +11,10 @@ export type Verdict = 'current' | 'stale' | 'invalid';
 
 /**
  * One attempt at one step: the members it was assigned to, their SyncBN rounds and their
- * gradients. Completes when every member's gradient is in; fails with MemberLost when a
- * member goes away, and the coordinator then redoes the step (attempt + 1) without it.
+ * gradients. Completes when every member's gradient is in, or early when the step diverged
+ * (a member reports non-finite values, or merged statistics overflow: `diverged`); fails
+ * with MemberLost when a member goes away, and the coordinator then redoes the step
+ * (attempt + 1) without it.
  */
 export class StepRound {
   readonly gradients: GradientSum;
@@ -23,13 +25,18 @@ export class StepRound {
    * that diverged inside a SyncBN round leaves the others waiting at it).
    */
   readonly nonFinite = new Set<number>();
+  /** The BatchNorm layer whose merged statistics overflowed (finite shards), if one did: skipped too. */
+  overflowLayer: number | null = null;
   readonly done: Promise<void>;
   private resolve!: () => void;
   private reject!: (error: Error) => void;
 
-  /** `grads`: where the summed gradient goes (parts are summed into it as they arrive). */
-  constructor(readonly assignment: BatchAssignment, readonly attempt: number, readonly members: readonly number[], grads: Float32Array) {
-    this.gradients = new GradientSum(members, grads);
+  /**
+   * `grads`: where the summed gradient goes (parts are summed into it as they arrive);
+   * `minPartFloats`: the smallest gradient part this run allows.
+   */
+  constructor(readonly assignment: BatchAssignment, readonly attempt: number, readonly members: readonly number[], grads: Float32Array, minPartFloats = Infinity) {
+    this.gradients = new GradientSum(members, grads, minPartFloats);
     this.done = new Promise<void>((resolve, reject) => { this.resolve = resolve; this.reject = reject; });
     this.done.catch(() => { /* the run loop handles it */ });
   }
@@ -56,7 +63,8 @@ export class StepRound {
     const { count, a, b } = reduction.result();
     // Finite shards can still merge into an overflow; such statistics cannot be sent.
     if (!allFinite(a) || !allFinite(b)) {
-      this.diverged(workerId);
+      this.overflowLayer = m.layer;
+      this.resolve();
       return null;
     }
     const values = new Float64Array(2 * channels);
@@ -71,7 +79,7 @@ export class StepRound {
 
   addGradient(workerId: number, m: GradientMessage): void {
     if (m.nonFinite) {
-      this.diverged(workerId);
+      this.reportNonFinite(workerId);
       return;
     }
     const complete = this.gradients.add({
@@ -81,7 +89,12 @@ export class StepRound {
     if (complete) this.resolve();
   }
 
-  private diverged(workerId: number): void {
+  /** The step is to be skipped: a member reported non-finite values or statistics overflowed. */
+  get diverged(): boolean {
+    return this.nonFinite.size > 0 || this.overflowLayer !== null;
+  }
+
+  private reportNonFinite(workerId: number): void {
     this.nonFinite.add(workerId);
     this.resolve();
   }

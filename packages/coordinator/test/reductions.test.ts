@@ -73,7 +73,7 @@ describe('GradientSum', () => {
   it('sums gradient parts as soon as every member has sent them, to the same bits as whole gradients', () => {
     // Worker 0 splits at 15 and 6, worker 4 at 11; parts interleave with each other and the heads.
     const grads = new Float32Array(P).fill(NaN);
-    const sum = new GradientSum([4, 0], grads);
+    const sum = new GradientSum([4, 0], grads, 1);
     const g0 = gradientOf(0), g4 = gradientOf(4);
     sum.addPart(0, 15, g0.subarray(15));
     expect(grads.every(Number.isNaN)).toBe(true); // worker 4 has sent nothing yet
@@ -90,8 +90,18 @@ describe('GradientSum', () => {
     expect(Array.from(grads)).toEqual(Array.from(reference));
   });
 
+  it('sums what a whole gradient completes as soon as it arrives', () => {
+    const grads = new Float32Array(P).fill(NaN);
+    const sum = new GradientSum([0, 1], grads, 1);
+    sum.addPart(1, 9, gradientOf(1).subarray(9));
+    sum.add(contribution(0, gradientOf(0))); // worker 0 sends no parts: [9, P) is complete now
+    const reference = wholeSum([0, 1]);
+    expect(Array.from(grads.subarray(9))).toEqual(Array.from(reference.subarray(9)));
+    expect(grads.subarray(0, 9).every(Number.isNaN)).toBe(true);
+  });
+
   it('refuses parts that do not tile the gradient from the back, and heads that do not fit them', () => {
-    const sum = new GradientSum([1, 2], new Float32Array(P));
+    const sum = new GradientSum([1, 2], new Float32Array(P), 1);
     const g = gradientOf(1);
     expect(() => sum.addPart(1, 10, g.subarray(10, 20))).toThrow('worker 1 sent gradient part [10, 20); the next part must end at 23');
     expect(() => sum.addPart(1, 23, g.subarray(23))).toThrow('worker 1 sent gradient part [23, 23); the next part must end at 23');

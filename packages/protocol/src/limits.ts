@@ -34,3 +34,12 @@ export function frameLimits(model: ModelCounts, options: FrameLimitOptions = {})
     maxFrameBytes: payloadOffset(MAX_HEADER_BYTES) + maxPayloadBytes,
   };
 }
+
+/**
+ * Floats in the smallest gradient part of a run with `bucketMb` (RunConfig.bucketMb, MiB of
+ * float32); Infinity when parts are off (0). Workers send no smaller part, and the
+ * coordinator refuses one.
+ */
+export function minPartFloats(bucketMb: number): number {
+  return bucketMb > 0 ? Math.max(1, Math.ceil((bucketMb * 2 ** 20) / 4)) : Infinity;
+}

@@ -1,6 +1,6 @@
 import { BatchNorm, buildModel, takeFirst, type Model, type ModelSpec } from '@flotilla/core';
 import { loadDataset } from '@flotilla/datasets';
-import type { RunConfig as WorkerRunConfig } from '@flotilla/protocol';
+import { minPartFloats, type RunConfig as WorkerRunConfig } from '@flotilla/protocol';
 import { Piscina } from 'piscina';
 import { createSharedState, type SharedState } from './shared-state.js';
 import { StepRunner, type ExchangeFn, type SendPartFn } from './step-runner.js';
@@ -54,7 +54,3 @@ export class RunSession {
   }
 }
 
-/** Floats in the smallest gradient part worth sending; Infinity (whole gradients) for 0. */
-export function minPartFloats(bucketMb: number): number {
-  return bucketMb > 0 ? Math.max(1, Math.ceil((bucketMb * 2 ** 20) / 4)) : Infinity;
-}

@@ -143,8 +143,14 @@ export class StepRunner {
       }
     }
     const mine = { layer, phase: phase === Phase.forward ? 'forward' as const : 'backward' as const, count, a, b };
-    // The SyncBN contribution goes first: the part travels while the reply is on its way.
-    const reply = this.solo ? null : this.exchange(mine);
+    if (this.solo) {
+      // No round trip to wait through: let the threads go on, then send what is final.
+      this.host.release(count, a, b);
+      if (phase === Phase.backward) this.sendReadyPart();
+      return;
+    }
+    // The SyncBN contribution goes first: the part is summed and sent while the reply is on its way.
+    const reply = this.exchange(mine);
     if (phase === Phase.backward) {
       try {
         this.sendReadyPart();
@@ -153,14 +159,17 @@ export class StepRunner {
         throw error;
       }
     }
-    const global = reply === null ? mine : await reply;
+    const global = await reply;
     if (global.a.length !== channels || global.b.length !== channels) {
       throw new Error(`SyncBN reply for layer ${layer} has ${global.a.length} channels, expected ${channels}`);
     }
     this.host.release(global.count, global.a, global.b);
   }
 
-  /** Sends the gradient every thread has finished since the last part, if big enough. */
+  /**
+   * Sends the gradient every thread has finished since the last part, if big enough. Called
+   * at a backward barrier (before the next one, so the threads' readyFrom words still hold).
+   */
   private sendReadyPart(): void {
     if (!this.partsOn) return;
     const from = this.host.readyFrom();

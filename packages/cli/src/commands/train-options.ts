@@ -60,7 +60,7 @@ export function withTrainOptions<T>(y: Argv<T>): Argv<T & TrainOptionArgs> {
     .option('checkpoint-every', { type: 'number', describe: 'Also checkpoint every N steps [default: epoch ends only]' })
     .option('cycles', { type: 'number', describe: 'Cosine schedule with this many warm restarts [default: 1]' })
     .option('grad-dtype', { type: 'string', describe: 'Precision of gradients on the wire: f32, f16 (power-of-two scaled) or bf16 [default: f32]' })
-    .option('bucket-mb', { type: 'number', describe: 'Overlap gradient transfer with backward: send finished parts of at least this many MiB as backward passes each BatchNorm; 0 sends whole gradients [default: 0.25]' })
+    .option('bucket-mb', { type: 'number', describe: 'Overlap gradient transfer with backward: send finished parts of at least this many MiB as backward passes each BatchNorm (global SyncBN only); 0 sends whole gradients [default: 0.25]' })
     .option('heartbeat-timeout', { type: 'number', describe: 'Drop a worker silent for this many seconds [default: 10]' })
     .option('out', { type: 'string', describe: 'Run folder, created if missing [default: runs/<timestamp>]' })
     .option('json', { type: 'boolean', describe: 'Print a JSON summary as the last line of stdout' });

@@ -17,8 +17,8 @@ import { ensureMemory, instantiateEmbedded, type WasmMemory } from './wasm-modul
  * The run length trades speed for rounding (measured at n = 512 on a 2-core Xeon, error
  * as max |c − ref| / (‖a row‖·‖b col‖) on the default model's shapes, U(0,1) inputs):
  *   runs of 4: 19.8 GFLOP/s, 1.2e-7   runs of 16: 30.4, 1.3e-7   pure float32: 37.2, 6.4e-7
- * 16 keeps the error within 1.8× of runs of 4 (and of matmulBlocked's double sums); pure
- * float32, as BLAS sums, is 3.5–10× worse. Long training runs do not separate them: 400
+ * Per shape, runs of 16 have at most 1.8× the error of runs of 4 (on Xᵀ·dY; 1.1× on the
+ * worst shape overall); pure float32, as BLAS sums, 3.5–10×. Long training runs do not separate them: 400
  * steps of the netns test's run drift 4e-4 to 3e-2 from matmulBlocked's by seed, whatever
  * the variant, as chaotic runs do. See the tolerance argument in matmul-wasm.test.ts.
  *
