@@ -19,10 +19,11 @@ export class ThreadBarrier {
   private readonly readyFrom: Int32Array;
   /** Milliseconds spent waiting at barriers since the last reset. */
   waitMs = 0;
-  /** Tracks this slot's backward pass: published at backward barriers for gradient parts. */
-  readiness: GradientReadiness | null = null;
-
-  constructor(private readonly state: SharedState, private readonly slotIndex: number) {
+  /**
+   * `readiness` tracks the replica's backward pass; at backward barriers its readyFrom is
+   * published for gradient parts (null: nothing is reported final before the end).
+   */
+  constructor(private readonly state: SharedState, private readonly slotIndex: number, private readonly readiness: GradientReadiness | null = null) {
     const width = slotWidth(state.maxChannels);
     this.control = new Int32Array(state.control);
     this.shard = new Float64Array(state.bnShards, 8 * slotIndex * width, width);
@@ -82,9 +83,11 @@ export class BarrierHost {
   private readonly shards: Float64Array;
   private readonly result: Float64Array;
   private readonly width: number;
+  private readonly readyWords: Int32Array;
 
   constructor(private readonly state: SharedState, private readonly channelsOf: (layer: number) => number) {
     this.control = new Int32Array(state.control);
+    this.readyWords = new Int32Array(state.readyFrom);
     this.shards = new Float64Array(state.bnShards);
     this.result = new Float64Array(state.bnResult);
     this.width = slotWidth(state.maxChannels);
@@ -123,9 +126,8 @@ export class BarrierHost {
    * parameter count when nothing is).
    */
   readyFrom(): number {
-    const words = new Int32Array(this.state.readyFrom);
     let from = 0;
-    for (let k = 0; k < this.state.threads; k++) from = Math.max(from, Atomics.load(words, k));
+    for (let k = 0; k < this.state.threads; k++) from = Math.max(from, Atomics.load(this.readyWords, k));
     return from;
   }
 

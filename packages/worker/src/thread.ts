@@ -68,10 +68,12 @@ function replicaFor(task: StepTask): Replica {
     storage: { params: new Float32Array(shared.params), grads: slot(shared.grads, 0, shared.paramCount), buffers: slot(shared.buffers, 0, shared.bufferCount) },
   });
   const features = shared.inputShape.reduce((a, b) => a * b, 1);
-  const barriers = Array.from({ length: shared.threads }, (_, k) => new ThreadBarrier(shared, k));
+  // Backward barriers tell the main thread how much of the gradient is final (gradient parts).
+  const readiness = new GradientReadiness(model);
+  const barriers = Array.from({ length: shared.threads }, (_, k) => new ThreadBarrier(shared, k, readiness));
   replica = {
     runKey: task.runKey, model, data: sharedDataset(shared), features, inputs: new Float32Array(0), labels: new Int32Array(0),
-    barriers, readiness: new GradientReadiness(model), order: null,
+    barriers, readiness, order: null,
   };
   return replica;
 }
@@ -100,9 +102,7 @@ export default function runStep(task: StepTask): StepResult {
   if (config.perturb > 0) perturbInputs(r.inputs, positions, r.features, { rng: new CounterRng(config.seed), epoch: task.epoch, sigma: config.perturb });
   const barrier = r.barriers[task.slot];
   barrier.waitMs = 0;
-  // Backward barriers tell the main thread how much of the gradient is final (gradient parts).
   r.readiness.reset();
-  barrier.readiness = r.readiness;
   const x = new Tensor(r.inputs.subarray(0, n * r.features), model.batchShape(n));
   const loss = computeGradients(model, x, r.labels.subarray(0, n), {
     seed: config.seed,
