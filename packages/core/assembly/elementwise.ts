@@ -24,6 +24,32 @@ export function heapBase(): usize {
 }
 
 // ---------------------------------------------------------------------------------------
+// Sum of squares (the gradient norm).
+
+/**
+ * acc[i & 3] += x[i]² for i < n, in float64 (a float32 square is exact there): four
+ * interleaved sums, two f64x2 lanes each. acc holds 4 doubles and carries across calls, so
+ * a buffer taken in pieces whose lengths are multiples of 4 sums exactly as in one go.
+ */
+export function sumSquares(x: usize, n: i32, acc: usize): void {
+  let lo = v128.load(acc), hi = v128.load(acc, 16);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v = v128.load(x + (<usize>i << 2));
+    const a = f64x2.promote_low_f32x4(v), b = f64x2.promote_low_f32x4(high(v));
+    lo = f64x2.add(lo, f64x2.mul(a, a));
+    hi = f64x2.add(hi, f64x2.mul(b, b));
+  }
+  v128.store(acc, lo);
+  v128.store(acc, hi, 16);
+  for (; i < n; i++) {
+    const v = <f64>load<f32>(x + (<usize>i << 2));
+    const at = acc + (<usize>(i & 3) << 3);
+    store<f64>(at, load<f64>(at) + v * v);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
 // ReLU and multiplication by a constant mask.
 
 /** y[i] = x[i] > 0 ? x[i] : 0 (NaN and −0 give +0). */

@@ -9,6 +9,26 @@ import type { CounterRng, Stream } from '../rng.js';
  * store, sums over rows in row order per channel.
  */
 
+/**
+ * Σ x[i]², float64: four sums by i mod 4, added as (s0 + s1) + (s2 + s3). Interleaved so
+ * SIMD lanes can run them (and four adds are in flight rather than one chain); still one
+ * fixed order, so every process that sums the same buffer gets the same bits.
+ */
+export function sumSquaresReference(x: FloatArray): number {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  const n = x.length;
+  for (let i = 0; i < n; i++) {
+    const v = x[i] * x[i];
+    switch (i & 3) {
+      case 0: s0 += v; break;
+      case 1: s1 += v; break;
+      case 2: s2 += v; break;
+      default: s3 += v;
+    }
+  }
+  return (s0 + s1) + (s2 + s3);
+}
+
 /** ys[i] = xs[i] > 0 ? xs[i] : 0 (NaN and −0 give +0). */
 export function reluReference(xs: FloatArray, ys: FloatArray): void {
   for (let i = 0; i < xs.length; i++) {

@@ -4,11 +4,11 @@ import type { FloatArray } from '../dtype.js';
 import { CounterRng, type Stream } from '../rng.js';
 import {
   adamReference, batchNormBackwardDxReference, batchNormBackwardSumsReference, batchNormNormalizeReference, channelMomentsReference,
-  keepMaskReference, mulAccumulateReference, mulReference, reluBackwardReference, reluReference,
+  keepMaskReference, mulAccumulateReference, mulReference, reluBackwardReference, reluReference, sumSquaresReference,
 } from './elementwise-reference.js';
 import {
   adamWasm, batchNormBackwardDxWasm, batchNormBackwardSumsWasm, batchNormNormalizeWasm, channelMomentsWasm, fillUniformWasm,
-  keepMaskWasm, mulAccumulateWasm, mulWasm, reluBackwardWasm, reluWasm, wasmElementwiseAvailable, WASM_MIN_ELEMENTS,
+  keepMaskWasm, mulAccumulateWasm, mulWasm, reluBackwardWasm, reluWasm, sumSquaresWasm, wasmElementwiseAvailable, WASM_MIN_ELEMENTS,
 } from './elementwise-wasm.js';
 import { ELEMENTWISE_WASM, kernels } from './index.js';
 
@@ -47,8 +47,10 @@ function data(n: number, rand: () => number, scale = 1, shift = 0, specials = tr
   return x;
 }
 
-/** [rows, c] shapes: odd channel counts (SIMD tails), one row, one channel, the model's. */
-const SHAPES: Array<[number, number]> = [[128, 512], [128, 256], [37, 13], [1, 300], [300, 1], [17, 4], [5, 63], [64, 7], [3, 1000]];
+/** [rows, c] shapes: odd channel counts (SIMD tails), one row, one channel, the model's, several 8192-element pieces with a short last one, rows wider than a piece. */
+const SHAPES: Array<[number, number]> = [
+  [128, 512], [128, 256], [37, 13], [1, 300], [300, 1], [17, 4], [5, 63], [64, 7], [3, 1000], [37, 700], [20000, 1], [2, 9001],
+];
 
 describe('WebAssembly SIMD elementwise kernels', () => {
   it('compile and instantiate here', () => {
@@ -56,9 +58,34 @@ describe('WebAssembly SIMD elementwise kernels', () => {
     for (const [name, fn] of Object.entries(ELEMENTWISE_WASM)) expect(kernels[name as keyof typeof kernels], name).toBe(fn);
   });
 
+  it('the sum of squares matches the reference bit for bit, across pieces and tails', () => {
+    const rand = makeRandom(11);
+    // Sizes around the 8192-element pieces and every tail length; wide magnitudes so a
+    // different summation order would show in the last bits.
+    for (const n of [256, 257, 258, 259, 1001, 8191, 8192, 8193, 8195, 16386, 536842]) {
+      const x = data(n, rand, 1, 0, false);
+      for (let i = 0; i < n; i += 97) x[i] *= 1e4;
+      const want = sumSquaresReference(x);
+      expect(Object.is(sumSquaresWasm(x), want), `n=${n}`).toBe(true);
+    }
+    const special = data(1000, rand);
+    expect(sumSquaresWasm(special)).toBe(sumSquaresReference(special)); // NaN stays NaN (toBe uses Object.is)
+  });
+
+  it('the sum of squares reference adds four interleaved float64 sums as (s0 + s1) + (s2 + s3)', () => {
+    // s0 = 2^54 (float64 ulp 4 there), s2 = s3 = 1 + 1: (2^54 + 0) + (2 + 2) = 2^54 + 4 exactly.
+    // In index order each 1 is absorbed (2^54 + 1 rounds to 2^54), and ((s0 + s1) + s2) + s3
+    // ties twice to even: both would give 2^54.
+    const x = new Float32Array([2 ** 27, 0, 1, 1, 0, 0, 1, 1]);
+    expect(sumSquaresReference(x)).toBe(2 ** 54 + 4);
+    let sequential = 0;
+    for (const v of x) sequential += v * v;
+    expect(sequential).toBe(2 ** 54);
+  });
+
   it('relu and its backward match the references bit for bit, odd sizes included', () => {
     const rand = makeRandom(1);
-    for (const n of [256, 257, 258, 259, 1000, 4099, 65536, 7, 255]) {
+    for (const n of [256, 257, 258, 259, 1000, 4099, 65536, 16389, 7, 255]) {
       const xs = data(n, rand);
       const want = new Float32Array(n), got = new Float32Array(n);
       reluReference(xs, want);
@@ -167,7 +194,7 @@ describe('WebAssembly SIMD elementwise kernels', () => {
 
   it('Adam matches the reference bit for bit over several steps (L2 and decoupled decay, odd sizes)', () => {
     const rand = makeRandom(7);
-    for (const [n, l2, shrink] of [[1027, 0, 1], [4096, 1e-2, 1], [301, 0, 1 - 1e-3 * 0.01]] as const) {
+    for (const [n, l2, shrink] of [[1027, 0, 1], [4096, 1e-2, 1], [301, 0, 1 - 1e-3 * 0.01], [20483, 1e-2, 1]] as const) {
       const p0 = data(n, rand, 0.1, 0, false);
       const pw = p0.slice(), pg = p0.slice();
       const mw = new Float32Array(n), mg = new Float32Array(n), vw = new Float32Array(n), vg = new Float32Array(n);

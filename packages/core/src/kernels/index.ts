@@ -4,11 +4,11 @@ import { matmulWasm } from './matmul-wasm.js';
 import type { Kernels } from './types.js';
 import {
   adamWasm, batchNormBackwardDxWasm, batchNormBackwardSumsWasm, batchNormNormalizeWasm, channelMomentsWasm, keepMaskWasm,
-  mulAccumulateWasm, mulWasm, reluBackwardWasm, reluWasm,
+  mulAccumulateWasm, mulWasm, reluBackwardWasm, reluWasm, sumSquaresWasm,
 } from './elementwise-wasm.js';
 import {
   adamReference, batchNormBackwardDxReference, batchNormBackwardSumsReference, batchNormNormalizeReference, channelMomentsReference,
-  keepMaskReference, mulAccumulateReference, mulReference, reluBackwardReference, reluReference,
+  keepMaskReference, mulAccumulateReference, mulReference, reluBackwardReference, reluReference, sumSquaresReference,
 } from './elementwise-reference.js';
 
 export type { Kernels } from './types.js';
@@ -19,6 +19,7 @@ export { wasmElementwiseAvailable } from './elementwise-wasm.js';
 
 /** The TypeScript elementwise kernels (the definition; float64 always runs these). */
 export const ELEMENTWISE_REFERENCE = {
+  sumSquares: sumSquaresReference,
   relu: reluReference,
   reluBackward: reluBackwardReference,
   mul: mulReference,
@@ -33,6 +34,7 @@ export const ELEMENTWISE_REFERENCE = {
 
 /** The WebAssembly SIMD elementwise kernels, bit-identical to the references (the default). */
 export const ELEMENTWISE_WASM = {
+  sumSquares: sumSquaresWasm,
   relu: reluWasm,
   reluBackward: reluBackwardWasm,
   mul: mulWasm,

@@ -23,6 +23,8 @@ export interface Kernels {
   // checkpoints and distributed equivalence depend on exact values. Matrices are [rows, c],
   // channels last.
 
+  /** Σ x[i]² in float64, as four sums by i mod 4 added (s0 + s1) + (s2 + s3). */
+  sumSquares(x: FloatArray): number;
   /** ys[i] = xs[i] > 0 ? xs[i] : 0. */
   relu(xs: FloatArray, ys: FloatArray): void;
   /** gx[i] += g[i] · (xs[i] > 0 ? 1 : 0). */

@@ -1,10 +1,9 @@
 import type { FloatArray } from '../dtype.js';
+import { kernels } from '../kernels/index.js';
 
-/** Euclidean norm of a flat gradient, summed in float64 in index order (reproducible). */
+/** Euclidean norm of a flat gradient, summed in float64 in one fixed order (reproducible; see Kernels.sumSquares). */
 export function gradNorm(grads: FloatArray): number {
-  let sum = 0;
-  for (let i = 0; i < grads.length; i++) sum += grads[i] * grads[i];
-  return Math.sqrt(sum);
+  return Math.sqrt(kernels.sumSquares(grads));
 }
 
 /**
