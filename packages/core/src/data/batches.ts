@@ -91,9 +91,7 @@ export function gatherBatch(
   for (let j = 0; j < n; j++) {
     const i = indices[j];
     if (!(i >= 0 && i < dataset.count)) throw new RangeError(`gatherBatch: sample index ${i} out of range [0, ${dataset.count})`);
-    const from = i * features;
-    const to = j * features;
-    for (let k = 0; k < features; k++) inputs[to + k] = src[from + k];
+    inputs.set(src.subarray(i * features, (i + 1) * features), j * features);
     labels[j] = dataset.labels[i];
   }
 }

@@ -25,7 +25,11 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
   const inputs = bias === null ? [x, weight] : [x, weight, bias];
   return record(out, 'linear', inputs, () => {
     const g = out.grad!;
-    if (needsGrad(x)) kernels.matmul(g, weight.data, x.gradBuffer(), rows, inF, outF, false, false, true);
+    if (needsGrad(x)) {
+      // A gradient allocated here is zeros: store into it rather than add (spares a copy-in).
+      const fresh = x.grad === null;
+      kernels.matmul(g, weight.data, x.gradBuffer(), rows, inF, outF, false, false, !fresh);
+    }
     if (needsGrad(weight)) kernels.matmul(g, x.data, weight.gradBuffer(), outF, inF, rows, true, false, true);
     if (bias !== null && needsGrad(bias)) {
       const gb = bias.gradBuffer();
