@@ -6,7 +6,9 @@ export * from './dtype.js';
 export * from './rng.js';
 export { Tensor, noGrad, isGradEnabled, record, needsGrad, type BackwardHooks, type GradNode } from './autodiff/tensor.js';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './autodiff/gradcheck.js';
-export { kernels, useKernels, useMatmulKernel, matmulReference, type Kernels, type MatmulKernelName } from './kernels/index.js';
+export {
+  kernels, useKernels, useMatmulKernel, matmulReference, matmulWasmBuild, type Kernels, type MatmulKernelName, type MatmulWasmBuild,
+} from './kernels/index.js';
 export * from './ops/index.js';
 export * from './nn/index.js';
 export { buildModel, Model, type BuildOptions, type ModelStorage } from './model/model.js';

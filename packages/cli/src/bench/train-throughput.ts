@@ -11,12 +11,15 @@ export interface TrainThroughput {
 
 /**
  * Single-process training throughput: full steps (gather, forward, backward, Adam) of `spec`
- * on `data`, after warm-up steps that let V8 optimise the hot paths. One thread.
+ * on `data`, after warm-up steps that let V8 optimise the hot paths. One thread. 30 timed
+ * steps as scripts/peers/torch_train.py --bench times; 10 warm-up steps rather than its 3,
+ * since V8 is still tiering up the JavaScript around the kernels over the first few (3 gave
+ * 5–10% lower and noisier figures here).
  */
 export function benchTrainThroughput(data: Dataset, options: { spec?: ModelSpec; batch?: number; steps?: number; warmup?: number } = {}): TrainThroughput {
   const batch = options.batch ?? 256;
-  const steps = options.steps ?? 20;
-  const warmup = options.warmup ?? 3;
+  const steps = options.steps ?? 30;
+  const warmup = options.warmup ?? 10;
   const model = buildModel(options.spec ?? DEFAULT_MNIST_SPEC, { seed: 0 });
   const trainer = new LocalTrainer(model, createOptimizer('adam', { lr: 1e-3 }), takeFirst(data, batch * (steps + warmup)), {
     batchSize: batch, seed: 0, schedule: () => 1e-3, dropLast: true,

@@ -8,6 +8,7 @@ import type { NetnsSummary } from '../bench/netns-summary.js';
 import { calibrate, calibrationText, checkAgainst, checkTable, predictionTable, predictStep, type Design } from '../bench/predict.js';
 import { benchScaling, parseTopologies } from '../bench/scaling.js';
 import { benchTrainThroughput } from '../bench/train-throughput.js';
+import { matmulWasmBuild } from '@flotilla/core';
 import { loadMnist } from '@flotilla/datasets';
 import { logFor, runConfigFrom, withTrainOptions, type TrainOptionArgs } from './train-options.js';
 
@@ -35,7 +36,10 @@ const pad = (s: string | number, n: number): string => String(s).padStart(n);
 function benchKernels(args: BenchArgs): void {
   const sizes = (args.sizes ?? '128,256,512,1024').split(',').map(Number);
   const log = logFor(args.json);
-  log('matmul, float32, one thread (C = op(A)·op(B), 2n³ flops)');
+  // FLOTILLA_MATMUL (bin.ts) picks the kernel; the WebAssembly one has a fused and a plain build.
+  const kernel = process.env.FLOTILLA_MATMUL ?? 'wasm';
+  const build = kernel === 'wasm' ? matmulWasmBuild() ?? 'unavailable (blocked fallback)' : kernel === 'wasm-simd' ? 'simd' : null;
+  log(`matmul, float32, one thread (C = op(A)·op(B), 2n³ flops); kernel ${kernel}${build ? `, ${build} build` : ''}`);
   log(`${pad('n', 6)} ${pad('A·B', 8)} ${pad('A·Bᵀ', 8)} ${pad('Aᵀ·B', 8)}  GFLOP/s`);
   const matmul = benchMatmul({ sizes });
   for (const n of sizes) {
@@ -50,7 +54,7 @@ function benchKernels(args: BenchArgs): void {
     `${train.compute_ms_per_step.toFixed(1)} forward+backward, ${train.optimizer_ms_per_step.toFixed(1)} optimizer)`);
   if (args.json) {
     const plain = matmul.filter((r) => !r.transA && !r.transB).map((r) => ({ n: r.n, gflops: r.gflops }));
-    process.stdout.write(`${JSON.stringify({ matmul: plain, matmul_all: matmul, memory, train })}\n`);
+    process.stdout.write(`${JSON.stringify({ matmul: plain, matmul_kernel: kernel, matmul_build: build, matmul_all: matmul, memory, train })}\n`);
   }
 }
 

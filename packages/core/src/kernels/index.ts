@@ -1,6 +1,6 @@
 import { matmulBlocked } from './matmul-blocked.js';
 import { matmulReference } from './matmul-reference.js';
-import { matmulWasm } from './matmul-wasm.js';
+import { matmulWasm, matmulWasmSimd } from './matmul-wasm.js';
 import type { Kernels } from './types.js';
 import {
   adamWasm, batchNormBackwardDxWasm, batchNormBackwardSumsWasm, batchNormNormalizeWasm, channelMomentsWasm, keepMaskWasm,
@@ -14,7 +14,7 @@ import {
 export type { Kernels } from './types.js';
 export { matmulReference } from './matmul-reference.js';
 export { matmulBlocked } from './matmul-blocked.js';
-export { matmulWasm, wasmMatmulAvailable } from './matmul-wasm.js';
+export { matmulWasm, matmulWasmBuild, matmulWasmSimd, wasmMatmulAvailable, type MatmulWasmBuild } from './matmul-wasm.js';
 export { wasmElementwiseAvailable } from './elementwise-wasm.js';
 
 /** The TypeScript elementwise kernels (the definition; float64 always runs these). */
@@ -49,7 +49,7 @@ export const ELEMENTWISE_WASM = {
 
 /**
  * The active kernels. Ops call through this object; `useKernels` swaps implementations.
- * matmul defaults to the WebAssembly SIMD kernel, which itself falls back to matmulBlocked
+ * matmul defaults to the WebAssembly SIMD kernel (fused multiply-add where available), which itself falls back to matmulBlocked
  * for float64 (gradient checks) and where WebAssembly SIMD is unavailable; the elementwise
  * kernels likewise to their TypeScript references (`useKernels(ELEMENTWISE_REFERENCE)`
  * selects those outright).
@@ -66,12 +66,13 @@ export function useKernels(replacement: Partial<Kernels>): Kernels {
   return previous;
 }
 
-const MATMUL_KERNELS = { wasm: matmulWasm, blocked: matmulBlocked, reference: matmulReference } as const;
+const MATMUL_KERNELS = { wasm: matmulWasm, 'wasm-simd': matmulWasmSimd, blocked: matmulBlocked, reference: matmulReference } as const;
 export type MatmulKernelName = keyof typeof MATMUL_KERNELS;
 
 /**
- * Selects the matmul kernel by name (`wasm`, the default; `blocked`, the TypeScript kernel;
- * `reference`, the naive triple loop). The CLI and worker threads call this with the
+ * Selects the matmul kernel by name (`wasm`, the default: WebAssembly with fused
+ * multiply-add where the runtime has relaxed SIMD; `wasm-simd`, its plain-SIMD build;
+ * `blocked`, the TypeScript kernel; `reference`, the naive triple loop). The CLI and worker threads call this with the
  * FLOTILLA_MATMUL environment variable, so one setting reaches every process and thread,
  * e.g. to compare scaling with a kernel that does not share SIMD units between cores.
  */

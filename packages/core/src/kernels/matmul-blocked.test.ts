@@ -7,7 +7,7 @@ import {
 import { kernels, useMatmulKernel } from './index.js';
 import { matmulBlocked } from './matmul-blocked.js';
 import { matmulReference } from './matmul-reference.js';
-import { matmulWasm } from './matmul-wasm.js';
+import { matmulWasm, matmulWasmSimd } from './matmul-wasm.js';
 
 /*
  * f32Tol (test/matmul-support.ts) is 8·(1 + √K)·u·S with S = Σ|a||b| (+|C0|). Both kernels sum
@@ -135,7 +135,10 @@ describe('kernel seam', () => {
       expect(kernels.matmul).toBe(matmulBlocked);
       expect(useMatmulKernel('reference')).toBe('reference');
       expect(kernels.matmul).toBe(matmulReference);
-      expect(() => useMatmulKernel('fast')).toThrow('Unknown matmul kernel "fast" (expected wasm, blocked, reference)');
+      expect(useMatmulKernel('wasm-simd')).toBe('wasm-simd');
+      expect(kernels.matmul).toBe(matmulWasmSimd);
+      expect(useMatmulKernel('reference')).toBe('reference');
+      expect(() => useMatmulKernel('fast')).toThrow('Unknown matmul kernel "fast" (expected wasm, wasm-simd, blocked, reference)');
       expect(kernels.matmul).toBe(matmulReference); // a bad name changes nothing
       expect(useMatmulKernel(undefined)).toBe('wasm');
       expect(kernels.matmul).toBe(matmulWasm);

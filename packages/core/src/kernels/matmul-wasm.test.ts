@@ -5,18 +5,21 @@ import {
   worstRatio,
 } from '../../test/matmul-support.js';
 import { matmulReference } from './matmul-reference.js';
-import { matmulWasm, wasmMatmulAvailable } from './matmul-wasm.js';
-import { decodeBase64 } from './wasm-module.js';
+import { MATMUL_FMA_WASM_BASE64 } from './matmul-fma-wasm-bytes.js';
+import { matmulWasm, matmulWasmBuild, matmulWasmSimd, wasmMatmulAvailable } from './matmul-wasm.js';
 import { MATMUL_WASM_BASE64 } from './matmul-wasm-bytes.js';
+import type { Kernels } from './types.js';
+import { decodeBase64 } from './wasm-module.js';
 
 /*
- * f32Tol (test/matmul-support.ts) is 8·(1 + √K)·u·S with S = Σ|a||b| (+|C0|). The WebAssembly
- * kernel rounds each product to float32 (≤ u relative), sums runs of KU = 16 products in float32
- * (≤ 15 roundings each), adds those in float64 (negligible), rounds each K block (256) sum to
- * float32 once and adds it into C in float32 (one rounding per block, one more for C0 when
- * accumulating). The worst case is therefore ≈ (min(K, 16) + ⌈K/256⌉ + 1)·u·S ≤ 22·u·S for every
- * K here (≤ 1100), below f32Tol = 8·(1 + √K)·u·S for every K ≥ 1 (the tolerance also used for
- * matmulBlocked). It is still far below one
+ * f32Tol (test/matmul-support.ts) is 8·(1 + √K)·u·S with S = Σ|a||b| (+|C0|). The plain build
+ * rounds each product to float32 (≤ u relative) and sums runs of KU = 16 products in float32
+ * (≤ 15 roundings each); the fused build rounds once per fused multiply-add over runs of
+ * KU = 32 (≤ 32 roundings each). Both add the runs in float64 (negligible), round each K block
+ * (256) sum to float32 once and add it into C in float32 (one rounding per block, one more for
+ * C0 when accumulating). The worst case is therefore ≈ (min(K, 32) + ⌈K/256⌉ + 1)·u·S ≤ 38·u·S
+ * for every K here (≤ 1100), below f32Tol = 8·(1 + √K)·u·S for every K ≥ 1 (K + 2 ≤ 8 + 8√K up
+ * to 32, and 38 ≤ 8 + 8√32 beyond; the tolerance also used for matmulBlocked). It is still far below one
  * product |a_ip·b_pj| ≈ S/K for every K tested (K = 1100: 8·(1+33)/2^24 ≈ 1.6e-5 vs 1/K ≈ 9e-4),
  * so a dropped, doubled or misplaced term fails — a test below checks exactly that.
  */
@@ -34,14 +37,31 @@ const SHAPES: Array<[number, number, number]> = [
 ];
 
 describe('matmulWasm module', () => {
-  it('compiles and instantiates here (so the tests below exercise WebAssembly, not the fallback)', () => {
+  it('compiles and instantiates here, fused build included (so the tests below exercise both builds, not the fallback)', () => {
     expect(wasmMatmulAvailable()).toBe(true);
+    expect(matmulWasmBuild()).toBe('fma');
   });
 
-  it('decodes the embedded base64 to a valid module', () => {
-    const bytes = decodeBase64(MATMUL_WASM_BASE64);
-    expect(Array.from(bytes.subarray(0, 4))).toEqual([0x00, 0x61, 0x73, 0x6d]); // "\0asm"
-    expect(WebAssembly.validate(bytes)).toBe(true);
+  it('decodes the embedded base64 of both builds to valid modules', () => {
+    for (const base64 of [MATMUL_WASM_BASE64, MATMUL_FMA_WASM_BASE64]) {
+      const bytes = decodeBase64(base64);
+      expect(Array.from(bytes.subarray(0, 4))).toEqual([0x00, 0x61, 0x73, 0x6d]); // "\0asm"
+      expect(WebAssembly.validate(bytes)).toBe(true);
+    }
+  });
+
+  it('the fused build really fuses: its results differ from the plain build in the last bits', () => {
+    // One rounding per step instead of two changes some float32 sums; identical results
+    // would mean the relaxed build ran a multiply and an add (or was the plain build).
+    const rand = makeRandom(3);
+    const m = 64, n = 64, k = 300;
+    const a = rand32(m * k, rand), b = rand32(k * n, rand);
+    const fused = new Float32Array(m * n), plain = new Float32Array(m * n);
+    matmulWasm(a, b, fused, m, n, k, false, false, false);
+    matmulWasmSimd(a, b, plain, m, n, k, false, false, false);
+    let differ = 0;
+    for (let i = 0; i < m * n; i++) if (fused[i] !== plain[i]) differ++;
+    expect(differ).toBeGreaterThan(m * n / 10);
   });
 
   it('decodeBase64 handles padding', () => {
@@ -54,7 +74,10 @@ describe('matmulWasm module', () => {
   });
 });
 
-describe('matmulWasm (float32) against matmulReference', () => {
+/** Both builds: the fused one runs here by default, the plain one where relaxed SIMD does not. */
+const BUILDS: Array<[string, Kernels['matmul']]> = [['fused', matmulWasm], ['plain', matmulWasmSimd]];
+
+describe.each(BUILDS)('matmulWasm, %s build (float32), against matmulReference', (_name, matmulWasm) => {
   for (const [m, n, k] of SHAPES) {
     it(`${m}×${k} · ${k}×${n}, all transpose flags, overwrite and accumulate`, () => {
       expectAllFlagsClose32(matmulWasm, m, n, k);
@@ -140,7 +163,7 @@ describe('matmulWasm (float32) against matmulReference', () => {
   });
 });
 
-describe('matmulWasm: C[i, j] does not depend on M or N (bitwise)', () => {
+describe.each(BUILDS)('matmulWasm, %s build: C[i, j] does not depend on M or N (bitwise)', (_name, matmulWasm) => {
   // Like matmulBlocked, a batch split into shards of any size (including 1-row shards and
   // edge tiles) must give the same rows, bit for bit, as the whole batch; so there is no
   // size-dependent fallback for float32.

@@ -7,6 +7,7 @@
 export interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
 
 declare const WebAssembly: {
+  validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { readonly exports: unknown };
 };
@@ -40,10 +41,34 @@ export function decodeBase64(text: string): Uint8Array {
  * callers stay on their TypeScript kernels.
  */
 export function instantiateEmbedded<T>(base64: string): T | null {
+  return instantiateBytes<T>(decodeBase64(base64));
+}
+
+/** instantiateEmbedded for decoded bytes. */
+export function instantiateBytes<T>(bytes: Uint8Array): T | null {
   try {
-    return new WebAssembly.Instance(new WebAssembly.Module(decodeBase64(base64)), {}).exports as T;
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports as T;
   } catch {
     return null;
+  }
+}
+
+/**
+ * Lets V8 compile the relaxed-SIMD `bytes` where that proposal is still behind a flag:
+ * Node 20 (V8 11.3; on by default from Node 22, V8 11.4, and in current browsers). It sets
+ * the flag with node:v8's setFlagsFromString, reached through process.getBuiltinModule
+ * (Node ≥ 20.16) since core imports no Node modules, and only if the bytes do not validate
+ * already. V8 flags are process-wide: worker threads started later see it too. Elsewhere
+ * it does nothing, and the caller falls back to its plain-SIMD build.
+ */
+export function allowRelaxedSimd(bytes: Uint8Array): void {
+  try {
+    if (WebAssembly.validate(bytes)) return;
+    const process = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+    const v8 = process?.getBuiltinModule?.('node:v8') as { setFlagsFromString?: (flags: string) => void } | undefined;
+    v8?.setFlagsFromString?.('--experimental-wasm-relaxed-simd');
+  } catch {
+    // No WebAssembly at all: instantiation will say so.
   }
 }
 
