@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { Tensor } from '../src/autodiff/tensor.js';
 import { buildModel } from '../src/model/model.js';
 import { DEFAULT_MNIST_SPEC } from '../src/model/spec.js';
+import { computeGradients } from '../src/train/step.js';
+import { makeRandom } from './helpers.js';
 
 describe('models from JSON specs', () => {
   it('lays out the default model with PyTorch nn.Sequential names and shapes in one flat buffer', () => {
@@ -84,5 +87,31 @@ describe('models from JSON specs', () => {
     (replica.root.layers[1] as unknown as { bias: { grad: Float32Array } }).bias.grad[0] = 7;
     expect(slot[bias.offset]).toBe(7);
     expect(() => replica.bindStorage({ grads: new Float32Array(3) })).toThrow(/grads has 3 elements, the model needs 536586/);
+  });
+
+  it('gradients accumulate across backward passes: the first stores into zeroed gradients, later ones add', () => {
+    // Linear's backward stores into a gradient Model.zeroGrad left at zeros instead of adding
+    // (sparing a copy); a second pass without zeroGrad must still add. Two shards' passes
+    // into one gradient equal the sum of the shards' separate gradients.
+    const model = buildModel(DEFAULT_MNIST_SPEC, { seed: 4 });
+    const rand = makeRandom(8);
+    const batch = (rows: number): [Tensor, Int32Array] => [
+      new Tensor(Float32Array.from({ length: rows * 784 }, () => rand()), [rows, 784]),
+      Int32Array.from({ length: rows }, () => Math.floor(rand() * 10)),
+    ];
+    const [xa, ya] = batch(24), [xb, yb] = batch(40);
+    const ctx = { seed: 1, step: 0, rowOffset: 0 };
+    const gradientOf = (passes: Array<[Tensor, Int32Array]>): Float32Array => {
+      model.zeroGrad();
+      expect(model.paramTensor(0).gradIsZero()).toBe(true);
+      for (const [x, y] of passes) computeGradients(model, x, y, ctx, { globalBatch: 64 });
+      expect(model.paramTensor(0).gradIsZero()).toBe(false);
+      return Float32Array.from(model.grads);
+    };
+    const a = gradientOf([[xa, ya]]), b = gradientOf([[xb, yb]]), both = gradientOf([[xa, ya], [xb, yb]]);
+    let worst = 0;
+    for (let i = 0; i < both.length; i++) worst = Math.max(worst, Math.abs(both[i] - (a[i] + b[i])) / (Math.abs(a[i]) + Math.abs(b[i]) + 1e-12));
+    expect(worst).toBeLessThan(1e-6);
+    expect(Math.abs(both[0] - a[0])).toBeGreaterThan(0); // b contributes to the first weight
   });
 });

@@ -78,8 +78,21 @@ export class Tensor {
     return this.data[0];
   }
 
-  /** The gradient buffer, allocated (zeroed) on first use. */
+  /** Set by Model.zeroGrad: `grad` holds only zeros until the next gradBuffer() call. */
+  gradZeroed = false;
+
+  /**
+   * True when the gradient holds only zeros: not allocated yet, or zeroed since the last
+   * gradBuffer() call. A kernel about to add into gradBuffer() may then store instead
+   * (the WebAssembly matmul is spared copying C in).
+   */
+  gradIsZero(): boolean {
+    return this.grad === null || this.gradZeroed;
+  }
+
+  /** The gradient buffer, allocated (zeroed) on first use. Callers write into it. */
   gradBuffer(): FloatArray {
+    this.gradZeroed = false;
     if (this.grad === null) this.grad = allocFloat(this.dtype, this.data.length);
     return this.grad;
   }

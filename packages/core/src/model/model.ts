@@ -137,6 +137,7 @@ export class Model {
 
   zeroGrad(): void {
     this.grads.fill(0);
+    for (const { tensor } of this.paramSlots) tensor.gradZeroed = true;
   }
 
   /** Per-sample input shape with a batch axis of `n` in front. */

@@ -15,7 +15,14 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   kernels.matmul(a.data, b.data, out.data, m, n, k, false, false, false);
   return record(out, 'matmul', [a, b], () => {
     const g = out.grad!;
-    if (needsGrad(a)) kernels.matmul(g, b.data, a.gradBuffer(), m, k, n, false, true, true);
-    if (needsGrad(b)) kernels.matmul(a.data, g, b.gradBuffer(), k, n, m, true, false, true);
+    // Store rather than add into a gradient of zeros (see linear.ts).
+    if (needsGrad(a)) {
+      const add = !a.gradIsZero();
+      kernels.matmul(g, b.data, a.gradBuffer(), m, k, n, false, true, add);
+    }
+    if (needsGrad(b)) {
+      const add = !b.gradIsZero();
+      kernels.matmul(a.data, g, b.gradBuffer(), k, n, m, true, false, add);
+    }
   });
 }

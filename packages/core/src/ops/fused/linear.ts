@@ -25,12 +25,16 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
   const inputs = bias === null ? [x, weight] : [x, weight, bias];
   return record(out, 'linear', inputs, () => {
     const g = out.grad!;
+    // Into a gradient that holds only zeros, store rather than add (spares the kernel a
+    // copy-in). Asked before gradBuffer(), which ends the zeros.
     if (needsGrad(x)) {
-      // A gradient allocated here is zeros: store into it rather than add (spares a copy-in).
-      const fresh = x.grad === null;
-      kernels.matmul(g, weight.data, x.gradBuffer(), rows, inF, outF, false, false, !fresh);
+      const add = !x.gradIsZero();
+      kernels.matmul(g, weight.data, x.gradBuffer(), rows, inF, outF, false, false, add);
     }
-    if (needsGrad(weight)) kernels.matmul(g, x.data, weight.gradBuffer(), outF, inF, rows, true, false, true);
+    if (needsGrad(weight)) {
+      const add = !weight.gradIsZero();
+      kernels.matmul(g, x.data, weight.gradBuffer(), outF, inF, rows, true, false, add);
+    }
     if (bias !== null && needsGrad(bias)) {
       const gb = bias.gradBuffer();
       for (let r = 0; r < rows; r++) {
