@@ -364,43 +364,41 @@ export function philoxFill(
 }
 
 // ---------------------------------------------------------------------------------------
-// Adam (src/optim/adam.ts), float64 lanes in the TypeScript order:
-//   g' = g + l2·p;  m = β1·m + (1 − β1)·g';  v = β2·v + (1 − β2)·g'·g'
-//   p = p·shrink − (stepSize·m) / (√v / bc2Sqrt + eps)   (m, v unrounded here, rounded on store)
+// Adam (src/optim/adam.ts), float32 lanes in the TypeScript order (adam32 in
+// elementwise-reference.ts), each operation rounded, constants rounded to float32 first:
+//   g' = g + l2·p;  m = β1·m + (1 − β1)·g';  v = β2·v + ((1 − β2)·g')·g'
+//   p = p·shrink − (stepSize·m) / (√v / bc2Sqrt + eps)
+// No fused multiply-add, so the float32 operations are exactly the reference's.
 
 /** In place over n float32 params, grads, exp_avg and exp_avg_sq. */
 export function adam(
   p: usize, g: usize, m: usize, v: usize, n: i32,
   stepSize: f64, bc2Sqrt: f64, beta1: f64, beta2: f64, eps: f64, l2: f64, shrink: f64,
 ): void {
-  const c1 = 1 - beta1, c2 = 1 - beta2;
-  const B1 = f64x2.splat(beta1), B2 = f64x2.splat(beta2), C1 = f64x2.splat(c1), C2 = f64x2.splat(c2);
-  const SS = f64x2.splat(stepSize), BC = f64x2.splat(bc2Sqrt), E = f64x2.splat(eps), L2 = f64x2.splat(l2), SH = f64x2.splat(shrink);
+  const b1 = <f32>beta1, b2 = <f32>beta2, c1 = <f32>(1 - beta1), c2 = <f32>(1 - beta2);
+  const ss = <f32>stepSize, bc = <f32>bc2Sqrt, e = <f32>eps, wd = <f32>l2, sh = <f32>shrink;
+  const B1 = f32x4.splat(b1), B2 = f32x4.splat(b2), C1 = f32x4.splat(c1), C2 = f32x4.splat(c2);
+  const SS = f32x4.splat(ss), BC = f32x4.splat(bc), E = f32x4.splat(e), L2 = f32x4.splat(wd), SH = f32x4.splat(sh);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const o = <usize>i << 2;
-    const pv = v128.load(p + o), gv = v128.load(g + o), mv = v128.load(m + o), vv = v128.load(v + o);
-    const p0 = f64x2.promote_low_f32x4(pv), p1 = f64x2.promote_low_f32x4(high(pv));
-    const g0 = f64x2.add(f64x2.promote_low_f32x4(gv), f64x2.mul(L2, p0));
-    const g1 = f64x2.add(f64x2.promote_low_f32x4(high(gv)), f64x2.mul(L2, p1));
-    const m0 = f64x2.add(f64x2.mul(B1, f64x2.promote_low_f32x4(mv)), f64x2.mul(C1, g0));
-    const m1 = f64x2.add(f64x2.mul(B1, f64x2.promote_low_f32x4(high(mv))), f64x2.mul(C1, g1));
-    const v0 = f64x2.add(f64x2.mul(B2, f64x2.promote_low_f32x4(vv)), f64x2.mul(f64x2.mul(C2, g0), g0));
-    const v1 = f64x2.add(f64x2.mul(B2, f64x2.promote_low_f32x4(high(vv))), f64x2.mul(f64x2.mul(C2, g1), g1));
-    v128.store(m + o, v128.shuffle<i32>(f32x4.demote_f64x2_zero(m0), f32x4.demote_f64x2_zero(m1), 0, 1, 4, 5));
-    v128.store(v + o, v128.shuffle<i32>(f32x4.demote_f64x2_zero(v0), f32x4.demote_f64x2_zero(v1), 0, 1, 4, 5));
-    const q0 = f64x2.sub(f64x2.mul(p0, SH), f64x2.div(f64x2.mul(SS, m0), f64x2.add(f64x2.div(f64x2.sqrt(v0), BC), E)));
-    const q1 = f64x2.sub(f64x2.mul(p1, SH), f64x2.div(f64x2.mul(SS, m1), f64x2.add(f64x2.div(f64x2.sqrt(v1), BC), E)));
-    v128.store(p + o, v128.shuffle<i32>(f32x4.demote_f64x2_zero(q0), f32x4.demote_f64x2_zero(q1), 0, 1, 4, 5));
+    const pv = v128.load(p + o);
+    const gv = f32x4.add(v128.load(g + o), f32x4.mul(L2, pv));
+    const mv = f32x4.add(f32x4.mul(B1, v128.load(m + o)), f32x4.mul(C1, gv));
+    const vv = f32x4.add(f32x4.mul(B2, v128.load(v + o)), f32x4.mul(f32x4.mul(C2, gv), gv));
+    v128.store(m + o, mv);
+    v128.store(v + o, vv);
+    const denom = f32x4.add(f32x4.div(f32x4.sqrt(vv), BC), E);
+    v128.store(p + o, f32x4.sub(f32x4.mul(pv, SH), f32x4.div(f32x4.mul(SS, mv), denom)));
   }
   for (; i < n; i++) {
     const o = <usize>i << 2;
-    const pi = <f64>load<f32>(p + o);
-    const gi = <f64>load<f32>(g + o) + l2 * pi;
-    const mi = beta1 * <f64>load<f32>(m + o) + c1 * gi;
-    const vi = beta2 * <f64>load<f32>(v + o) + c2 * gi * gi;
-    store<f32>(m + o, <f32>mi);
-    store<f32>(v + o, <f32>vi);
-    store<f32>(p + o, <f32>(pi * shrink - (stepSize * mi) / (Math.sqrt(vi) / bc2Sqrt + eps)));
+    const pi = load<f32>(p + o);
+    const gi = load<f32>(g + o) + wd * pi;
+    const mi = b1 * load<f32>(m + o) + c1 * gi;
+    const vi = b2 * load<f32>(v + o) + c2 * gi * gi;
+    store<f32>(m + o, mi);
+    store<f32>(v + o, vi);
+    store<f32>(p + o, pi * sh - (ss * mi) / (Mathf.sqrt(vi) / bc + e));
   }
 }

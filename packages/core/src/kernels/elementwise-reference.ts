@@ -6,7 +6,8 @@ import type { CounterRng, Stream } from '../rng.js';
  * masks, BatchNorm, dropout masks). They are the definition: the WebAssembly SIMD versions
  * (elementwise-wasm.ts) must reproduce them bit for bit, and they run wherever those do not
  * (float64, WebAssembly unavailable). Arithmetic is in float64, each result rounded once on
- * store, sums over rows in row order per channel.
+ * store, sums over rows in row order per channel; except Adam, which like PyTorch's works in
+ * the parameters' precision.
  */
 
 /**
@@ -120,12 +121,18 @@ export function keepMaskReference(out: FloatArray, rng: CounterRng, stream: Stre
 /**
  * One Adam step in place (optim/adam.ts derives the constants): with g' = g + l2·p,
  *   m ← β1·m + (1 − β1)·g';  v ← β2·v + (1 − β2)·g'²;  p ← p·shrink − (stepSize·m)/(√v/bc2Sqrt + eps),
- * p's update using m and v before they are rounded to the buffers' type.
+ * in the parameters' precision, as torch.optim.Adam computes: float32 parameters get float32
+ * arithmetic, each operation rounded in turn (the constants rounded to float32 first), which
+ * SIMD float32 lanes reproduce bit for bit; float64 ones (gradient checks) float64.
  */
 export function adamReference(
   params: FloatArray, grads: FloatArray, expAvg: FloatArray, expAvgSq: FloatArray,
   stepSize: number, bc2Sqrt: number, beta1: number, beta2: number, eps: number, l2: number, shrink: number,
 ): void {
+  if (params instanceof Float32Array) {
+    adam32(params, grads, expAvg, expAvgSq, stepSize, bc2Sqrt, beta1, beta2, eps, l2, shrink);
+    return;
+  }
   for (let i = 0; i < params.length; i++) {
     const g = grads[i] + l2 * params[i];
     const m = beta1 * expAvg[i] + (1 - beta1) * g;
@@ -133,5 +140,27 @@ export function adamReference(
     expAvg[i] = m;
     expAvgSq[i] = v;
     params[i] = params[i] * shrink - (stepSize * m) / (Math.sqrt(v) / bc2Sqrt + eps);
+  }
+}
+
+/**
+ * adamReference in float32: every product, sum, quotient and root of float32 values is
+ * computed in float64 and rounded once, which gives exactly the float32 operation (53 ≥ 2·24 + 2).
+ */
+function adam32(
+  params: Float32Array, grads: FloatArray, expAvg: FloatArray, expAvgSq: FloatArray,
+  stepSize: number, bc2Sqrt: number, beta1: number, beta2: number, eps: number, l2: number, shrink: number,
+): void {
+  const f = Math.fround;
+  const B1 = f(beta1), B2 = f(beta2), C1 = f(1 - beta1), C2 = f(1 - beta2);
+  const SS = f(stepSize), BC = f(bc2Sqrt), E = f(eps), L2 = f(l2), SH = f(shrink);
+  for (let i = 0; i < params.length; i++) {
+    const p = params[i];
+    const g = f(grads[i] + f(L2 * p));
+    const m = f(f(B1 * expAvg[i]) + f(C1 * g));
+    const v = f(f(B2 * expAvgSq[i]) + f(f(C2 * g) * g));
+    expAvg[i] = m;
+    expAvgSq[i] = v;
+    params[i] = f(f(p * SH) - f(f(SS * m) / f(f(f(Math.sqrt(v)) / BC) + E)));
   }
 }

@@ -49,7 +49,8 @@ export interface Kernels {
   ): void;
   /**
    * One Adam step in place, the constants derived by optim/adam.ts: with g' = g + l2·p,
-   * m ← β1·m + (1 − β1)·g', v ← β2·v + (1 − β2)·g'², p ← p·shrink − (stepSize·m)/(√v/bc2Sqrt + eps).
+   * m ← β1·m + (1 − β1)·g', v ← β2·v + (1 − β2)·g'², p ← p·shrink − (stepSize·m)/(√v/bc2Sqrt + eps),
+   * in the parameters' precision (float32: each operation rounded, in this order).
    */
   adam(
     params: FloatArray, grads: FloatArray, expAvg: FloatArray, expAvgSq: FloatArray,

@@ -32,8 +32,9 @@ export function adamUpdate(
   const bc2Sqrt = Math.sqrt(1 - beta2 ** step);
   const l2 = decoupled ? 0 : weightDecay;
   const shrink = decoupled ? 1 - lr * weightDecay : 1;
-  // The loop is kernels.adam (elementwise-reference.ts has it in TypeScript; by default it
-  // runs in WebAssembly float64 lanes, bit-identically).
+  // The loop is kernels.adam, in the parameters' precision as in PyTorch
+  // (elementwise-reference.ts has it in TypeScript; for float32 it runs in WebAssembly
+  // float32 lanes by default, bit-identically).
   kernels.adam(params, grads, expAvg, expAvgSq, stepSize, bc2Sqrt, beta1, beta2, eps, l2, shrink);
 }
 

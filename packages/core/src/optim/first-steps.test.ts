@@ -363,4 +363,36 @@ describe('Adam (seed 003 with bias correction)', () => {
     expect(got.map((p) => p[1])).toEqual([x1, x2, x3].map((v) => expect.closeTo(v, 6)));
     expect(opt.state().buffers.exp_avg).toBeInstanceOf(Float32Array);
   });
+
+  it('float32 parameters take float32 arithmetic within a few roundings of float64 Adam', () => {
+    // The float32 path (WebAssembly lanes above 256 elements) rounds every operation, as
+    // torch.optim.Adam does for float32 tensors. One step from float32 state, against the
+    // same step in float64: each quantity is off by a few float32 roundings (u = 2^-24) of
+    // the magnitudes it is made of (the rounded constants β1, 1 − β1, wd, ... count too; g'
+    // carries 3 with weight decay, g'² 6, v 8), never by a lost term (~10%).
+    const n = 4099, u = 2 ** -24;
+    let seed = 5;
+    const rand = (): number => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32) - 0.5;
+    for (const [wd, Opt] of [[0, Adam], [0.1, Adam], [0.1, AdamW]] as const) {
+      const p32 = Float32Array.from({ length: n }, () => rand());
+      const g32 = Float32Array.from({ length: n }, () => rand() * 1e-2);
+      const opt32 = new Opt({ lr: 1e-2, weightDecay: wd });
+      opt32.step(p32, g32.map(() => rand() * 1e-2)); // a first step so m and v are not zero
+      const before = opt32.state().buffers;
+      const m0 = Float64Array.from(before.exp_avg), v0 = Float64Array.from(before.exp_avg_sq), p0 = Float64Array.from(p32);
+      opt32.step(p32, g32);
+      const state = opt32.state().buffers;
+      const decoupled = Opt === AdamW;
+      const [stepSize, bc2] = [1e-2 / (1 - 0.9 ** 2), Math.sqrt(1 - 0.999 ** 2)];
+      for (let i = 0; i < n; i++) {
+        const g = g32[i] + (decoupled ? 0 : wd * p0[i]);
+        const m = 0.9 * m0[i] + 0.1 * g, v = 0.999 * v0[i] + 0.001 * g * g;
+        const delta = (stepSize * m) / (Math.sqrt(v) / bc2 + 1e-8);
+        const p = p0[i] * (decoupled ? 1 - 1e-2 * wd : 1) - delta;
+        expect(Math.abs(state.exp_avg[i] - m), `m[${i}]`).toBeLessThanOrEqual(6 * u * (0.9 * Math.abs(m0[i]) + 0.1 * Math.abs(g)) + 1e-45);
+        expect(Math.abs(state.exp_avg_sq[i] - v), `v[${i}]`).toBeLessThanOrEqual(10 * u * v + 1e-45);
+        expect(Math.abs(p32[i] - p), `p[${i}]`).toBeLessThanOrEqual(16 * u * (Math.abs(p0[i]) + Math.abs(delta)));
+      }
+    }
+  });
 });
