@@ -50,18 +50,17 @@ describe('matmulWasm module', () => {
     }
   });
 
-  it('the fused build really fuses: its results differ from the plain build in the last bits', () => {
-    // One rounding per step instead of two changes some float32 sums; identical results
-    // would mean the relaxed build ran a multiply and an add (or was the plain build).
-    const rand = makeRandom(3);
-    const m = 64, n = 64, k = 300;
-    const a = rand32(m * k, rand), b = rand32(k * n, rand);
-    const fused = new Float32Array(m * n), plain = new Float32Array(m * n);
-    matmulWasm(a, b, fused, m, n, k, false, false, false);
-    matmulWasmSimd(a, b, plain, m, n, k, false, false, false);
-    let differ = 0;
-    for (let i = 0; i < m * n; i++) if (fused[i] !== plain[i]) differ++;
-    expect(differ).toBeGreaterThan(m * n / 10);
+  it('the fused build really fuses: the rounding error of a product survives, as only a fused multiply-add keeps it', () => {
+    // C = 1·(−(1 + 2^-11)) + (1 + 2^-12)² = 2^-24 exactly. Multiply-then-add rounds
+    // (1 + 2^-12)² = 1 + 2^-11 + 2^-24 to 1 + 2^-11 (a tie, to even) and gets 0; a fused
+    // multiply-add adds the exact product to −(1 + 2^-11) and gets 2^-24.
+    const a = Float32Array.from([1, 1 + 2 ** -12]);
+    const b = Float32Array.from([-(1 + 2 ** -11), 1 + 2 ** -12]);
+    const fused = new Float32Array(1), plain = new Float32Array(1);
+    matmulWasm(a, b, fused, 1, 1, 2, false, false, false);
+    matmulWasmSimd(a, b, plain, 1, 1, 2, false, false, false);
+    expect(fused[0]).toBe(2 ** -24);
+    expect(plain[0]).toBe(0);
   });
 
   it('decodeBase64 handles padding', () => {
