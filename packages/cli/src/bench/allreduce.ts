@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { GradientSum } from '@flotilla/coordinator';
 import { decodeMessage, encodeMessage, FramePool, frameLimits } from '@flotilla/protocol';
 import { clientSocketOptions } from '@flotilla/worker';
 import WebSocket, { WebSocketServer } from 'ws';
@@ -78,9 +79,45 @@ export async function allReduceClient(url: string, dtype: 'f32' | 'f16' | 'bf16'
   });
 }
 
+/** Every client echoes the parameters (0.5 each), so every sum is workers × 0.5 exactly. */
+function checkSum(sum: Float32Array, want: number): void {
+  for (let i = 0; i < sum.length; i++) {
+    if (sum[i] !== want) throw new Error(`all-reduce summed element ${i} to ${sum[i]}, expected ${want}`);
+  }
+}
+
+/** Times `rounds` all-reduces of `floats` values among the connected clients; every sum is checked. */
+async function timeRounds(sockets: WebSocket[], floats: number, rounds: number): Promise<number[]> {
+  const params = new Float32Array(floats).fill(0.5);
+  const pool = new FramePool(2);
+  const target = new Float32Array(floats);
+  const ids = sockets.map((_, k) => k);
+  const times: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const t0 = performance.now();
+    const sum = new GradientSum(ids, target);
+    const replies = sockets.map((ws, k) => new Promise<void>((resolve, reject) => ws.once('message', (data) => {
+      const m = decodeMessage(data as Buffer, { owned: true });
+      if (m.type !== 'gradient') { reject(new Error(`all-reduce client ${k} answered with ${m.type}`)); return; }
+      sum.add({ workerId: k, samples: m.samples, loss: m.lossSum, grads: m.gradient, buffers: m.buffers, computeMs: 0, bnWaitMs: 0 });
+      resolve();
+    })));
+    const frame = encodeMessage({ type: 'params', step: round, params, buffers: new Float32Array(0) }, pool.alloc);
+    const written = pool.releaseAfter(frame, sockets.length);
+    for (const ws of sockets) ws.send(frame, written);
+    await Promise.all(replies);
+    sum.reduceInto(new Float32Array(0));
+    times.push(performance.now() - t0);
+    checkSum(target, sockets.length * 0.5); // outside the timed interval
+  }
+  return times;
+}
+
 /**
  * All-reduce as a Flotilla step does it, without the compute: the coordinator sends F
- * floats to each of N worker processes, each sends F floats back, the coordinator sums them.
+ * floats to each of N worker processes, each sends F floats back, the coordinator sums them
+ * with its own GradientSum (the first member's gradient copied, the others added, in
+ * worker-id order).
  */
 export async function benchAllReduce(floatsList: number[], workersList: number[], options: { rounds: number; log: (line: string) => void }): Promise<AllReduceRun[]> {
   const bandwidth = await loopbackBandwidth(256 << 20);
@@ -96,26 +133,15 @@ export async function benchAllReduce(floatsList: number[], workersList: number[]
       const joined = new Promise<void>((resolve) => server.on('connection', (ws) => { sockets.push(ws); if (sockets.length === workers) resolve(); }));
       const children: ChildProcess[] = Array.from({ length: workers }, () => spawn(process.execPath, [...NODE_FLAGS, CLI, 'bench', 'allreduce-client', '--connect', url], { stdio: 'ignore' }));
       await joined;
-      const params = new Float32Array(floats).fill(0.5);
-      const pool = new FramePool(2);
-      const sum = new Float32Array(floats);
-      const times: number[] = [];
-      for (let round = 0; round < options.rounds; round++) {
-        const t0 = performance.now();
-        const replies = sockets.map((ws) => new Promise<Float32Array>((resolve) => ws.once('message', (data) => {
-          const m = decodeMessage(data as Buffer, { owned: true });
-          resolve(m.type === 'gradient' ? m.gradient : new Float32Array(0));
-        })));
-        const frame = encodeMessage({ type: 'params', step: round, params, buffers: new Float32Array(0) }, pool.alloc);
-        const written = pool.releaseAfter(frame, sockets.length);
-        for (const ws of sockets) ws.send(frame, written);
-        sum.fill(0);
-        for (const g of await Promise.all(replies)) for (let i = 0; i < floats; i++) sum[i] += g[i];
-        times.push(performance.now() - t0);
+      let times: number[];
+      try {
+        times = await timeRounds(sockets, floats, options.rounds);
+      } finally {
+        // Also after a failed round, so no client process is left behind.
+        for (const ws of sockets) ws.send(encodeMessage({ type: 'bye', reason: 'done' }));
+        await Promise.all(children.map((c) => c.exitCode !== null || c.signalCode !== null ? null : new Promise((r) => c.once('exit', r))));
+        await new Promise((r) => server.close(r));
       }
-      for (const ws of sockets) ws.send(encodeMessage({ type: 'bye', reason: 'done' }));
-      await Promise.all(children.map((c) => new Promise((r) => c.once('exit', r))));
-      await new Promise((r) => server.close(r));
       const ms = median(times.slice(1));
       const bytes = 2 * workers * 4 * floats;
       const boundMs = (1000 * bytes) / bandwidth;
