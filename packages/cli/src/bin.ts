@@ -1,4 +1,4 @@
-import { useMatmulKernel } from '@flotilla/core';
+import { matmulWasmBuild, useMatmulKernel } from '@flotilla/core';
 import yargs from 'yargs';
 import { benchCommand } from './commands/bench.js';
 import { coordinatorCommand } from './commands/coordinator.js';
@@ -12,6 +12,9 @@ import { workerCommand } from './commands/worker.js';
 export async function main(argv: string[]): Promise<void> {
   try {
     useMatmulKernel(process.env.FLOTILLA_MATMUL); // worker threads read the same variable
+    // Compile the WebAssembly matmul here, before any worker thread starts: on Node 20 this is
+    // where V8's relaxed-SIMD flag gets set (process-wide), once, on the main thread.
+    matmulWasmBuild();
   } catch (error) {
     process.stderr.write(`flotilla: FLOTILLA_MATMUL: ${(error as Error).message}\n`);
     process.exit(1);

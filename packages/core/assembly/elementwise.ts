@@ -5,7 +5,8 @@
 //
 // Every kernel here is BIT-IDENTICAL to its TypeScript reference in
 // src/kernels/elementwise-reference.ts, which computes in float64 and rounds once to float32
-// on store. The rules that keep it so:
+// on store (except Adam, which works in float32, each operation rounded, and sumSquares,
+// which returns its float64 sums). The rules that keep it so:
 //  - a single +, −, × of two float32 values may be done in float32 (f32x4): the float64
 //    result rounded to float32 equals the float32 operation (double rounding is innocuous
 //    for one operation, 53 ≥ 2·24 + 2);

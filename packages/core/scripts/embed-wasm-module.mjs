@@ -17,7 +17,7 @@ if (args.length !== 4 || !/^[A-Z_][A-Z0-9_]*$/.test(args[2])) {
 const [input, output, name, source] = [resolve(root, args[0]), resolve(root, args[1]), args[2], args[3]];
 
 const bytes = readFileSync(input);
-// Node 20 takes relaxed SIMD (the fused matmul) only behind a flag; it is on by default from Node 22.
+// Node 20 takes relaxed SIMD (the fused matmul) only behind a flag; it is on by default from Node 21.
 if (!WebAssembly.validate(bytes)) setFlagsFromString('--experimental-wasm-relaxed-simd');
 if (!WebAssembly.validate(bytes)) throw new Error(`${input} is not a valid WebAssembly module`);
 const lines = bytes.toString('base64').match(/.{1,100}/g) ?? [];

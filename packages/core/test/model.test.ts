@@ -113,5 +113,13 @@ describe('models from JSON specs', () => {
     for (let i = 0; i < both.length; i++) worst = Math.max(worst, Math.abs(both[i] - (a[i] + b[i])) / (Math.abs(a[i]) + Math.abs(b[i]) + 1e-12));
     expect(worst).toBeLessThan(1e-6);
     expect(Math.abs(both[0] - a[0])).toBeGreaterThan(0); // b contributes to the first weight
+
+    // A gradient buffer bound after zeroGrad (as a worker thread binds its slot) is not
+    // known to be zero: the pass must add to what it holds.
+    model.zeroGrad();
+    const held = Float32Array.from(a);
+    model.bindStorage({ grads: held });
+    computeGradients(model, xa, ya, ctx, { globalBatch: 64 });
+    for (let i = 0; i < held.length; i++) expect(Math.abs(held[i] - 2 * a[i]), `element ${i}`).toBeLessThanOrEqual(1e-6 * Math.abs(a[i]) + 1e-12);
   });
 });

@@ -96,12 +96,18 @@ async function timeRounds(sockets: WebSocket[], floats: number, rounds: number):
   for (let round = 0; round < rounds; round++) {
     const t0 = performance.now();
     const sum = new GradientSum(ids, target);
-    const replies = sockets.map((ws, k) => new Promise<void>((resolve, reject) => ws.once('message', (data) => {
-      const m = decodeMessage(data as Buffer, { owned: true });
-      if (m.type !== 'gradient') { reject(new Error(`all-reduce client ${k} answered with ${m.type}`)); return; }
-      sum.add({ workerId: k, samples: m.samples, loss: m.lossSum, grads: m.gradient, buffers: m.buffers, computeMs: 0, bnWaitMs: 0 });
-      resolve();
-    })));
+    const replies = sockets.map((ws, k) => new Promise<void>((resolve, reject) => {
+      // A client that dies fails the round instead of hanging it.
+      const lost = (): void => reject(new Error(`all-reduce client ${k} disconnected in round ${round}`));
+      ws.once('close', lost);
+      ws.once('message', (data) => {
+        ws.off('close', lost);
+        const m = decodeMessage(data as Buffer, { owned: true });
+        if (m.type !== 'gradient') { reject(new Error(`all-reduce client ${k} answered with ${m.type}`)); return; }
+        sum.add({ workerId: k, samples: m.samples, loss: m.lossSum, grads: m.gradient, buffers: m.buffers, computeMs: 0, bnWaitMs: 0 });
+        resolve();
+      });
+    }));
     const frame = encodeMessage({ type: 'params', step: round, params, buffers: new Float32Array(0) }, pool.alloc);
     const written = pool.releaseAfter(frame, sockets.length);
     for (const ws of sockets) ws.send(frame, written);

@@ -38,7 +38,8 @@ function benchKernels(args: BenchArgs): void {
   const log = logFor(args.json);
   // FLOTILLA_MATMUL (bin.ts) picks the kernel; the WebAssembly one has a fused and a plain build.
   const kernel = process.env.FLOTILLA_MATMUL ?? 'wasm';
-  const build = kernel === 'wasm' ? matmulWasmBuild() ?? 'unavailable (blocked fallback)' : kernel === 'wasm-simd' ? 'simd' : null;
+  const wasm = matmulWasmBuild(), missing = 'unavailable (blocked fallback)';
+  const build = kernel === 'wasm' ? wasm ?? missing : kernel === 'wasm-simd' ? (wasm ? 'simd' : missing) : null;
   log(`matmul, float32, one thread (C = op(A)·op(B), 2n³ flops); kernel ${kernel}${build ? `, ${build} build` : ''}`);
   log(`${pad('n', 6)} ${pad('A·B', 8)} ${pad('A·Bᵀ', 8)} ${pad('Aᵀ·B', 8)}  GFLOP/s`);
   const matmul = benchMatmul({ sizes });

@@ -32,8 +32,9 @@ export function isGradEnabled(): boolean {
 export class Tensor {
   data: FloatArray;
   readonly shape: readonly number[];
-  /** Gradient of the loss with respect to this tensor, same layout as `data`. */
-  grad: FloatArray | null = null;
+  private gradStorage: FloatArray | null = null;
+  /** Set by markGradZeroed: the gradient holds only zeros until it is written or replaced. */
+  private gradZeroed = false;
   requiresGrad: boolean;
   node: GradNode | null = null;
 
@@ -78,23 +79,36 @@ export class Tensor {
     return this.data[0];
   }
 
-  /** Set by Model.zeroGrad: `grad` holds only zeros until the next gradBuffer() call. */
-  gradZeroed = false;
+  /** Gradient of the loss with respect to this tensor, same layout as `data`. */
+  get grad(): FloatArray | null {
+    return this.gradStorage;
+  }
+
+  /** Replacing the gradient buffer ends any markGradZeroed. */
+  set grad(g: FloatArray | null) {
+    this.gradStorage = g;
+    this.gradZeroed = false;
+  }
+
+  /** Says the gradient now holds only zeros (Model.zeroGrad, after filling it). */
+  markGradZeroed(): void {
+    this.gradZeroed = true;
+  }
 
   /**
-   * True when the gradient holds only zeros: not allocated yet, or zeroed since the last
-   * gradBuffer() call. A kernel about to add into gradBuffer() may then store instead
-   * (the WebAssembly matmul is spared copying C in).
+   * True when the gradient holds only zeros: not allocated yet, or marked zero and not
+   * written or replaced since. A kernel about to add into gradBuffer() may then store
+   * instead (the WebAssembly matmul is spared copying C in).
    */
   gradIsZero(): boolean {
-    return this.grad === null || this.gradZeroed;
+    return this.gradStorage === null || this.gradZeroed;
   }
 
   /** The gradient buffer, allocated (zeroed) on first use. Callers write into it. */
   gradBuffer(): FloatArray {
     this.gradZeroed = false;
-    if (this.grad === null) this.grad = allocFloat(this.dtype, this.data.length);
-    return this.grad;
+    if (this.gradStorage === null) this.gradStorage = allocFloat(this.dtype, this.data.length);
+    return this.gradStorage;
   }
 
   /** Detached copy-free view: same data, no graph. */

@@ -74,7 +74,8 @@ export function shardRanges(batchSize: number, weights: readonly number[]): Inde
 
 /**
  * Copy the samples `indices` of `dataset` into the front of preallocated `inputs`
- * (indices.length * features floats) and `labels` (indices.length ints). No allocation.
+ * (indices.length * features floats) and `labels` (indices.length ints): one memcpy per
+ * sample (a subarray view each, no new buffers).
  */
 export function gatherBatch(
   dataset: Dataset,

@@ -121,8 +121,9 @@ export function keepMaskReference(out: FloatArray, rng: CounterRng, stream: Stre
 /**
  * One Adam step in place (optim/adam.ts derives the constants): with g' = g + l2·p,
  *   m ← β1·m + (1 − β1)·g';  v ← β2·v + (1 − β2)·g'²;  p ← p·shrink − (stepSize·m)/(√v/bc2Sqrt + eps),
- * in the parameters' precision, as torch.optim.Adam computes: float32 parameters get float32
- * arithmetic, each operation rounded in turn (the constants rounded to float32 first), which
+ * in the parameters' precision, as torch.optim.Adam does (not in its order of operations, so
+ * not bit for bit): float32 parameters get float32 arithmetic, each operation rounded in
+ * turn (the constants rounded to float32 first), which
  * SIMD float32 lanes reproduce bit for bit; float64 ones (gradient checks) float64.
  */
 export function adamReference(

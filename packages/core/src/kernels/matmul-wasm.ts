@@ -9,7 +9,7 @@ import { allowRelaxedSimd, decodeBase64, ensureMemory, instantiateBytes, type Wa
  * assembly/matmul.ts (AssemblyScript, f32x4) and embedded as base64, in two builds:
  *   fma   relaxed SIMD: each step one fused multiply-add (matmul-fma-wasm-bytes.ts);
  *   simd  plain SIMD: a multiply then an add (matmul-wasm-bytes.ts).
- * matmulWasm runs the fused build where the runtime takes relaxed SIMD (Node ≥ 22 and
+ * matmulWasm runs the fused build where the runtime takes relaxed SIMD (Node ≥ 21 and
  * current browsers by default; Node 20 behind a V8 flag that allowRelaxedSimd sets), else
  * the plain one; matmulWasmSimd always runs the plain one (FLOTILLA_MATMUL=wasm-simd).
  *

@@ -55,7 +55,7 @@ export function instantiateBytes<T>(bytes: Uint8Array): T | null {
 
 /**
  * Lets V8 compile the relaxed-SIMD `bytes` where that proposal is still behind a flag:
- * Node 20 (V8 11.3; on by default from Node 22, V8 11.4, and in current browsers). It sets
+ * Node 20 (V8 11.3; on by default from V8 11.4: Node 21 and later, current browsers). It sets
  * the flag with node:v8's setFlagsFromString, reached through process.getBuiltinModule
  * (Node ≥ 20.16) since core imports no Node modules, and only if the bytes do not validate
  * already. V8 flags are process-wide: worker threads started later see it too. Elsewhere

@@ -137,7 +137,7 @@ export class Model {
 
   zeroGrad(): void {
     this.grads.fill(0);
-    for (const { tensor } of this.paramSlots) tensor.gradZeroed = true;
+    for (const { tensor } of this.paramSlots) tensor.markGradZeroed();
   }
 
   /** Per-sample input shape with a batch axis of `n` in front. */

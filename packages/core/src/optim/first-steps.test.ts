@@ -364,6 +364,32 @@ describe('Adam (seed 003 with bias correction)', () => {
     expect(opt.state().buffers.exp_avg).toBeInstanceOf(Float32Array);
   });
 
+  it('float32 parameters take the float32 chain of operations, not float64 rounded once', () => {
+    // An oracle that rounds through a Float32Array after every operation, in the documented
+    // order: g' = g + wd·p; m = β1·m + (1 − β1)·g'; v = β2·v + ((1 − β2)·g')·g';
+    // p = p − (stepSize·m)/(√v/√(1 − β2^t) + eps). It must match bit for bit; float64
+    // arithmetic rounded once at the end must not (so the bound test below is not all).
+    const r = new Float32Array(1);
+    const F = (x: number): number => { r[0] = x; return r[0]; };
+    const n = 4099, lr = 1e-2, wd = 0.1;
+    let seed = 9;
+    const rand = (): number => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32) - 0.5;
+    const p = Float32Array.from({ length: n }, () => rand()), g = Float32Array.from({ length: n }, () => rand() * 1e-2);
+    const p0 = Float64Array.from(p);
+    new Adam({ lr, weightDecay: wd }).step(p, g);
+    const [b1, b2, c1, c2] = [F(0.9), F(0.999), F(1 - 0.9), F(1 - 0.999)];
+    const [ss, bc, e, l2] = [F(lr / (1 - 0.9)), F(Math.sqrt(1 - 0.999)), F(1e-8), F(wd)];
+    let differFrom64 = 0;
+    for (let i = 0; i < n; i++) {
+      const gi = F(g[i] + F(l2 * p0[i]));
+      const m = F(F(b1 * 0) + F(c1 * gi)), v = F(F(b2 * 0) + F(F(c2 * gi) * gi));
+      expect(p[i], `p[${i}]`).toBe(F(p0[i] - F(F(ss * m) / F(F(F(Math.sqrt(v)) / bc) + e))));
+      const g64 = g[i] + wd * p0[i], m64 = 0.1 * g64, v64 = 0.001 * g64 * g64;
+      if (p[i] !== F(p0[i] - (lr / 0.1) * m64 / (Math.sqrt(v64) / Math.sqrt(0.001) + 1e-8))) differFrom64++;
+    }
+    expect(differFrom64).toBeGreaterThan(n / 100);
+  });
+
   it('float32 parameters take float32 arithmetic within a few roundings of float64 Adam', () => {
     // The float32 path (WebAssembly lanes above 256 elements) rounds every operation, as
     // torch.optim.Adam does for float32 tensors. One step from float32 state, against the
