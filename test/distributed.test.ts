@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { checkpointParams, finalParams, flotilla, flotillaAsync, lastJson, relativeL2 } from './cli.js';
+import { checkpointParams, finalParams, flotilla, flotillaAsync, lastJson, relativeL2, waitFor } from './cli.js';
 
 const base = mkdtempSync(join(tmpdir(), 'flotilla-e2e-'));
 // 20 steps of batch 60 with dropout on: enough for masks, BatchNorm and Adam to matter.
@@ -121,6 +121,18 @@ describe('bad input', () => {
     expect(result.stderr).toMatch(/refused a connection: authentication failed: wrong token/);
     expect(lastJson(result.stdout)).toMatchObject({ steps: 3, workers: 1 });
     expect(result.stderr + result.stdout).not.toContain(token);
+  });
+
+  it('a worker on another matmul kernel is named in a warning, and the run goes on', async () => {
+    const out = join(base, 'kernels');
+    const coordinator = flotillaAsync(['coordinator', '--port', '0', '--workers', '1', ...DATA, '--steps', '3', '--out', out, '--json'], { env: { FLOTILLA_TOKEN: 'k' } });
+    const port = await waitFor('the coordinator to listen', () => /listening on ws:\/\/127\.0\.0\.1:(\d+)/.exec(coordinator.output().stderr)?.[1], 60_000);
+    const worker = flotilla(['worker', '--connect', `ws://127.0.0.1:${port}`], { env: { FLOTILLA_TOKEN: 'k', FLOTILLA_MATMUL: 'wasm-simd' }, timeoutMs: 120_000 });
+    expect(worker.status).toBe(0);
+    const result = await coordinator.done;
+    expect(result.status).toBe(0);
+    expect(result.stderr).toMatch(/worker 0 \(.+\) computes with matmul kernel wasm-simd, this coordinator with wasm-fma/);
+    expect(lastJson(result.stdout)).toMatchObject({ steps: 3, workers: 1 });
   });
 
   it('an unknown optimizer or layer fails before any process starts, naming the problem', () => {

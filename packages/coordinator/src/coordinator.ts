@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { evaluate, ModelEarlyStopping, shardRanges, takeFirst, type Dataset } from '@flotilla/core';
+import { evaluate, matmulKernelLabel, ModelEarlyStopping, shardRanges, takeFirst, type Dataset } from '@flotilla/core';
 import { decodeMessage, encodeMessage, FramePool, frameLimits, minPartFloats, PROTOCOL_VERSION, ProtocolError, validateAgainst, type Message, type WorkerMessage } from '@flotilla/protocol';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MemberLost, StepRound } from './step-round.js';
@@ -222,6 +222,13 @@ export class Coordinator {
       step: this.state.step, params: this.state.model.params as Float32Array, buffers: this.state.model.buffers as Float32Array,
     });
     this.emit({ kind: 'worker-joined', workerId: conn.id, threads: conn.threads, host: conn.host });
+    const mine = matmulKernelLabel();
+    if (message.matmul !== undefined && message.matmul !== mine) {
+      this.emit({
+        kind: 'warning', message: `worker ${conn.id} (${conn.host}) computes with matmul kernel ${message.matmul}, this coordinator with ${mine}: ` +
+          'the run still trains the same model, but only up to rounding, not bit for bit as on one kernel (set FLOTILLA_MATMUL alike everywhere)',
+      });
+    }
     this.joinWaiter?.();
     return conn;
   }

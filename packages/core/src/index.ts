@@ -7,7 +7,8 @@ export * from './rng.js';
 export { Tensor, noGrad, isGradEnabled, record, needsGrad, type BackwardHooks, type GradNode } from './autodiff/tensor.js';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './autodiff/gradcheck.js';
 export {
-  kernels, useKernels, useMatmulKernel, matmulReference, matmulWasmBuild, type Kernels, type MatmulKernelName, type MatmulWasmBuild,
+  kernels, useKernels, useMatmulKernel, matmulKernelLabel, matmulReference, matmulWasmBuild, type Kernels, type MatmulKernelName,
+  type MatmulWasmBuild,
 } from './kernels/index.js';
 export * from './ops/index.js';
 export * from './nn/index.js';

@@ -20,6 +20,11 @@ export interface HelloMessage {
   threads: number;
   pid?: number;
   host?: string;
+  /**
+   * The matmul kernel the worker computes with (core's matmulKernelLabel, e.g. `wasm-fma`).
+   * Workers on different kernels compute the same model only up to rounding.
+   */
+  matmul?: string;
 }
 
 /** The run settings a worker needs to compute exactly what a single process would. */

@@ -185,7 +185,7 @@ const f32Payload = (first: 'params' | 'gradient') => ({
 export const SCHEMAS: Record<MessageType, Schema> = {
   hello: {
     required: { version: int(0), token: str(), threads: int(1) },
-    optional: { pid: int(0), host: str() },
+    optional: { pid: int(0), host: str(), matmul: str() },
   },
   welcome: {
     required: {

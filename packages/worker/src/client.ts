@@ -3,6 +3,7 @@ import {
   decodeMessage, encodeMessage, FramePool, PROTOCOL_VERSION, ProtocolError, validateAgainst,
   type CoordinatorMessage, type GradientMessage, type Message, type ParamsMessage,
 } from '@flotilla/protocol';
+import { matmulKernelLabel } from '@flotilla/core';
 import WebSocket from 'ws';
 import { RunSession } from './session.js';
 import { clientSocketOptions } from './socket-options.js';
@@ -118,7 +119,10 @@ function connectOnce(options: WorkerOptions, log: (line: string) => void, existi
     };
 
     ws.on('open', () => {
-      send({ type: 'hello', version: PROTOCOL_VERSION, token: options.token, threads: options.threads, pid: process.pid, host: hostname() });
+      send({
+        type: 'hello', version: PROTOCOL_VERSION, token: options.token, threads: options.threads, pid: process.pid, host: hostname(),
+        matmul: matmulKernelLabel(),
+      });
       heartbeat = setInterval(() => {
         send({ type: 'heartbeat', time: Date.now() });
         if (Date.now() - lastHeard > COORDINATOR_SILENCE_MS) {

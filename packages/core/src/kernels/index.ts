@@ -1,6 +1,6 @@
 import { matmulBlocked } from './matmul-blocked.js';
 import { matmulReference } from './matmul-reference.js';
-import { matmulWasm, matmulWasmSimd } from './matmul-wasm.js';
+import { matmulWasm, matmulWasmBuild, matmulWasmSimd } from './matmul-wasm.js';
 import type { Kernels } from './types.js';
 import {
   adamWasm, batchNormBackwardDxWasm, batchNormBackwardSumsWasm, batchNormNormalizeWasm, channelMomentsWasm, keepMaskWasm,
@@ -64,6 +64,21 @@ export function useKernels(replacement: Partial<Kernels>): Kernels {
   const previous = { ...kernels };
   Object.assign(kernels, replacement);
   return previous;
+}
+
+/**
+ * The active matmul kernel as one label: `wasm-fma`, `wasm-simd`, `blocked`, `reference`, or
+ * `custom` for one installed with useKernels. Results agree bit for bit only between
+ * processes on the same label (and, for `wasm-fma`, the same kind of CPU).
+ */
+export function matmulKernelLabel(): string {
+  const active = kernels.matmul;
+  const build = matmulWasmBuild(); // the WebAssembly kernels run matmulBlocked without SIMD
+  if (active === matmulWasm) return build ? `wasm-${build}` : 'blocked';
+  if (active === matmulWasmSimd) return build ? 'wasm-simd' : 'blocked';
+  if (active === matmulBlocked) return 'blocked';
+  if (active === matmulReference) return 'reference';
+  return 'custom';
 }
 
 const MATMUL_KERNELS = { wasm: matmulWasm, 'wasm-simd': matmulWasmSimd, blocked: matmulBlocked, reference: matmulReference } as const;

@@ -4,10 +4,10 @@ import {
   check32, droppedTermRatios, errorScale, expectAllFlagsClose32, expectNonFiniteLikeReference, expectSplitsBitIdentical, f32Tol, f64Tol, FLAGS, rand32, rand64,
   worstRatio,
 } from '../../test/matmul-support.js';
-import { kernels, useMatmulKernel } from './index.js';
+import { kernels, matmulKernelLabel, useKernels, useMatmulKernel } from './index.js';
 import { matmulBlocked } from './matmul-blocked.js';
 import { matmulReference } from './matmul-reference.js';
-import { matmulWasm, matmulWasmSimd } from './matmul-wasm.js';
+import { matmulWasm, matmulWasmBuild, matmulWasmSimd } from './matmul-wasm.js';
 
 /*
  * f32Tol (test/matmul-support.ts) is 8·(1 + √K)·u·S with S = Σ|a||b| (+|C0|). Both kernels sum
@@ -142,6 +142,22 @@ describe('kernel seam', () => {
       expect(kernels.matmul).toBe(matmulReference); // a bad name changes nothing
       expect(useMatmulKernel(undefined)).toBe('wasm');
       expect(kernels.matmul).toBe(matmulWasm);
+    } finally {
+      useMatmulKernel('wasm');
+    }
+  });
+
+  it('matmulKernelLabel names the active kernel (what workers report to the coordinator)', () => {
+    try {
+      expect(matmulKernelLabel()).toBe(`wasm-${matmulWasmBuild()}`);
+      useMatmulKernel('wasm-simd');
+      expect(matmulKernelLabel()).toBe('wasm-simd');
+      useMatmulKernel('blocked');
+      expect(matmulKernelLabel()).toBe('blocked');
+      useMatmulKernel('reference');
+      expect(matmulKernelLabel()).toBe('reference');
+      useKernels({ matmul: (...args) => matmulReference(...args) });
+      expect(matmulKernelLabel()).toBe('custom');
     } finally {
       useMatmulKernel('wasm');
     }
