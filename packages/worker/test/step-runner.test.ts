@@ -1,0 +1,88 @@
+import { buildModel, computeGradients, DEFAULT_MNIST_SPEC, epochOrder, gatherBatch, takeFirst, Tensor, type Model } from '@flotilla/core';
+import { loadDataset } from '@flotilla/datasets';
+import { minPartFloats, type RunConfig } from '@flotilla/protocol';
+import { afterAll, describe, expect, it } from 'vitest';
+// The built session: its piscina threads load dist/thread.js.
+import { RunSession } from '../dist/session.js';
+import type { BatchNormExchange } from '../dist/step-runner.js';
+
+const CONFIG: RunConfig = { seed: 3, bnSync: 'global', smoothing: 0, perturb: 0, dataset: 'mnist', trainLimit: 512 };
+// A step of 7 rows of a global batch of 64, spread over 3 threads (3, 2 and 2 rows), and one
+// of 2 rows over 3 threads, where one thread sees none.
+const STEPS = [
+  { step: 0, epoch: 0, batchStart: 0, start: 10, end: 17, globalBatch: 64, members: 2 },
+  { step: 1, epoch: 0, batchStart: 64, start: 30, end: 32, globalBatch: 64, members: 2 },
+];
+
+/**
+ * The SyncBN exchange of a worker whose fellow member has no rows in its shard: the merged
+ * statistics are this worker's own (a real coordinator would return the same).
+ */
+const alone = async (mine: BatchNormExchange): Promise<BatchNormExchange> => ({ ...mine, a: mine.a.slice(), b: mine.b.slice() });
+
+/** The same rows' gradient computed in this process, in one piece: an independent reference. */
+function referenceGradient(model: Model, step: (typeof STEPS)[number]): Float32Array {
+  const data = takeFirst(loadDataset(CONFIG.dataset).train, CONFIG.trainLimit);
+  const n = step.end - step.start;
+  const positions = epochOrder(CONFIG.seed, step.epoch, data.count).subarray(step.batchStart + step.start, step.batchStart + step.end);
+  const inputs = new Float32Array(n * 784), labels = new Int32Array(n);
+  gatherBatch(data, positions, inputs, labels);
+  model.zeroGrad();
+  computeGradients(model, new Tensor(inputs, model.batchShape(n)), labels, { seed: CONFIG.seed, step: step.step, rowOffset: step.start }, { globalBatch: step.globalBatch });
+  return Float32Array.from(model.grads);
+}
+
+const relativeL2 = (a: Float32Array, b: Float32Array): number => {
+  let d = 0, n = 0;
+  for (let i = 0; i < a.length; i++) { d += (a[i] - b[i]) ** 2; n += b[i] ** 2; }
+  return Math.sqrt(d / n);
+};
+
+const sessions: RunSession[] = [];
+afterAll(async () => { await Promise.all(sessions.map((s) => s.close())); });
+
+describe('StepRunner: gradient parts during backward, real threads', () => {
+  it('sends the end of the gradient in parts from the back; parts + head equal the whole gradient bit for bit, and the rows\' gradient', async () => {
+    const model = buildModel(DEFAULT_MNIST_SPEC, { seed: 5 });
+    const replica = buildModel(DEFAULT_MNIST_SPEC, { seed: 5 });
+    const tiny = 1e-4; // MiB: 27 floats, so every backward barrier sends what is final
+    const parts: Array<{ offset: number; values: Float32Array }> = [];
+    const split = new RunSession('run', 0, DEFAULT_MNIST_SPEC, { ...CONFIG, bucketMb: tiny }, 3, {
+      exchange: alone, sendPart: (offset, values) => { parts.push({ offset, values: values.slice() }); return true; },
+    });
+    const whole = new RunSession('run', 0, DEFAULT_MNIST_SPEC, CONFIG, 3, {
+      exchange: alone, sendPart: () => { throw new Error('a session with --bucket-mb 0 sent a part'); },
+    });
+    sessions.push(split, whole);
+    const P = model.params.length;
+    for (const step of STEPS) {
+      parts.length = 0;
+      split.runner.publish(model.params, model.buffers);
+      const a = await split.runner.run(step);
+      const aGrads = a.grads.slice(), aBuffers = a.buffers.slice();
+      whole.runner.publish(model.params, model.buffers);
+      const b = await whole.runner.run(step);
+      expect(b.parts).toBe(0);
+      expect(b.grads.length).toBe(P);
+      // Two BatchNorms: a part at each backward barrier, tiling [head, P) from the back.
+      expect(a.parts).toBe(2);
+      expect(parts).toHaveLength(2);
+      let end = P;
+      for (const part of parts) {
+        expect(part.offset + part.values.length).toBe(end);
+        expect(part.values.length).toBeGreaterThanOrEqual(minPartFloats(tiny));
+        end = part.offset;
+      }
+      expect(aGrads.length).toBe(end); // the head: what the parts left
+      const joined = new Float32Array(P);
+      joined.set(aGrads, 0);
+      for (const part of parts) joined.set(part.values, part.offset);
+      expect(Buffer.from(joined.buffer).equals(Buffer.from(b.grads.buffer, b.grads.byteOffset, P * 4))).toBe(true);
+      expect(Array.from(aBuffers)).toEqual(Array.from(b.buffers));
+      expect([a.samples, b.samples]).toEqual([step.end - step.start, step.end - step.start]);
+      expect(a.loss).toBe(b.loss);
+      // The threads' shards summed are the rows' gradient (up to summation order).
+      expect(relativeL2(joined, referenceGradient(replica, step))).toBeLessThan(1e-5);
+    }
+  });
+});
