@@ -1,3 +1,5 @@
+import { kernels } from '@flotilla/core';
+
 /** One worker's result for a step. */
 export interface GradientContribution {
   workerId: number;
@@ -147,7 +149,7 @@ export class GradientSum {
         const a = Math.max(lo, offset), b = Math.min(hi, offset + values.length);
         if (a >= b) break;
         if (k === 0) target.set(values.subarray(a - offset, b - offset), a);
-        else for (let i = a; i < b; i++) target[i] += values[i - offset];
+        else kernels.accumulate(values.subarray(a - offset, b - offset), target.subarray(a, b));
       }
     });
   }

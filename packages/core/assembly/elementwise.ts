@@ -99,6 +99,50 @@ export function mul(x: usize, m: usize, y: usize, n: i32): void {
   }
 }
 
+/** Index of the first NaN or ±∞ among x[0, n) (all exponent bits set), or -1. */
+export function firstNonFinite(x: usize, n: i32): i32 {
+  const EXP = i32x4.splat(0x7f800000);
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const p = x + (<usize>i << 2);
+    const a = i32x4.eq(v128.and(v128.load(p), EXP), EXP), b = i32x4.eq(v128.and(v128.load(p, 16), EXP), EXP);
+    const c = i32x4.eq(v128.and(v128.load(p, 32), EXP), EXP), d = i32x4.eq(v128.and(v128.load(p, 48), EXP), EXP);
+    if (v128.any_true(v128.or(v128.or(a, b), v128.or(c, d)))) break; // the scalar loop below finds which
+  }
+  for (; i < n; i++) if ((load<i32>(x + (<usize>i << 2)) & 0x7f800000) == 0x7f800000) return i;
+  return -1;
+}
+
+/** y[i] += x[i]: one float32 add. */
+export function accumulate(x: usize, y: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(y + o, f32x4.add(v128.load(y + o), v128.load(x + o)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, load<f32>(y + o) + load<f32>(x + o));
+  }
+}
+
+/** y[i] = a·y[i] + b·x[i], in float64 and rounded once (the EMA's update). */
+export function axpby(x: usize, y: usize, n: i32, a: f64, b: f64): void {
+  const A = f64x2.splat(a), B = f64x2.splat(b);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const xv = v128.load(x + o), yv = v128.load(y + o);
+    const lo = f64x2.add(f64x2.mul(A, f64x2.promote_low_f32x4(yv)), f64x2.mul(B, f64x2.promote_low_f32x4(xv)));
+    const hi = f64x2.add(f64x2.mul(A, f64x2.promote_low_f32x4(high(yv))), f64x2.mul(B, f64x2.promote_low_f32x4(high(xv))));
+    v128.store(y + o, v128.shuffle<i32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, <f32>(a * <f64>load<f32>(y + o) + b * <f64>load<f32>(x + o)));
+  }
+}
+
 /** Lanes 2, 3 of a f32x4 moved to lanes 0, 1 (to promote the high half). */
 // @ts-ignore: decorator
 @inline function high(v: v128): v128 {

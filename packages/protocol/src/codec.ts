@@ -3,6 +3,7 @@
  * Nothing a decoder returns has skipped validation: envelope, header type, every field,
  * payload length against the header's counts, and finite payload values.
  */
+import { kernels } from '@flotilla/core';
 import { Packr } from 'msgpackr';
 import { ProtocolError } from './errors.js';
 import {
@@ -185,18 +186,12 @@ function checkFinite(type: string, segment: Segment, values: FloatArray): void {
   if (bad >= 0) throw new ProtocolError('non-finite', `${type}: ${segment.field}[${bad}] is ${values[bad]}`);
 }
 
-// One loop per array type keeps each call site monomorphic (a FloatArray union made V8's
-// element loads polymorphic: ~2.7 ns per value, several ms per parameter frame). Summing
-// v − v (0 for finite v, NaN otherwise) over a block needs no branch per value; a NaN
-// block is then searched for its first offender.
+// float32 payloads go through core's kernel (WebAssembly SIMD on the exponent bits, in
+// cache-sized pieces: about 0.2 ms for the default model's 537k values, against 0.55 ms for
+// the fastest JavaScript loop here). One loop per array type keeps each call site
+// monomorphic (a FloatArray union made V8's element loads polymorphic: ~2.7 ns per value).
 function firstNonFinite32(values: Float32Array): number {
-  for (let start = 0; start < values.length; start += 4096) {
-    const end = Math.min(values.length, start + 4096);
-    let acc = 0;
-    for (let i = start; i < end; i++) acc += values[i] - values[i];
-    if (acc !== 0 || acc !== acc) for (let i = start; i < end; i++) if (values[i] - values[i] !== 0) return i;
-  }
-  return -1;
+  return kernels.firstNonFinite(values);
 }
 
 function firstNonFinite64(values: Float64Array): number {

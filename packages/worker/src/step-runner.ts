@@ -1,4 +1,4 @@
-import { mergeMoments, shardRanges } from '@flotilla/core';
+import { kernels, mergeMoments, shardRanges } from '@flotilla/core';
 import type { StepMessage } from '@flotilla/protocol';
 import type { Piscina } from 'piscina';
 import { BarrierHost, Phase } from './bn-barrier.js';
@@ -188,10 +188,7 @@ export class StepRunner {
     const first = slot(shared.grads, 0, shared.paramCount);
     if (shared.threads === 1) return first.subarray(lo, hi);
     grads.set(first.subarray(lo, hi), lo);
-    for (let k = 1; k < shared.threads; k++) {
-      const g = slot(shared.grads, k, shared.paramCount);
-      for (let i = lo; i < hi; i++) grads[i] += g[i];
-    }
+    for (let k = 1; k < shared.threads; k++) kernels.accumulate(slot(shared.grads, k, shared.paramCount).subarray(lo, hi), grads.subarray(lo, hi));
     return grads.subarray(lo, hi);
   }
 

@@ -30,6 +30,22 @@ export function sumSquaresReference(x: FloatArray): number {
   return (s0 + s1) + (s2 + s3);
 }
 
+/** Index of the first NaN or ±∞ in x, or -1 (v − v is 0 exactly for finite v). */
+export function firstNonFiniteReference(x: FloatArray): number {
+  for (let i = 0; i < x.length; i++) if (x[i] - x[i] !== 0) return i;
+  return -1;
+}
+
+/** y[i] += x[i]. */
+export function accumulateReference(x: FloatArray, y: FloatArray): void {
+  for (let i = 0; i < y.length; i++) y[i] += x[i];
+}
+
+/** y[i] = a·y[i] + b·x[i] (an exponential moving average's update with a = decay, b = 1 − decay). */
+export function axpbyReference(x: FloatArray, y: FloatArray, a: number, b: number): void {
+  for (let i = 0; i < y.length; i++) y[i] = a * y[i] + b * x[i];
+}
+
 /** ys[i] = xs[i] > 0 ? xs[i] : 0 (NaN and −0 give +0). */
 export function reluReference(xs: FloatArray, ys: FloatArray): void {
   for (let i = 0; i < xs.length; i++) {

@@ -5,10 +5,12 @@ import { CounterRng, type Stream } from '../rng.js';
 import {
   adamReference, batchNormBackwardDxReference, batchNormBackwardSumsReference, batchNormNormalizeReference, channelMomentsReference,
   keepMaskReference, mulAccumulateReference, mulReference, reluBackwardReference, reluReference, sumSquaresReference,
+  accumulateReference, axpbyReference, firstNonFiniteReference,
 } from './elementwise-reference.js';
 import {
   adamWasm, batchNormBackwardDxWasm, batchNormBackwardSumsWasm, batchNormNormalizeWasm, channelMomentsWasm, fillUniformWasm,
   keepMaskWasm, mulAccumulateWasm, mulWasm, reluBackwardWasm, reluWasm, sumSquaresWasm, wasmElementwiseAvailable, WASM_MIN_ELEMENTS,
+  accumulateWasm, axpbyWasm, firstNonFiniteWasm,
 } from './elementwise-wasm.js';
 import { ELEMENTWISE_WASM, kernels } from './index.js';
 
@@ -81,6 +83,43 @@ describe('WebAssembly SIMD elementwise kernels', () => {
     let sequential = 0;
     for (const v of x) sequential += v * v;
     expect(sequential).toBe(2 ** 54);
+  });
+
+  it('firstNonFinite finds the first NaN or infinity wherever it is, and nothing in finite extremes', () => {
+    const rand = makeRandom(13);
+    for (const n of [256, 257, 271, 8191, 8192, 8209, 20000]) {
+      const x = data(n, rand, 1, 0, false);
+      x[3] = 3.4028234663852886e38; x[5] = -3.4028234663852886e38; x[7] = 1e-45; x[9] = -0; // finite extremes
+      expect(firstNonFiniteWasm(x)).toBe(-1);
+      expect(firstNonFiniteReference(x)).toBe(-1);
+      // One bad value at several places (first lane, a tail, a later piece), then two.
+      for (const at of [0, 1, 15, 16, n - 1, Math.floor(n / 2), Math.min(n - 1, 8195)]) {
+        for (const bad of [Number.NaN, Infinity, -Infinity]) {
+          const y = x.slice();
+          y[at] = bad;
+          expect(firstNonFiniteWasm(y), `n=${n} at ${at} ${bad}`).toBe(at);
+          y[n - 1] = Number.NaN;
+          expect(firstNonFiniteWasm(y), `n=${n} at ${at} and the end`).toBe(firstNonFiniteReference(y));
+        }
+      }
+    }
+  });
+
+  it('accumulate and axpby (gradient sums, the EMA) match the references bit for bit, across pieces and tails', () => {
+    const rand = makeRandom(12);
+    for (const n of [256, 257, 258, 259, 4099, 8192, 16387, 536586]) {
+      const x = data(n + 3, rand), y0 = data(n, rand); // x longer than y: only y's length counts
+      const yr = y0.slice(), yw = y0.slice();
+      accumulateReference(x, yr);
+      accumulateWasm(x, yw);
+      expectBitIdentical(yw, yr, `accumulate n=${n}`);
+      for (const [a, b] of [[0.999, 0.001], [0.5, 0.5], [1, -1]] as const) {
+        const zr = y0.slice(), zw = y0.slice();
+        axpbyReference(x, zr, a, b);
+        axpbyWasm(x, zw, a, b);
+        expectBitIdentical(zw, zr, `axpby(${a}, ${b}) n=${n}`);
+      }
+    }
   });
 
   it('relu and its backward match the references bit for bit, odd sizes included', () => {

@@ -3,7 +3,7 @@ import type { CounterRng, Stream } from '../rng.js';
 import { ELEMENTWISE_WASM_BASE64 } from './elementwise-wasm-bytes.js';
 import {
   batchNormBackwardDxReference, batchNormBackwardSumsReference, batchNormNormalizeReference, channelMomentsReference,
-  adamReference, keepMaskReference, sumSquaresReference, mulAccumulateReference, mulReference, reluBackwardReference, reluReference,
+  accumulateReference, adamReference, axpbyReference, firstNonFiniteReference, keepMaskReference, sumSquaresReference, mulAccumulateReference, mulReference, reluBackwardReference, reluReference,
 } from './elementwise-reference.js';
 import { ensureMemory, instantiateEmbedded, type WasmMemory } from './wasm-module.js';
 
@@ -27,6 +27,9 @@ interface WasmExports {
   readonly memory: WasmMemory;
   heapBase(): number;
   sumSquares(x: number, n: number, acc: number): void;
+  accumulate(x: number, y: number, n: number): void;
+  firstNonFinite(x: number, n: number): number;
+  axpby(x: number, y: number, n: number, a: number, b: number): void;
   reluForward(x: number, y: number, n: number): void;
   reluBackward(x: number, g: number, gx: number, n: number): void;
   mul(x: number, m: number, y: number, n: number): void;
@@ -166,6 +169,44 @@ export function sumSquaresWasm(x: FloatArray): number {
 }
 /** sumSquaresWasm's four running sums between pieces. */
 const acc = new Float64Array(4);
+
+export function firstNonFiniteWasm(x: FloatArray): number {
+  const n = x.length;
+  const w = n >= WASM_MIN_ELEMENTS && x instanceof Float32Array ? instance() : null;
+  if (w === null) return firstNonFiniteReference(x);
+  let found = -1;
+  for (let at = 0; at < n && found < 0; at += CHUNK) {
+    const len = Math.min(CHUNK, n - at);
+    begin(bytes32(len));
+    const i = w.firstNonFinite(put32(piece(x, at, len), len), len);
+    if (i >= 0) found = at + i;
+  }
+  return found;
+}
+
+export function accumulateWasm(x: FloatArray, y: FloatArray): void {
+  const n = y.length;
+  const w = n >= WASM_MIN_ELEMENTS && x instanceof Float32Array && y instanceof Float32Array && x.length >= n ? instance() : null;
+  if (w === null) { accumulateReference(x, y); return; }
+  forChunks(w, n, 2, (w, at, len) => {
+    const out = piece(y, at, len);
+    const xp = put32(piece(x, at, len), len), yp = put32(out, len);
+    w.accumulate(xp, yp, len);
+    get32(yp, out, len);
+  });
+}
+
+export function axpbyWasm(x: FloatArray, y: FloatArray, a: number, b: number): void {
+  const n = y.length;
+  const w = n >= WASM_MIN_ELEMENTS && x instanceof Float32Array && y instanceof Float32Array && x.length >= n ? instance() : null;
+  if (w === null) { axpbyReference(x, y, a, b); return; }
+  forChunks(w, n, 2, (w, at, len) => {
+    const out = piece(y, at, len);
+    const xp = put32(piece(x, at, len), len), yp = put32(out, len);
+    w.axpby(xp, yp, len, a, b);
+    get32(yp, out, len);
+  });
+}
 
 export function reluWasm(xs: FloatArray, ys: FloatArray): void {
   const n = xs.length;

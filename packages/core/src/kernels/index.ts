@@ -4,11 +4,12 @@ import { matmulWasm, matmulWasmBuild, matmulWasmSimd } from './matmul-wasm.js';
 import type { Kernels } from './types.js';
 import {
   adamWasm, batchNormBackwardDxWasm, batchNormBackwardSumsWasm, batchNormNormalizeWasm, channelMomentsWasm, keepMaskWasm,
-  mulAccumulateWasm, mulWasm, reluBackwardWasm, reluWasm, sumSquaresWasm,
+  mulAccumulateWasm, mulWasm, reluBackwardWasm, reluWasm, sumSquaresWasm, accumulateWasm, axpbyWasm, firstNonFiniteWasm,
 } from './elementwise-wasm.js';
 import {
   adamReference, batchNormBackwardDxReference, batchNormBackwardSumsReference, batchNormNormalizeReference, channelMomentsReference,
   keepMaskReference, mulAccumulateReference, mulReference, reluBackwardReference, reluReference, sumSquaresReference,
+  accumulateReference, axpbyReference, firstNonFiniteReference,
 } from './elementwise-reference.js';
 
 export type { Kernels } from './types.js';
@@ -20,6 +21,9 @@ export { wasmElementwiseAvailable } from './elementwise-wasm.js';
 /** The TypeScript elementwise kernels (the definition; float64 always runs these). */
 export const ELEMENTWISE_REFERENCE = {
   sumSquares: sumSquaresReference,
+  accumulate: accumulateReference,
+  firstNonFinite: firstNonFiniteReference,
+  axpby: axpbyReference,
   relu: reluReference,
   reluBackward: reluBackwardReference,
   mul: mulReference,
@@ -35,6 +39,9 @@ export const ELEMENTWISE_REFERENCE = {
 /** The WebAssembly SIMD elementwise kernels, bit-identical to the references (the default). */
 export const ELEMENTWISE_WASM = {
   sumSquares: sumSquaresWasm,
+  accumulate: accumulateWasm,
+  firstNonFinite: firstNonFiniteWasm,
+  axpby: axpbyWasm,
   relu: reluWasm,
   reluBackward: reluBackwardWasm,
   mul: mulWasm,

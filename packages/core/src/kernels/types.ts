@@ -25,6 +25,12 @@ export interface Kernels {
 
   /** Σ x[i]² in float64, as four sums by i mod 4 added (s0 + s1) + (s2 + s3). */
   sumSquares(x: FloatArray): number;
+  /** Index of the first NaN or ±∞ in x, or -1 (the wire format's finite check). */
+  firstNonFinite(x: FloatArray): number;
+  /** y[i] += x[i] (x at least as long as y). */
+  accumulate(x: FloatArray, y: FloatArray): void;
+  /** y[i] = a·y[i] + b·x[i] (x at least as long as y). */
+  axpby(x: FloatArray, y: FloatArray, a: number, b: number): void;
   /** ys[i] = xs[i] > 0 ? xs[i] : 0. */
   relu(xs: FloatArray, ys: FloatArray): void;
   /** gx[i] += g[i] · (xs[i] > 0 ? 1 : 0). */

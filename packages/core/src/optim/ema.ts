@@ -1,4 +1,5 @@
 import { allocFloat, dtypeOf, type FloatArray } from '../dtype.js';
+import { kernels } from '../kernels/index.js';
 
 /**
  * A running average of the parameter vector for test time (seed 003):
@@ -19,8 +20,7 @@ export class ExponentialMovingAverage {
 
   update(params: FloatArray): void {
     if (params.length !== this.values.length) throw new RangeError(`EMA: params has ${params.length} elements, expected ${this.values.length}`);
-    const d = this.decay, e = 1 - d, v = this.values;
-    for (let i = 0; i < v.length; i++) v[i] = d * v[i] + e * params[i];
+    kernels.axpby(params, this.values, this.decay, 1 - this.decay); // v ← decay·v + (1 − decay)·x
     this.updates++;
   }
 }
