@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { checkpointParams, finalParams, flotilla, flotillaAsync, lastJson, relativeL2, waitFor } from './cli.js';
+import { checkpointParams, finalParams, flotilla, flotillaAsync, lastJson, relativeL2, stepsLogged, waitFor } from './cli.js';
 
 const base = mkdtempSync(join(tmpdir(), 'flotilla-e2e-'));
 // 20 steps of batch 60 with dropout on: enough for masks, BatchNorm and Adam to matter.
@@ -133,6 +133,30 @@ describe('bad input', () => {
     expect(result.status).toBe(0);
     expect(result.stderr).toMatch(/worker 0 \(.+\) computes with matmul kernel wasm-simd, this coordinator with wasm-fma/);
     expect(lastJson(result.stdout)).toMatchObject({ steps: 3, workers: 1 });
+  });
+
+  it('bench scaling prints its JSON summary last and runs each topology afresh in its --out', () => {
+    const out = join(base, 'bench');
+    const args = ['bench', 'scaling', '--topologies', '1x1,2x1', '--steps', '6', '--warmup', '2', ...DATA, '--out', out, '--json'];
+    for (let run = 0; run < 2; run++) { // the second run replaces the first one's folders
+      const r = flotilla(args, { timeoutMs: 120_000 });
+      expect(r.status, r.stderr).toBe(0);
+      const { runs } = lastJson(r.stdout) as { runs: Array<Record<string, number>> };
+      expect(runs.map((x) => [x.workers, x.threads, x.steps])).toEqual([[1, 1, 4], [2, 1, 4]]);
+      expect(runs[0].efficiency).toBe(1);
+      for (const x of runs) expect(x.samples_per_sec).toBeGreaterThan(0);
+      for (const t of ['1x1', '2x1']) expect(stepsLogged(join(out, t))).toBe(6);
+    }
+  });
+
+  it('a new run refuses a folder that holds a run, and leaves it alone', () => {
+    const out = join(base, 'taken');
+    expect(flotilla(['train', '--local', '--steps', '2', ...DATA, '--out', out]).status).toBe(0);
+    const before = readFileSync(join(out, 'metrics.jsonl'), 'utf8');
+    const again = flotilla(['train', '--workers', '1', '--steps', '2', ...DATA, '--out', out]);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toMatch(/run folder .*taken already holds a run \(config.json, metrics.jsonl\); choose another --out/);
+    expect(readFileSync(join(out, 'metrics.jsonl'), 'utf8')).toBe(before);
   });
 
   it('an unknown optimizer or layer fails before any process starts, naming the problem', () => {

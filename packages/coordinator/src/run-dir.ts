@@ -11,6 +11,20 @@ export class RunDir {
     mkdirSync(join(this.path, 'checkpoints'), { recursive: true });
   }
 
+  /**
+   * A run folder for a new run: refuses one that already holds a run (its config.json or
+   * metrics.jsonl), whose metrics the new run would otherwise be appended to and whose
+   * checkpoints it would mix with its own. Nothing in it is touched.
+   */
+  static forNewRun(path: string): RunDir {
+    const dir = resolve(path);
+    const holds = ['config.json', 'metrics.jsonl'].filter((f) => existsSync(join(dir, f)));
+    if (holds.length > 0) {
+      throw new Error(`run folder ${dir} already holds a run (${holds.join(', ')}); choose another --out (a distributed run continues with --resume ${path})`);
+    }
+    return new RunDir(dir);
+  }
+
   /** `runs/<UTC timestamp>` under the current folder. */
   static defaultPath(now = new Date()): string {
     return join('runs', now.toISOString().replace(/[:.]/g, '-').replace('Z', ''));

@@ -31,3 +31,17 @@ describe('RunDir.truncateMetricsAt (before a resume)', () => {
     expect(dir.truncateMetricsAt(5)).toBe(0);
   });
 });
+
+describe('RunDir.forNewRun', () => {
+  it('takes a new or empty folder, and refuses one that holds a run without touching it', () => {
+    const root = mkdtempSync(join(tmpdir(), 'flotilla-rundir-'));
+    expect(RunDir.forNewRun(join(root, 'new')).path).toBe(join(root, 'new'));
+    expect(RunDir.forNewRun(join(root, 'new')).path).toBe(join(root, 'new')); // created, still empty
+    const used = new RunDir(join(root, 'used'));
+    used.appendMetrics({ kind: 'step', step: 0, loss: 1 });
+    expect(() => RunDir.forNewRun(used.path)).toThrow(`run folder ${used.path} already holds a run (metrics.jsonl); choose another --out`);
+    used.writeJson('config.json', { seed: 1 });
+    expect(() => RunDir.forNewRun(used.path)).toThrow('(config.json, metrics.jsonl)');
+    expect(records(used)).toEqual([{ kind: 'step', step: 0, loss: 1 }]);
+  });
+});

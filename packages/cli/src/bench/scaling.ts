@@ -1,4 +1,4 @@
-import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { BatchNorm, buildModel } from '@flotilla/core';
@@ -55,6 +55,9 @@ export async function benchScaling(
   let base = 0;
   for (const t of topologies) {
     const dir = join(options.outDir, `${t.workers}x${t.threads}`);
+    // The topology's folder is this benchmark's own output: start it afresh, or the averages
+    // below would take in the steps of every earlier run into the same --out.
+    rmSync(dir, { recursive: true, force: true });
     await runDistributedTraining(config, t, new RunDir(dir), () => {});
     const steps = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | string>)
       .filter((r) => r.kind === 'step' && (r.step as number) >= options.warmup);

@@ -32,7 +32,7 @@ export const coordinatorCommand: CommandModule<object, CoordinatorArgs> = {
     const resume = args.resume ? latestGoodCheckpoint(args.resume, (m) => log(`warning: ${m}`)) : undefined;
     const data = loadDataset(config.dataset);
     checkModelFitsData(buildModel(config.model), data, config.dataset);
-    const runDir = new RunDir(args.resume ?? args.out ?? RunDir.defaultPath());
+    const runDir = args.resume ? new RunDir(args.resume) : RunDir.forNewRun(args.out ?? RunDir.defaultPath());
     const coordinator = new Coordinator({
       config, ...runData(data, config), runDir, token,
       host: args.host ?? '127.0.0.1', port: args.port ?? 7070, workers: args.workers ?? 1, joinTimeoutMs: 3600_000, onEvent: progressReporter(log),

@@ -21,7 +21,7 @@ interface EnsembleArgs extends TrainOptionArgs {
 
 /** Trains one run into `dir` (distributed unless --local) and returns its checkpoint folder. */
 async function trainOne(config: RunConfig, args: EnsembleArgs, dir: string, log: (line: string) => void): Promise<string> {
-  const runDir = new RunDir(dir);
+  const runDir = RunDir.forNewRun(dir);
   if (args.local) runLocalTraining(config, loadDataset(config.dataset), runDir, log);
   else await runDistributedTraining(config, { workers: args.workers ?? 2, threads: args.threads ?? 1 }, runDir, log);
   return join(runDir.path, 'checkpoints');

@@ -25,7 +25,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     const log = logFor(args.json);
     if (args.resume && args.local) throw new Error('--resume continues a distributed run; it does not apply to --local');
     const config = args.resume ? resumeConfig(args.resume) : runConfigFrom(args);
-    const runDir = new RunDir(args.resume ?? args.out ?? RunDir.defaultPath());
+    const runDir = args.resume ? new RunDir(args.resume) : RunDir.forNewRun(args.out ?? RunDir.defaultPath());
     if (args.local) {
       const summary = runLocalTraining(config, loadDataset(config.dataset), runDir, log);
       log(`test accuracy ${(100 * summary.test_accuracy).toFixed(2)}%, test loss ${summary.test_loss.toFixed(4)}, ` +
