@@ -141,7 +141,8 @@ describe('bad input', () => {
     for (let run = 0; run < 2; run++) { // the second run replaces the first one's folders
       const r = flotilla(args, { timeoutMs: 120_000 });
       expect(r.status, r.stderr).toBe(0);
-      const { runs } = lastJson(r.stdout) as { runs: Array<Record<string, number>> };
+      const { runs, matmul } = lastJson(r.stdout) as { runs: Array<Record<string, number>>; matmul: string };
+      expect(matmul).toBe('wasm-fma');
       expect(runs.map((x) => [x.workers, x.threads, x.steps])).toEqual([[1, 1, 4], [2, 1, 4]]);
       expect(runs[0].efficiency).toBe(1);
       for (const x of runs) expect(x.samples_per_sec).toBeGreaterThan(0);

@@ -48,7 +48,7 @@ export function wireBytes(config: RunConfig, workers: number): number {
  * skipping warm-up steps while V8 optimises.
  */
 export async function benchScaling(
-  config: RunConfig, topologies: Topology[], options: { warmup: number; outDir: string; log: (line: string) => void },
+  config: RunConfig, topologies: Topology[], options: { warmup: number; outDir: string; log: (line: string) => void; matmul?: string },
 ): Promise<ScalingRun[]> {
   const cores = availableParallelism();
   const runs: ScalingRun[] = [];
@@ -78,7 +78,7 @@ export async function benchScaling(
       `optimizer ${run.optimizer_ms.toFixed(1)}; ${(run.wire_bytes_per_step / 1e6).toFixed(1)} MB on the wire per step`);
   }
   mkdirSync(options.outDir, { recursive: true });
-  writeFileSync(join(options.outDir, 'scaling.json'), `${JSON.stringify({ runs }, null, 2)}\n`);
+  writeFileSync(join(options.outDir, 'scaling.json'), `${JSON.stringify({ ...(options.matmul ? { matmul: options.matmul } : {}), runs }, null, 2)}\n`);
   writeFileSync(join(options.outDir, 'scaling.svg'), scalingChart(runs));
   options.log(`wrote ${join(options.outDir, 'scaling.json')} and scaling.svg`);
   return runs;

@@ -8,7 +8,7 @@ import type { NetnsSummary } from '../bench/netns-summary.js';
 import { calibrate, calibrationText, checkAgainst, checkTable, predictionTable, predictStep, type Design } from '../bench/predict.js';
 import { benchScaling, parseTopologies } from '../bench/scaling.js';
 import { benchTrainThroughput } from '../bench/train-throughput.js';
-import { matmulWasmBuild } from '@flotilla/core';
+import { matmulKernelLabel, matmulWasmBuild } from '@flotilla/core';
 import { loadMnist } from '@flotilla/datasets';
 import { logFor, runConfigFrom, withTrainOptions, type TrainOptionArgs } from './train-options.js';
 
@@ -66,9 +66,11 @@ async function benchScalingCommand(args: BenchArgs): Promise<void> {
   const config = runConfigFrom({ ...args, steps: args.steps ?? 30 + warmup, 'test-limit': args['test-limit'] ?? 1000 });
   const topologies = parseTopologies(args.topologies, args.workers ?? '1,2', args.threads ?? '1,2');
   const outDir = args.out ?? join('runs', `bench-scaling-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-  log(`scaling benchmark: ${topologies.map((t) => `${t.workers}x${t.threads}`).join(', ')}; ${config.steps - warmup} timed steps of batch ${config.batch} after ${warmup} warm-up steps`);
-  const runs = await benchScaling(config, topologies, { warmup, outDir, log });
-  if (args.json) process.stdout.write(`${JSON.stringify({ runs })}\n`);
+  // Workers inherit FLOTILLA_MATMUL, so this process's kernel is theirs.
+  const matmul = matmulKernelLabel();
+  log(`scaling benchmark: ${topologies.map((t) => `${t.workers}x${t.threads}`).join(', ')}; ${config.steps - warmup} timed steps of batch ${config.batch} after ${warmup} warm-up steps; matmul kernel ${matmul}`);
+  const runs = await benchScaling(config, topologies, { warmup, outDir, log, matmul });
+  if (args.json) process.stdout.write(`${JSON.stringify({ matmul, runs })}\n`);
 }
 
 /** `flotilla bench allreduce`: all-reduce time and bandwidth beside the loopback socket bound. */
