@@ -64,20 +64,35 @@ export const f64Tol = (k: number): number => 1e-13 * (1 + Math.sqrt(k));
 /** [transA, transB]: all four combinations. */
 export const FLAGS: Array<[boolean, boolean]> = [[false, false], [false, true], [true, false], [true, true]];
 
-/** worstRatio of `kernel` against matmulReference on float32 A, B, C0 drawn from makeRandom(seed). */
-export function check32(
-  kernel: MatmulKernel,
-  m: number, n: number, k: number, transA: boolean, transB: boolean, accumulate: boolean, seed: number,
+/** worstRatio of `kernel` against matmulReference on A, B, C0 made by `random` from `rand`. */
+function checkWith<T extends FloatArray>(
+  kernel: MatmulKernel, random: (n: number, rand: () => number) => T, tol: number,
+  m: number, n: number, k: number, transA: boolean, transB: boolean, accumulate: boolean, rand: () => number,
 ): number {
-  const rand = makeRandom(seed);
-  const a = rand32(m * k, rand);
-  const b = rand32(k * n, rand);
-  const c0 = rand32(m * n, rand);
+  const a = random(m * k, rand);
+  const b = random(k * n, rand);
+  const c0 = random(m * n, rand);
   const want = c0.slice();
   const got = c0.slice();
   matmulReference(a, b, want, m, n, k, transA, transB, accumulate);
   kernel(a, b, got, m, n, k, transA, transB, accumulate);
-  return worstRatio(got, want, errorScale(a, b, c0, m, n, k, transA, transB, accumulate), f32Tol(k));
+  return worstRatio(got, want, errorScale(a, b, c0, m, n, k, transA, transB, accumulate), tol);
+}
+
+/** checkWith on float32 operands drawn from makeRandom(seed), against f32Tol. */
+export function check32(
+  kernel: MatmulKernel,
+  m: number, n: number, k: number, transA: boolean, transB: boolean, accumulate: boolean, seed: number,
+): number {
+  return checkWith(kernel, rand32, f32Tol(k), m, n, k, transA, transB, accumulate, makeRandom(seed));
+}
+
+/** checkWith on float64 operands drawn from `rand`, against f64Tol. */
+export function check64(
+  kernel: MatmulKernel,
+  m: number, n: number, k: number, transA: boolean, transB: boolean, accumulate: boolean, rand: () => number,
+): number {
+  return checkWith(kernel, rand64, f64Tol(k), m, n, k, transA, transB, accumulate, rand);
 }
 
 /**

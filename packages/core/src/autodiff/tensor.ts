@@ -136,22 +136,17 @@ export class Tensor {
     }
     const order = topologicalOrder(this);
     const onLeafReady = hooks.onLeafReady;
-    if (onLeafReady === undefined) {
-      for (let i = order.length - 1; i >= 0; i--) {
-        const t = order[i];
-        if (t.grad !== null) t.node!.backward();
-      }
-    } else {
-      // A leaf's gradient is final once the last node that reads it has run.
-      const pending = new Map<Tensor, number>();
-      for (const t of order) for (const x of t.node!.inputs) if (x.requiresGrad && x.node === null) pending.set(x, (pending.get(x) ?? 0) + 1);
-      for (let i = order.length - 1; i >= 0; i--) {
-        const t = order[i];
-        if (t.grad !== null) t.node!.backward();
+    // A leaf's gradient is final once the last node that reads it has run: count its readers.
+    const pending = onLeafReady ? new Map<Tensor, number>() : null;
+    if (pending) for (const t of order) for (const x of t.node!.inputs) if (x.requiresGrad && x.node === null) pending.set(x, (pending.get(x) ?? 0) + 1);
+    for (let i = order.length - 1; i >= 0; i--) {
+      const t = order[i];
+      if (t.grad !== null) t.node!.backward();
+      if (pending) {
         for (const x of t.node!.inputs) {
           const left = pending.get(x);
           if (left === undefined) continue;
-          if (left === 1) { pending.delete(x); onLeafReady(x); } else pending.set(x, left - 1);
+          if (left === 1) { pending.delete(x); onLeafReady!(x); } else pending.set(x, left - 1);
         }
       }
     }

@@ -5,7 +5,7 @@ import {
   batchNormBackwardDxReference, batchNormBackwardSumsReference, batchNormNormalizeReference, channelMomentsReference,
   accumulateReference, adamReference, axpbyReference, firstNonFiniteReference, keepMaskReference, sumSquaresReference, mulAccumulateReference, mulReference, reluBackwardReference, reluReference,
 } from './elementwise-reference.js';
-import { ensureMemory, instantiateEmbedded, type WasmMemory } from './wasm-module.js';
+import { ensureMemory, lazyInstance, type WasmMemory } from './wasm-module.js';
 
 /*
  * WebAssembly SIMD versions of the elementwise kernels: thin wrappers around the module
@@ -54,17 +54,17 @@ export const WASM_MIN_ELEMENTS = 256;
 /** Elements per piece of the chunked kernels (forChunks): ≤ 4 operands × 32 KB; a multiple of 4 (sumSquares' lanes). */
 const CHUNK = 8192;
 
-let wasm: WasmExports | null | undefined; // undefined: not tried yet; null: unavailable
+const loadModule = lazyInstance<WasmExports>(ELEMENTWISE_WASM_BASE64);
 let f32 = new Float32Array(0);
 let f64 = new Float64Array(0);
+/** Where the arena starts (0 until the module is loaded: it is never 0 after). */
 let base = 0;
 let top = 0;
 
 function instance(): WasmExports | null {
-  if (wasm !== undefined) return wasm;
-  wasm = instantiateEmbedded<WasmExports>(ELEMENTWISE_WASM_BASE64);
-  if (wasm) base = wasm.heapBase();
-  return wasm;
+  const w = loadModule();
+  if (w !== null && base === 0) base = w.heapBase();
+  return w;
 }
 
 /** True when the WebAssembly SIMD elementwise module compiled and instantiated here. */
@@ -120,67 +120,74 @@ function get64(at: number, out: Float64Array, n: number): void {
   out.set(f64.subarray(at >> 3, (at >> 3) + n));
 }
 
+/** The piece [at, at + len) of a float32 operand. */
+const piece = (a: FloatArray, at: number, len: number): Float32Array => (a as Float32Array).subarray(at, at + len);
+
 /**
- * Runs `body(w, at, len)` over [0, n) in pieces of at most CHUNK elements, each with a fresh
- * arena of `arrays` float32 operands: copy-in, kernel and copy-out of a piece then all hit
- * L1/L2, where whole operands of the default model's size (0.5–2 MB each) would stream
- * through L3 three times. For kernels whose outputs depend only on the same index's inputs.
+ * Runs `body(at, len)` over [0, n) in pieces of at most CHUNK elements, each with a fresh
+ * arena of `arrays` float32 operands and `extraBytes` more: copy-in, kernel and copy-out of
+ * a piece then all hit L1/L2, where whole operands of the default model's size (0.5–2 MB
+ * each) would stream through L3 three times. For kernels whose outputs depend only on the
+ * same index's inputs (or that carry their state across pieces). A body that returns true
+ * stops the walk.
  */
-function forChunks(
-  w: WasmExports, n: number, arrays: number, body: (w: WasmExports, at: number, len: number) => void, extraBytes = 0,
-): void {
+function forChunks(n: number, arrays: number, body: (at: number, len: number) => boolean | void, extraBytes = 0): void {
   for (let at = 0; at < n; at += CHUNK) {
     const len = Math.min(CHUNK, n - at);
     begin(arrays * bytes32(len) + extraBytes);
-    body(w, at, len);
+    if (body(at, len) === true) return;
   }
+}
+
+/** y ← kernel(x, y) in pieces: x and y go in, y comes out (x at least as long as y). */
+function inPlace(x: Float32Array, y: Float32Array, kernel: (xp: number, yp: number, len: number) => void): void {
+  forChunks(y.length, 2, (at, len) => {
+    const out = piece(y, at, len);
+    const xp = put32(piece(x, at, len), len), yp = put32(out, len);
+    kernel(xp, yp, len);
+    get32(yp, out, len);
+  });
 }
 
 /**
  * forChunks for row-independent kernels on [rows, c] matrices: pieces of whole rows,
  * `arrays` matrix operands and `extraBytes` of per-channel ones each.
  */
-function forRowChunks(
-  w: WasmExports, rows: number, c: number, arrays: number, extraBytes: number,
-  body: (w: WasmExports, r0: number, nr: number) => void,
-): void {
+function forRowChunks(rows: number, c: number, arrays: number, extraBytes: number, body: (r0: number, nr: number) => void): void {
   const step = Math.max(1, Math.floor(CHUNK / c));
   for (let r0 = 0; r0 < rows; r0 += step) {
     const nr = Math.min(step, rows - r0);
     begin(arrays * bytes32(nr * c) + extraBytes);
-    body(w, r0, nr);
+    body(r0, nr);
   }
 }
 
-/** The piece [at, at + len) of a float32 operand. */
-const piece = (a: FloatArray, at: number, len: number): Float32Array => (a as Float32Array).subarray(at, at + len);
+/** sumSquaresWasm's four running sums between pieces. */
+const acc = new Float64Array(4);
 
 export function sumSquaresWasm(x: FloatArray): number {
   const n = x.length;
   const w = n >= WASM_MIN_ELEMENTS && x instanceof Float32Array ? instance() : null;
   if (w === null) return sumSquaresReference(x);
   acc.fill(0);
-  forChunks(w, n, 1, (w, at, len) => {
+  forChunks(n, 1, (at, len) => {
     const a = put64(acc, 4), xp = put32(piece(x, at, len), len);
     w.sumSquares(xp, len, a);
     get64(a, acc, 4);
   }, bytes64(4));
   return (acc[0] + acc[1]) + (acc[2] + acc[3]);
 }
-/** sumSquaresWasm's four running sums between pieces. */
-const acc = new Float64Array(4);
 
 export function firstNonFiniteWasm(x: FloatArray): number {
   const n = x.length;
   const w = n >= WASM_MIN_ELEMENTS && x instanceof Float32Array ? instance() : null;
   if (w === null) return firstNonFiniteReference(x);
   let found = -1;
-  for (let at = 0; at < n && found < 0; at += CHUNK) {
-    const len = Math.min(CHUNK, n - at);
-    begin(bytes32(len));
+  forChunks(n, 1, (at, len) => {
     const i = w.firstNonFinite(put32(piece(x, at, len), len), len);
     if (i >= 0) found = at + i;
-  }
+    return i >= 0;
+  });
   return found;
 }
 
@@ -188,31 +195,21 @@ export function accumulateWasm(x: FloatArray, y: FloatArray): void {
   const n = y.length;
   const w = n >= WASM_MIN_ELEMENTS && x instanceof Float32Array && y instanceof Float32Array && x.length >= n ? instance() : null;
   if (w === null) { accumulateReference(x, y); return; }
-  forChunks(w, n, 2, (w, at, len) => {
-    const out = piece(y, at, len);
-    const xp = put32(piece(x, at, len), len), yp = put32(out, len);
-    w.accumulate(xp, yp, len);
-    get32(yp, out, len);
-  });
+  inPlace(x as Float32Array, y as Float32Array, (xp, yp, len) => w.accumulate(xp, yp, len));
 }
 
 export function axpbyWasm(x: FloatArray, y: FloatArray, a: number, b: number): void {
   const n = y.length;
   const w = n >= WASM_MIN_ELEMENTS && x instanceof Float32Array && y instanceof Float32Array && x.length >= n ? instance() : null;
   if (w === null) { axpbyReference(x, y, a, b); return; }
-  forChunks(w, n, 2, (w, at, len) => {
-    const out = piece(y, at, len);
-    const xp = put32(piece(x, at, len), len), yp = put32(out, len);
-    w.axpby(xp, yp, len, a, b);
-    get32(yp, out, len);
-  });
+  inPlace(x as Float32Array, y as Float32Array, (xp, yp, len) => w.axpby(xp, yp, len, a, b));
 }
 
 export function reluWasm(xs: FloatArray, ys: FloatArray): void {
   const n = xs.length;
   const w = n >= WASM_MIN_ELEMENTS && xs instanceof Float32Array && ys instanceof Float32Array ? instance() : null;
   if (w === null) { reluReference(xs, ys); return; }
-  forChunks(w, n, 2, (w, at, len) => {
+  forChunks(n, 2, (at, len) => {
     const x = put32(piece(xs, at, len), len), y = reserve(len, 4);
     w.reluForward(x, y, len);
     get32(y, piece(ys, at, len), len);
@@ -224,7 +221,7 @@ export function reluBackwardWasm(xs: FloatArray, g: FloatArray, gx: FloatArray):
   const w = n >= WASM_MIN_ELEMENTS && xs instanceof Float32Array && g instanceof Float32Array && gx instanceof Float32Array
     ? instance() : null;
   if (w === null) { reluBackwardReference(xs, g, gx); return; }
-  forChunks(w, n, 3, (w, at, len) => {
+  forChunks(n, 3, (at, len) => {
     const out = piece(gx, at, len);
     const x = put32(piece(xs, at, len), len), gp = put32(piece(g, at, len), len), a = put32(out, len);
     w.reluBackward(x, gp, a, len);
@@ -237,7 +234,7 @@ export function mulWasm(x: FloatArray, m: FloatArray, y: FloatArray): void {
   const w = n >= WASM_MIN_ELEMENTS && x instanceof Float32Array && m instanceof Float32Array && y instanceof Float32Array
     ? instance() : null;
   if (w === null) { mulReference(x, m, y); return; }
-  forChunks(w, n, 3, (w, at, len) => {
+  forChunks(n, 3, (at, len) => {
     const xp = put32(piece(x, at, len), len), mp = put32(piece(m, at, len), len), yp = reserve(len, 4);
     w.mul(xp, mp, yp, len);
     get32(yp, piece(y, at, len), len);
@@ -249,7 +246,7 @@ export function mulAccumulateWasm(g: FloatArray, m: FloatArray, gx: FloatArray):
   const w = n >= WASM_MIN_ELEMENTS && g instanceof Float32Array && m instanceof Float32Array && gx instanceof Float32Array
     ? instance() : null;
   if (w === null) { mulAccumulateReference(g, m, gx); return; }
-  forChunks(w, n, 3, (w, at, len) => {
+  forChunks(n, 3, (at, len) => {
     const out = piece(gx, at, len);
     const gp = put32(piece(g, at, len), len), mp = put32(piece(m, at, len), len), a = put32(out, len);
     w.mulAccumulate(gp, mp, a, len);
@@ -277,7 +274,7 @@ export function batchNormNormalizeWasm(
     xhat instanceof Float32Array && y instanceof Float32Array
     ? instance() : null;
   if (w === null) { batchNormNormalizeReference(x, rows, c, mean, invStd, gamma, beta, xhat, y); return; }
-  forRowChunks(w, rows, c, 3, 2 * bytes64(c) + 2 * bytes32(c), (w, r0, nr) => {
+  forRowChunks(rows, c, 3, 2 * bytes64(c) + 2 * bytes32(c), (r0, nr) => {
     const at = r0 * c, len = nr * c;
     const xp = put32(piece(x, at, len), len), mp = put64(mean, c), ip = put64(invStd, c);
     const gp = put32(gamma as Float32Array, c), bp = put32(beta as Float32Array, c);
@@ -309,7 +306,7 @@ export function batchNormBackwardDxWasm(
   const w = n >= WASM_MIN_ELEMENTS && g instanceof Float32Array && xhat instanceof Float32Array && gx instanceof Float32Array
     ? instance() : null;
   if (w === null) { batchNormBackwardDxReference(g, xhat, rows, c, scale, meanDy, meanDyXhat, gx); return; }
-  forRowChunks(w, rows, c, 3, 3 * bytes64(c), (w, r0, nr) => {
+  forRowChunks(rows, c, 3, 3 * bytes64(c), (r0, nr) => {
     const at = r0 * c, len = nr * c, out = piece(gx, at, len);
     const gp = put32(piece(g, at, len), len), hp = put32(piece(xhat, at, len), len), ap = put32(out, len);
     const sp = put64(scale, c), dp = put64(meanDy, c), ep = put64(meanDyXhat, c);
@@ -362,7 +359,7 @@ export function adamWasm(
     grads.length === n && expAvg.length === n && expAvgSq.length === n
     ? instance() : null;
   if (w === null) { adamReference(params, grads, expAvg, expAvgSq, stepSize, bc2Sqrt, beta1, beta2, eps, l2, shrink); return; }
-  forChunks(w, n, 4, (w, at, len) => {
+  forChunks(n, 4, (at, len) => {
     const pc = piece(params, at, len), mc = piece(expAvg, at, len), vc = piece(expAvgSq, at, len);
     const pp = put32(pc, len), gp = put32(piece(grads, at, len), len), mp = put32(mc, len), vp = put32(vc, len);
     w.adam(pp, gp, mp, vp, len, stepSize, bc2Sqrt, beta1, beta2, eps, l2, shrink);

@@ -2,7 +2,7 @@ import { matmulBlocked } from './matmul-blocked.js';
 import { MATMUL_FMA_WASM_BASE64 } from './matmul-fma-wasm-bytes.js';
 import { MATMUL_WASM_BASE64 } from './matmul-wasm-bytes.js';
 import type { Kernels } from './types.js';
-import { allowRelaxedSimd, decodeBase64, ensureMemory, instantiateBytes, type WasmMemory } from './wasm-module.js';
+import { allowRelaxedSimd, ensureMemory, lazyInstance, type WasmMemory } from './wasm-module.js';
 
 /*
  * WebAssembly SIMD matmul: a thin wrapper around the module compiled from
@@ -16,7 +16,7 @@ import { allowRelaxedSimd, decodeBase64, ensureMemory, instantiateBytes, type Wa
  * Per call the wrapper copies A and B (and C when accumulating) into the module's linear
  * memory, runs the packed 4×8 f32x4 kernel there, and copies C back out. Linear memory is
  * grown on demand and kept, so a warm call of the same or a smaller size allocates nothing.
- * The module is compiled synchronously on first use (see instantiateEmbedded).
+ * The module is compiled synchronously on first use (see lazyInstance).
  *
  * Products are summed in float32 over runs of KU steps of K (32 fused, 16 plain) and those
  * partial sums in float64 within a K block of 256; each block sum is rounded to float32 and
@@ -51,21 +51,8 @@ interface WasmExports {
 }
 export type MatmulWasmBuild = 'fma' | 'simd';
 
-/** A build's instance, compiled on first use; null where it does not compile. */
-function lazyInstance(base64: string, before: (bytes: Uint8Array) => void = () => {}): () => WasmExports | null {
-  let wasm: WasmExports | null | undefined; // undefined: not tried yet
-  return () => {
-    if (wasm === undefined) {
-      const bytes = decodeBase64(base64);
-      before(bytes);
-      wasm = instantiateBytes<WasmExports>(bytes);
-    }
-    return wasm;
-  };
-}
-
-const fmaInstance = lazyInstance(MATMUL_FMA_WASM_BASE64, allowRelaxedSimd);
-const simdInstance = lazyInstance(MATMUL_WASM_BASE64);
+const fmaInstance = lazyInstance<WasmExports>(MATMUL_FMA_WASM_BASE64, allowRelaxedSimd);
+const simdInstance = lazyInstance<WasmExports>(MATMUL_WASM_BASE64);
 
 /** The build matmulWasm runs here: the fused one where relaxed SIMD compiles, else plain; null without WebAssembly SIMD. */
 export function matmulWasmBuild(): MatmulWasmBuild | null {

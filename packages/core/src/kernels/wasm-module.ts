@@ -36,21 +36,25 @@ export function decodeBase64(text: string): Uint8Array {
 }
 
 /**
- * Compiles and instantiates an embedded module synchronously (a few KB; Chrome refuses this on
- * its main thread above 4 KB). Null where WebAssembly or its SIMD proposal is unavailable, so
- * callers stay on their TypeScript kernels.
+ * The exports of an embedded module, compiled and instantiated synchronously on the first
+ * call (a few KB; Chrome refuses this on its main thread above 4 KB) after `before` has seen
+ * its bytes. Null where WebAssembly or the module's SIMD proposal is unavailable, so callers
+ * stay on their TypeScript kernels.
  */
-export function instantiateEmbedded<T>(base64: string): T | null {
-  return instantiateBytes<T>(decodeBase64(base64));
-}
-
-/** instantiateEmbedded for decoded bytes. */
-export function instantiateBytes<T>(bytes: Uint8Array): T | null {
-  try {
-    return new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports as T;
-  } catch {
-    return null;
-  }
+export function lazyInstance<T>(base64: string, before: (bytes: Uint8Array) => void = () => {}): () => T | null {
+  let exports: T | null | undefined; // undefined: not tried yet
+  return () => {
+    if (exports === undefined) {
+      const bytes = decodeBase64(base64);
+      before(bytes);
+      try {
+        exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports as T;
+      } catch {
+        exports = null;
+      }
+    }
+    return exports;
+  };
 }
 
 /**
