@@ -4,18 +4,28 @@ import { benchAllReduce } from './allreduce.js';
 describe('bench allreduce', () => {
   it('runs real client processes on loopback, checks every sum and reports times beside the socket bound', async () => {
     const lines: string[] = [];
-    const runs = await benchAllReduce([1000, 4099], [2], { rounds: 3, log: (l) => lines.push(l) });
+    const bench = await benchAllReduce([1000, 4099], [2], {
+      rounds: 3, warmupRounds: 2, warmupMs: 50, transfers: 2, transferBytes: 8 << 20, log: (l) => lines.push(l),
+    });
+    const { runs } = bench;
     expect(runs.map((r) => [r.floats, r.workers, r.rounds])).toEqual([[1000, 2, 3], [4099, 2, 3]]);
+    // Warm-up: at least the rounds asked for, and enough rounds to fill the time asked for.
+    for (const r of runs) expect(r.warmup_rounds).toBeGreaterThanOrEqual(2);
+    // The bound is the best of the transfers before and after the all-reduces.
+    expect(bench.loopback_transfers).toHaveLength(4);
+    expect(bench.loopback_bytes_per_sec).toBe(Math.max(...bench.loopback_transfers));
     for (const r of runs) {
       expect(r.ms).toBeGreaterThan(0);
-      expect(r.socket_bound_ms).toBeGreaterThan(0);
-      // Bytes out and back for every worker, over the measured time.
+      expect(r.ws_echo_ms).toBeGreaterThan(0);
+      // Every byte out and back for every worker, through one link at the best transfer.
+      expect(r.socket_bound_ms).toBeCloseTo((1000 * 2 * r.workers * 4 * r.floats) / bench.loopback_bytes_per_sec, 9);
       expect(r.mb_per_sec).toBeCloseTo((2 * r.workers * 4 * r.floats) / r.ms / 1000, 6);
       expect(r.ratio_to_bound).toBeCloseTo(r.ms / r.socket_bound_ms, 6);
     }
-    expect(lines[0]).toMatch(/^loopback TCP, one way: (\d+) MB\/s \(best of (\d+), (\d+), (\d+)\)$/);
-    const [best, ...each] = /(\d+) MB\/s \(best of (\d+), (\d+), (\d+)\)/.exec(lines[0])!.slice(1).map(Number);
-    expect(best).toBe(Math.max(...each));
-    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^loopback TCP before, one way: \d+, \d+ MB\/s$/);
+    expect(lines[1]).toMatch(/^1e\+3 floats × 2 workers: [\d.]+ ms per all-reduce, \d+ MB\/s \(median of 3 rounds after \d+ warm-up rounds\); ws echo of the same bytes [\d.]+ ms$/);
+    expect(lines[3]).toMatch(/^loopback TCP after, one way: \d+, \d+ MB\/s$/);
+    expect(lines.at(-1)).toMatch(/^4e\+3 floats × 2 workers: [\d.]+ ms against a bound of [\d.]+ ms \([\d.]+×\)$/);
+    expect(lines).toHaveLength(7);
   }, 60_000);
 });

@@ -12,7 +12,10 @@ const CLI = fileURLToPath(new URL('../../bin/flotilla.js', import.meta.url));
 export interface AllReduceRun {
   floats: number;
   workers: number;
+  /** Timed rounds. */
   rounds: number;
+  /** Untimed rounds before them. */
+  warmup_rounds: number;
   /** Median time of one all-reduce: parameters out to every worker, gradients back, summed. */
   ms: number;
   /** Payload bytes moved per round (out and back, all workers) per second. */
@@ -21,6 +24,31 @@ export interface AllReduceRun {
   socket_bound_ms: number;
   /** ms / socket_bound_ms. */
   ratio_to_bound: number;
+  /**
+   * Median time of the same bytes through ws alone (each client echoes the payload back, no
+   * codec, no checks, no sum): what the transport costs before any of Flotilla's own work.
+   */
+  ws_echo_ms: number;
+}
+
+export interface AllReduceBench {
+  /** The bound's bandwidth: the best one-way loopback TCP transfer of the run, bytes/s. */
+  loopback_bytes_per_sec: number;
+  /** Every transfer measured, bytes/s: half before the all-reduces, half after. */
+  loopback_transfers: number[];
+  runs: AllReduceRun[];
+}
+
+export interface AllReduceOptions {
+  /** Timed rounds per (floats, workers). */
+  rounds: number;
+  /** Untimed rounds first: at least this many, and at least `warmupMs` of them. */
+  warmupRounds: number;
+  warmupMs: number;
+  /** Loopback transfers before the all-reduces, and as many after. */
+  transfers?: number;
+  transferBytes?: number;
+  log: (line: string) => void;
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -58,13 +86,18 @@ async function loopbackBandwidth(bytes: number): Promise<number> {
 
 /**
  * The hidden client half: answers every `params` frame with a `gradient` frame of the same
- * size (in `dtype` precision), decoding and encoding as a worker does.
+ * size (in `dtype` precision), decoding and encoding as a worker does. After the text
+ * message `echo` it sends every binary frame back untouched (ws alone, no codec), until
+ * the text message `frames`.
  */
 export async function allReduceClient(url: string, dtype: 'f32' | 'f16' | 'bf16' = 'f32'): Promise<void> {
   const ws = new WebSocket(url, clientSocketOptions);
   const frames = new FramePool(2);
+  let echo = false;
   await new Promise<void>((resolve, reject) => {
-    ws.on('message', (data) => {
+    ws.on('message', (data, isBinary) => {
+      if (!isBinary) { echo = String(data) === 'echo'; return; }
+      if (echo) { ws.send(data as Buffer); return; }
       const m = decodeMessage(data as Buffer, { owned: true });
       if (m.type === 'bye') { ws.close(); return; }
       if (m.type !== 'params') return;
@@ -86,37 +119,86 @@ function checkSum(sum: Float32Array, want: number): void {
   }
 }
 
-/** Times `rounds` all-reduces of `floats` values among the connected clients; every sum is checked. */
-async function timeRounds(sockets: WebSocket[], floats: number, rounds: number): Promise<number[]> {
+/**
+ * Runs `round` (which returns its own time, leaving checks outside it) until `rounds` have
+ * been timed, after the warm-up ones: at least `warmupRounds` of them and `warmupMs`. V8
+ * compiles the hot paths, JavaScript and WebAssembly alike, over the first dozens of rounds
+ * (1e6 × 2 takes 20-25 ms at first, 13-14 once warm), and a training run is nearly all warm
+ * steps.
+ */
+async function timed(options: AllReduceOptions, round: (index: number) => Promise<number>): Promise<{ times: number[]; warmup: number }> {
+  const times: number[] = [];
+  const started = performance.now();
+  let warmup = 0;
+  for (let index = 0; times.length < options.rounds; index++) {
+    const ms = await round(index);
+    if (warmup < options.warmupRounds || performance.now() - started < options.warmupMs) warmup++;
+    else times.push(ms);
+  }
+  return { times, warmup };
+}
+
+/** The next binary frame from each socket; a client that dies fails the round instead of hanging it. */
+function repliesFrom(sockets: WebSocket[], round: number): Promise<Buffer>[] {
+  return sockets.map((ws, k) => new Promise<Buffer>((resolve, reject) => {
+    const lost = (): void => reject(new Error(`all-reduce client ${k} disconnected in round ${round}`));
+    ws.once('close', lost);
+    ws.once('message', (data) => { ws.off('close', lost); resolve(data as Buffer); });
+  }));
+}
+
+/** All-reduces of `floats` values among the connected clients, summed by GradientSum; every sum is checked. */
+function timeAllReduces(sockets: WebSocket[], floats: number, options: AllReduceOptions): Promise<{ times: number[]; warmup: number }> {
   const params = new Float32Array(floats).fill(0.5);
   const pool = new FramePool(2);
   const target = new Float32Array(floats);
   const ids = sockets.map((_, k) => k);
-  const times: number[] = [];
-  for (let round = 0; round < rounds; round++) {
+  return timed(options, async (round) => {
     const t0 = performance.now();
     const sum = new GradientSum(ids, target);
-    const replies = sockets.map((ws, k) => new Promise<void>((resolve, reject) => {
-      // A client that dies fails the round instead of hanging it.
-      const lost = (): void => reject(new Error(`all-reduce client ${k} disconnected in round ${round}`));
-      ws.once('close', lost);
-      ws.once('message', (data) => {
-        ws.off('close', lost);
-        const m = decodeMessage(data as Buffer, { owned: true });
-        if (m.type !== 'gradient') { reject(new Error(`all-reduce client ${k} answered with ${m.type}`)); return; }
-        sum.add({ workerId: k, samples: m.samples, loss: m.lossSum, grads: m.gradient, buffers: m.buffers, computeMs: 0, bnWaitMs: 0 });
-        resolve();
-      });
+    const summed = repliesFrom(sockets, round).map((reply, k) => reply.then((data) => {
+      const m = decodeMessage(data, { owned: true });
+      if (m.type !== 'gradient') throw new Error(`all-reduce client ${k} answered with ${m.type}`);
+      sum.add({ workerId: k, samples: m.samples, loss: m.lossSum, grads: m.gradient, buffers: m.buffers, computeMs: 0, bnWaitMs: 0 });
     }));
     const frame = encodeMessage({ type: 'params', step: round, params, buffers: new Float32Array(0) }, pool.alloc);
     const written = pool.releaseAfter(frame, sockets.length);
     for (const ws of sockets) ws.send(frame, written);
-    await Promise.all(replies);
+    await Promise.all(summed);
     sum.reduceInto(new Float32Array(0));
-    times.push(performance.now() - t0);
-    checkSum(target, sockets.length * 0.5); // outside the timed interval
+    const ms = performance.now() - t0;
+    checkSum(target, sockets.length * 0.5);
+    return ms;
+  });
+}
+
+/** The same bytes through ws alone: one payload out to every client, echoed back untouched. */
+async function timeEchoes(sockets: WebSocket[], floats: number, options: AllReduceOptions): Promise<{ times: number[]; warmup: number }> {
+  const payload = Buffer.alloc(4 * floats, 0x5a);
+  for (const ws of sockets) ws.send('echo');
+  try {
+    return await timed(options, async (round) => {
+      const t0 = performance.now();
+      const replies = repliesFrom(sockets, round);
+      for (const ws of sockets) ws.send(payload);
+      const echoed = await Promise.all(replies);
+      const ms = performance.now() - t0;
+      for (const [k, data] of echoed.entries()) {
+        if (!payload.equals(data)) throw new Error(`ws echo from client ${k} differs from what was sent in round ${round}`);
+      }
+      return ms;
+    });
+  } finally {
+    for (const ws of sockets) ws.send('frames');
   }
-  return times;
+}
+
+/** The best of `count` one-way loopback transfers of `bytes`, each logged; returns them all. */
+async function loopbackTransfers(count: number, bytes: number, when: string, log: (line: string) => void): Promise<number[]> {
+  const transfers = [];
+  for (let i = 0; i < count; i++) transfers.push(await loopbackBandwidth(bytes));
+  log(`loopback TCP ${when}, one way: ${transfers.map((b) => (b / 1e6).toFixed(0)).join(', ')} MB/s`);
+  return transfers;
 }
 
 /**
@@ -124,14 +206,16 @@ async function timeRounds(sockets: WebSocket[], floats: number, rounds: number):
  * floats to each of N worker processes, each sends F floats back, the coordinator sums them
  * with its own GradientSum (the first member's gradient copied, the others added, in
  * worker-id order).
+ *
+ * The bound is the best single loopback transfer of the run, measured before and after the
+ * all-reduces: single transfers here range over 2× (1.1 to 2.3 GB/s within minutes), so a
+ * bound from one transfer, or from transfers at one moment, flatters the ratio.
  */
-export async function benchAllReduce(floatsList: number[], workersList: number[], options: { rounds: number; log: (line: string) => void }): Promise<AllReduceRun[]> {
-  // The bound is the best of three transfers: single ones vary by a third here.
-  const transfers = [];
-  for (let i = 0; i < 3; i++) transfers.push(await loopbackBandwidth(256 << 20));
-  const bandwidth = Math.max(...transfers);
-  options.log(`loopback TCP, one way: ${(bandwidth / 1e6).toFixed(0)} MB/s (best of ${transfers.map((b) => (b / 1e6).toFixed(0)).join(', ')})`);
-  const runs: AllReduceRun[] = [];
+export async function benchAllReduce(floatsList: number[], workersList: number[], options: AllReduceOptions): Promise<AllReduceBench> {
+  const { log } = options;
+  const count = options.transfers ?? 3, bytes = options.transferBytes ?? 256 << 20;
+  const before = await loopbackTransfers(count, bytes, 'before', log);
+  const measured: Omit<AllReduceRun, 'socket_bound_ms' | 'ratio_to_bound'>[] = [];
   for (const floats of floatsList) {
     for (const workers of workersList) {
       const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, maxPayload: frameLimits({ paramCount: floats, bufferCount: 0 }).maxFrameBytes });
@@ -142,23 +226,30 @@ export async function benchAllReduce(floatsList: number[], workersList: number[]
       const joined = new Promise<void>((resolve) => server.on('connection', (ws) => { sockets.push(ws); if (sockets.length === workers) resolve(); }));
       const children: ChildProcess[] = Array.from({ length: workers }, () => spawn(process.execPath, [...NODE_FLAGS, CLI, 'bench', 'allreduce-client', '--connect', url], { stdio: 'ignore' }));
       await joined;
-      let times: number[];
+      let reduces: { times: number[]; warmup: number }, echoes: { times: number[]; warmup: number };
       try {
-        times = await timeRounds(sockets, floats, options.rounds);
+        echoes = await timeEchoes(sockets, floats, options);
+        reduces = await timeAllReduces(sockets, floats, options);
       } finally {
         // Also after a failed round, so no client process is left behind.
         for (const ws of sockets) ws.send(encodeMessage({ type: 'bye', reason: 'done' }));
         await Promise.all(children.map((c) => c.exitCode !== null || c.signalCode !== null ? null : new Promise((r) => c.once('exit', r))));
         await new Promise((r) => server.close(r));
       }
-      const ms = median(times.slice(1));
-      const bytes = 2 * workers * 4 * floats;
-      const boundMs = (1000 * bytes) / bandwidth;
-      const run = { floats, workers, rounds: options.rounds, ms, mb_per_sec: bytes / ms / 1000, socket_bound_ms: boundMs, ratio_to_bound: ms / boundMs };
-      runs.push(run);
-      options.log(`${floats.toExponential(0)} floats × ${workers} workers: ${ms.toFixed(2)} ms per all-reduce, ${run.mb_per_sec.toFixed(0)} MB/s; ` +
-        `socket bound ${boundMs.toFixed(2)} ms (${run.ratio_to_bound.toFixed(2)}×)`);
+      const ms = median(reduces.times), echoMs = median(echoes.times);
+      const mbPerSec = (2 * workers * 4 * floats) / ms / 1000;
+      measured.push({ floats, workers, rounds: reduces.times.length, warmup_rounds: reduces.warmup, ms, mb_per_sec: mbPerSec, ws_echo_ms: echoMs });
+      log(`${floats.toExponential(0)} floats × ${workers} workers: ${ms.toFixed(2)} ms per all-reduce, ${mbPerSec.toFixed(0)} MB/s ` +
+        `(median of ${reduces.times.length} rounds after ${reduces.warmup} warm-up rounds); ws echo of the same bytes ${echoMs.toFixed(2)} ms`);
     }
   }
-  return runs;
+  const after = await loopbackTransfers(count, bytes, 'after', log);
+  const bandwidth = Math.max(...before, ...after);
+  log(`socket bound: every byte out and back through one loopback link at the best transfer, ${(bandwidth / 1e6).toFixed(0)} MB/s`);
+  const runs = measured.map((m) => {
+    const boundMs = (1000 * 2 * m.workers * 4 * m.floats) / bandwidth;
+    log(`${m.floats.toExponential(0)} floats × ${m.workers} workers: ${m.ms.toFixed(2)} ms against a bound of ${boundMs.toFixed(2)} ms (${(m.ms / boundMs).toFixed(2)}×)`);
+    return { ...m, socket_bound_ms: boundMs, ratio_to_bound: m.ms / boundMs };
+  });
+  return { loopback_bytes_per_sec: bandwidth, loopback_transfers: [...before, ...after], runs };
 }

@@ -21,7 +21,7 @@ interface BenchArgs extends TrainOptionArgs {
   topologies?: string;
   workers?: string;
   threads?: string;
-  warmup?: number;
+  untimed?: number;
   from?: string;
   check?: string;
   rates?: string;
@@ -62,8 +62,12 @@ function benchKernels(args: BenchArgs): void {
 /** `flotilla bench scaling`: real runs per topology, throughput, efficiency and where the time goes. */
 async function benchScalingCommand(args: BenchArgs): Promise<void> {
   const log = logFor(args.json);
-  const warmup = args.warmup ?? 3;
+  // V8 is still compiling the hot paths over the first ~15 steps (a 1×1 step takes 40-85 ms
+  // then, ~31 ms after): a long run is nearly all warm steps, so those are the ones timed.
+  const warmup = args.untimed ?? 20;
   const config = runConfigFrom({ ...args, steps: args.steps ?? 30 + warmup, 'test-limit': args['test-limit'] ?? 1000 });
+  if (!Number.isInteger(warmup) || warmup < 0) throw new Error(`Invalid --untimed: ${args.untimed} (expected a non-negative integer)`);
+  if (config.steps <= warmup) throw new Error(`--steps ${config.steps} leaves no timed step after ${warmup} warm-up steps (--untimed)`);
   const topologies = parseTopologies(args.topologies, args.workers ?? '1,2', args.threads ?? '1,2');
   const outDir = args.out ?? join('runs', `bench-scaling-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   // Workers inherit FLOTILLA_MATMUL, so this process's kernel is theirs.
@@ -81,8 +85,13 @@ async function benchAllReduceCommand(args: BenchArgs): Promise<void> {
     if (!Number.isInteger(n) || n < 1) throw new Error(`Invalid ${what}: ${v} (expected positive integers, comma-separated)`);
     return n;
   });
-  const runs = await benchAllReduce(list(args.floats ?? '1e5,1e6,1e7', '--floats'), list(args.workers ?? '2,4,8', '--workers'), { rounds: args.rounds ?? 20, log });
-  if (args.json) process.stdout.write(`${JSON.stringify({ runs })}\n`);
+  const rounds = args.rounds ?? 20, warmupRounds = args.untimed ?? 5;
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`Invalid --rounds: ${args.rounds} (expected a positive integer)`);
+  if (!Number.isInteger(warmupRounds) || warmupRounds < 0) throw new Error(`Invalid --untimed: ${args.untimed} (expected a non-negative integer)`);
+  const bench = await benchAllReduce(list(args.floats ?? '1e5,1e6,1e7', '--floats'), list(args.workers ?? '2,4,8', '--workers'), {
+    rounds, warmupRounds, warmupMs: 1000, log,
+  });
+  if (args.json) process.stdout.write(`${JSON.stringify(bench)}\n`);
 }
 
 /** `flotilla bench predict`: the step-time model, calibrated on a netns-bench run, at other rates and worker counts. */
@@ -135,7 +144,8 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       .option('topologies', { type: 'string', describe: 'scaling: WORKERSxTHREADS list, e.g. 1x1,1x2,2x1' })
       .option('workers', { type: 'string', describe: 'scaling: worker counts to combine with --threads [default: 1,2]; allreduce: [default: 2,4,8]; predict: [default: 8,16,32,64]' })
       .option('threads', { type: 'string', describe: 'scaling: thread counts per worker [default: 1,2]' })
-      .option('warmup', { type: 'number', describe: 'scaling: untimed steps at the start of each run [default: 3]' })
+      // Not --warmup: that is the learning-rate warm-up, which scaling runs take from the train options.
+      .option('untimed', { type: 'number', describe: 'scaling: warm-up steps at the start of each run, not timed [default: 20]; allreduce: warm-up rounds per size, and at least 1 s of them [default: 5]' })
       .option('from', { type: 'string', describe: 'predict: calibrate on this OUT/<rate>.json of scripts/netns-bench.sh' })
       .option('check', { type: 'string', describe: 'predict: also show predicted against measured for this OUT/<rate>.json' })
       .option('rates', { type: 'string', describe: 'predict: link rates in Gbit/s [default: 1,10,100]' })
