@@ -1,4 +1,5 @@
 import type { BatchNormReducer, GradientReadiness } from '@flotilla/core';
+import { mergeSlots, sharedReadyFrom } from './bn-merge.js';
 import { Control, slotWidth, type SharedState } from './shared-state.js';
 
 /** How long a thread waits at a barrier before giving up (a lost sibling or process). */
@@ -10,15 +11,20 @@ export const Phase = { forward: 0, backward: 1 } as const;
  * The thread side of SyncBN (DESIGN 6): a BatchNormReducer that writes this slot's
  * statistics into shared memory, arrives at the barrier and blocks (Atomics.wait: worker
  * threads may block) until the main thread has reduced every slot, across processes too,
- * and bumped the generation. Then it reads the global statistics back.
+ * and bumped the generation. Then it reads the global statistics back. In a solo step (this
+ * process computes the whole batch) the last thread to arrive reduces and releases instead:
+ * waking the main thread costs more than the reduction.
  */
 export class ThreadBarrier {
   private readonly control: Int32Array;
   private readonly shard: Float64Array;
+  private readonly shards: Float64Array;
   private readonly result: Float64Array;
   private readonly readyFrom: Int32Array;
   /** Milliseconds spent waiting at barriers since the last reset. */
   waitMs = 0;
+  /** Set for each step: no other process takes part, so the threads reduce among themselves. */
+  solo = false;
   /**
    * `readiness` tracks the replica's backward pass; at backward barriers its readyFrom is
    * published for gradient parts (null: nothing is reported final before the end).
@@ -27,6 +33,7 @@ export class ThreadBarrier {
     const width = slotWidth(state.maxChannels);
     this.control = new Int32Array(state.control);
     this.shard = new Float64Array(state.bnShards, 8 * slotIndex * width, width);
+    this.shards = new Float64Array(state.bnShards);
     this.result = new Float64Array(state.bnResult);
     this.readyFrom = new Int32Array(state.readyFrom);
   }
@@ -53,17 +60,44 @@ export class ThreadBarrier {
     Atomics.store(ctl, Control.layer, layer);
     Atomics.store(ctl, Control.phase, phase);
     const started = performance.now();
-    if (Atomics.add(ctl, Control.arrived, 1) + 1 === this.state.threads) Atomics.notify(ctl, Control.arrived);
-    while (Atomics.load(ctl, Control.generation) === generation) {
-      if (Atomics.load(ctl, Control.abort) !== 0) throw new Error('SyncBN barrier abandoned: the step was aborted');
-      if (Atomics.wait(ctl, Control.generation, generation, BARRIER_TIMEOUT_MS) === 'timed-out') {
-        throw new Error(`SyncBN barrier timed out after ${BARRIER_TIMEOUT_MS / 1000} s at layer ${layer}`);
+    const last = Atomics.add(ctl, Control.arrived, 1) + 1 === this.state.threads;
+    if (last && this.solo) {
+      this.releaseSolo(phase, c);
+    } else {
+      if (last) Atomics.notify(ctl, Control.arrived);
+      while (Atomics.load(ctl, Control.generation) === generation) {
+        if (Atomics.load(ctl, Control.abort) !== 0) throw new Error('SyncBN barrier abandoned: the step was aborted');
+        if (Atomics.wait(ctl, Control.generation, generation, BARRIER_TIMEOUT_MS) === 'timed-out') {
+          throw new Error(`SyncBN barrier timed out after ${BARRIER_TIMEOUT_MS / 1000} s at layer ${layer}`);
+        }
       }
     }
     if (Atomics.load(ctl, Control.abort) !== 0) throw new Error('SyncBN barrier abandoned: the step was aborted');
     this.waitMs += performance.now() - started;
     for (let j = 0; j < c; j++) { a[j] = this.result[1 + j]; b[j] = this.result[1 + c + j]; }
     return this.result[0];
+  }
+
+  /**
+   * The last thread of a solo step at a barrier: every slot is written (the others counted
+   * themselves in after writing), so it reduces them into the result as the main thread
+   * would, releases the others, and at a backward barrier posts the suffix now final in every
+   * slot for the main thread's gradient parts. Nobody reads the result until the release, and
+   * nobody rewrites it before all have read it (that takes them all at the next barrier).
+   */
+  private releaseSolo(phase: number, c: number): void {
+    const { state, control, result } = this;
+    result[0] = mergeSlots(this.shards, slotWidth(state.maxChannels), state.threads, phase === Phase.forward, result.subarray(1, 1 + c), result.subarray(1 + c, 1 + 2 * c));
+    // Read before the release, while every slot's word is this barrier's.
+    const from = phase === Phase.backward ? sharedReadyFrom(this.readyFrom, state.threads) : -1;
+    Atomics.store(control, Control.arrived, 0);
+    Atomics.add(control, Control.generation, 1);
+    Atomics.notify(control, Control.generation);
+    if (from < 0) return;
+    // Posted before this thread can reach the next barrier, so posts come in barrier order,
+    // each no higher than the last.
+    Atomics.store(control, Control.partFrom, from);
+    Atomics.notify(control, Control.partFrom);
   }
 }
 
@@ -76,7 +110,8 @@ export interface BarrierArrival {
 
 /**
  * The main-thread side: awaits arrivals with Atomics.waitAsync (the event loop, and so the
- * socket, stays live), reduces the slots, and releases the threads.
+ * socket, stays live), reduces the slots, and releases the threads. In solo steps it only
+ * follows the backward barriers' posts (nextPartFrom) for gradient parts.
  */
 export class BarrierHost {
   private readonly control: Int32Array;
@@ -96,6 +131,7 @@ export class BarrierHost {
   reset(): void {
     Atomics.store(this.control, Control.arrived, 0);
     Atomics.store(this.control, Control.abort, 0);
+    Atomics.store(this.control, Control.partFrom, this.state.paramCount);
   }
 
   /**
@@ -122,13 +158,29 @@ export class BarrierHost {
   }
 
   /**
+   * Solo steps, where the threads release their own barriers: resolves with where the
+   * gradient suffix final in every slot starts once a backward barrier has moved it below
+   * `seen`, or null when `done` settles first. Throws once the step is aborted.
+   */
+  async nextPartFrom(done: Promise<unknown>, seen: number): Promise<number | null> {
+    let settled = false;
+    const finished = done.then(() => { settled = true; }, () => { settled = true; });
+    for (;;) {
+      if (Atomics.load(this.control, Control.abort) !== 0) throw new Error('SyncBN barrier abandoned: the step was aborted');
+      const from = Atomics.load(this.control, Control.partFrom);
+      if (from !== seen) return from;
+      if (settled) return null;
+      const waiting = Atomics.waitAsync(this.control, Control.partFrom, from);
+      if (waiting.async) await Promise.race([waiting.value, finished]);
+    }
+  }
+
+  /**
    * At a backward barrier: where the gradient suffix final in every slot starts (the
    * parameter count when nothing is).
    */
   readyFrom(): number {
-    let from = 0;
-    for (let k = 0; k < this.state.threads; k++) from = Math.max(from, Atomics.load(this.readyWords, k));
-    return from;
+    return sharedReadyFrom(this.readyWords, this.state.threads);
   }
 
   /** Slot k's (count, a, b) for a layer of `channels` channels. */
@@ -141,6 +193,11 @@ export class BarrierHost {
     };
   }
 
+  /** The slots merged (see mergeSlots) into a and b, of the layer's channel count; returns the count. */
+  merge(phase: number, a: Float64Array, b: Float64Array): number {
+    return mergeSlots(this.shards, this.width, this.state.threads, phase === Phase.forward, a, b);
+  }
+
   /** Writes the reduced values and releases the waiting threads. */
   release(count: number, a: ArrayLike<number>, b: ArrayLike<number>): void {
     const c = a.length;
@@ -151,10 +208,11 @@ export class BarrierHost {
     Atomics.notify(this.control, Control.generation);
   }
 
-  /** Abandons the step: every waiting thread throws instead of hanging. */
+  /** Abandons the step: every waiting thread throws instead of hanging, as does nextPartFrom. */
   abort(): void {
     Atomics.store(this.control, Control.abort, 1);
     Atomics.add(this.control, Control.generation, 1);
     Atomics.notify(this.control, Control.generation);
+    Atomics.notify(this.control, Control.partFrom);
   }
 }

@@ -7,7 +7,9 @@ import type { Dataset } from '@flotilla/core';
  *   params   P floats       the current parameters, written by the main thread, read by all
  *   grads    K × P floats   thread k writes its gradient into slot k; main sums the slots
  *   buffers  K × B floats   BatchNorm running statistics, one replica per slot
- *   control  Int32 words    the SyncBN barrier (see bn-barrier.ts)
+ *   control  Int32 words    the SyncBN barrier (see bn-barrier.ts); in a solo step the last
+ *                           thread to arrive reduces and releases, and posts each backward
+ *                           barrier's ready-from in Control.partFrom for the main thread
  *   bnShards K × (1 + 2C)   float64: each slot's (count, a[C], b[C]) at a barrier
  *   bnResult 1 + 2C         float64: the reduced (count, a[C], b[C]) handed back
  *   readyFrom K             int32: at a backward barrier, where slot k's final gradient suffix starts
@@ -44,7 +46,13 @@ export const Control = {
   phase: 3,
   /** Set when the step is abandoned: waiting threads throw instead of hanging. */
   abort: 4,
-  size: 5,
+  /**
+   * Solo steps: where the gradient suffix final in every slot starts, as of the latest
+   * completed backward barrier (the parameter count before the first). Only ever decreases
+   * within a step, so the main thread may read it late and skip values.
+   */
+  partFrom: 5,
+  size: 6,
 } as const;
 
 export function slotWidth(maxChannels: number): number {

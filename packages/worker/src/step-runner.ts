@@ -1,4 +1,4 @@
-import { kernels, mergeMoments, shardRanges } from '@flotilla/core';
+import { kernels, shardRanges } from '@flotilla/core';
 import type { StepMessage } from '@flotilla/protocol';
 import type { Piscina } from 'piscina';
 import { BarrierHost, Phase } from './bn-barrier.js';
@@ -46,14 +46,14 @@ export interface StepOutcome {
  * thread, serves their SyncBN barriers (merging slots with Chan's formula, then the
  * cross-process exchange), and sums the gradient slots. At each backward barrier the end of
  * the gradient that every thread has finished goes out as a part once it reaches
- * `minPartFloats`, while the threads go on with the earlier layers.
+ * `minPartFloats`, while the threads go on with the earlier layers. In a solo step there is
+ * no exchange, so the threads release their own barriers (ThreadBarrier) and this side only
+ * sends parts as the backward barriers post them.
  */
 export class StepRunner {
   private readonly host: BarrierHost;
   private readonly grads: Float32Array;
   private readonly buffers: Float32Array;
-  /** This worker computes the whole step: its merged statistics are already global. */
-  private solo = false;
   /** Gradient [sentFrom, paramCount) has gone out in `parts` parts this step. */
   private sentFrom = 0;
   private parts = 0;
@@ -62,7 +62,7 @@ export class StepRunner {
   constructor(
     private readonly pool: Piscina,
     private readonly shared: SharedState,
-    private readonly base: Omit<StepTask, 'slot' | 'step' | 'epoch' | 'batchStart' | 'start' | 'end' | 'globalBatch'> & { config: ThreadRunConfig },
+    private readonly base: Omit<StepTask, 'slot' | 'step' | 'epoch' | 'batchStart' | 'start' | 'end' | 'globalBatch' | 'solo'> & { config: ThreadRunConfig },
     channelsOf: (layer: number) => number,
     private readonly exchange: ExchangeFn,
     private readonly sendPart: SendPartFn,
@@ -98,21 +98,26 @@ export class StepRunner {
   async run(a: StepAssignment): Promise<StepOutcome> {
     const { shared } = this;
     const ranges = shardRanges(a.end - a.start, new Array(shared.threads).fill(1));
-    this.solo = a.members === 1;
+    // This worker computes the whole step: its merged statistics are already global.
+    const solo = a.members === 1;
     this.sentFrom = shared.paramCount;
     this.parts = 0;
     this.partsOn = Number.isFinite(this.minPartFloats);
     this.host.reset();
     const tasks = ranges.map((r, k) => this.pool.run({
       ...this.base, slot: k, step: a.step, epoch: a.epoch, batchStart: a.batchStart,
-      start: a.start + r.start, end: a.start + r.end, globalBatch: a.globalBatch,
+      start: a.start + r.start, end: a.start + r.end, globalBatch: a.globalBatch, solo,
     } satisfies StepTask) as Promise<StepResult>);
     const all = Promise.all(tasks);
     try {
-      for (;;) {
-        const arrival = await this.host.nextArrival(all);
-        if (arrival === null) break;
-        await this.reduce(arrival.layer, arrival.phase, arrival.channels);
+      if (solo) {
+        await this.sendPartsAsPosted(all);
+      } else {
+        for (;;) {
+          const arrival = await this.host.nextArrival(all);
+          if (arrival === null) break;
+          await this.reduce(arrival.layer, arrival.phase, arrival.channels);
+        }
       }
     } catch (error) {
       this.host.abort();
@@ -130,30 +135,32 @@ export class StepRunner {
     return this.combine(results);
   }
 
+  /**
+   * Solo steps: the threads post where the final gradient suffix starts at each backward
+   * barrier and go on; this sends it as a part. It may wake late and skip a post: the latest
+   * covers the earlier ones, and the threads only write below it from then on.
+   */
+  private async sendPartsAsPosted(all: Promise<unknown>): Promise<void> {
+    let seen = this.shared.paramCount;
+    while (this.partsOn) {
+      const from = await this.host.nextPartFrom(all, seen);
+      if (from === null) return;
+      seen = from;
+      this.sendReadyPart(from);
+    }
+  }
+
+  /** A barrier of a step shared with other processes: merge the slots, exchange, release. */
   private async reduce(layer: number, phase: number, channels: number): Promise<void> {
     const a = new Float64Array(channels);
     const b = new Float64Array(channels);
-    let count = 0;
-    for (let k = 0; k < this.shared.threads; k++) {
-      const s = this.host.shard(k, channels);
-      if (phase === Phase.forward) {
-        count = mergeMoments(count, a, b, s.count, s.a, s.b);
-      } else {
-        for (let j = 0; j < channels; j++) { a[j] += s.a[j]; b[j] += s.b[j]; }
-      }
-    }
+    const count = this.host.merge(phase, a, b);
     const mine = { layer, phase: phase === Phase.forward ? 'forward' as const : 'backward' as const, count, a, b };
-    if (this.solo) {
-      // No round trip to wait through: let the threads go on, then send what is final.
-      this.host.release(count, a, b);
-      if (phase === Phase.backward) this.sendReadyPart();
-      return;
-    }
     // The SyncBN contribution goes first: the part is summed and sent while the reply is on its way.
     const reply = this.exchange(mine);
     if (phase === Phase.backward) {
       try {
-        this.sendReadyPart();
+        this.sendReadyPart(this.host.readyFrom());
       } catch (error) {
         reply?.catch(() => { /* the step fails with the error above */ });
         throw error;
@@ -167,12 +174,11 @@ export class StepRunner {
   }
 
   /**
-   * Sends the gradient every thread has finished since the last part, if big enough. Called
-   * at a backward barrier (before the next one, so the threads' readyFrom words still hold).
+   * Sends gradient [from, sentFrom), which every thread has finished, if big enough. `from`
+   * comes from a backward barrier every thread has reached; they only write below it since.
    */
-  private sendReadyPart(): void {
+  private sendReadyPart(from: number): void {
     if (!this.partsOn) return;
-    const from = this.host.readyFrom();
     if (this.sentFrom - from < this.minPartFloats) return;
     if (!this.sendPart(from, this.sumSlots(from, this.sentFrom))) {
       this.partsOn = false;

@@ -33,6 +33,8 @@ export interface StepTask {
   start: number;
   end: number;
   globalBatch: number;
+  /** This process computes the whole step: the threads reduce SyncBN among themselves. */
+  solo: boolean;
 }
 
 export interface StepResult {
@@ -102,6 +104,7 @@ export default function runStep(task: StepTask): StepResult {
   if (config.perturb > 0) perturbInputs(r.inputs, positions, r.features, { rng: new CounterRng(config.seed), epoch: task.epoch, sigma: config.perturb });
   const barrier = r.barriers[task.slot];
   barrier.waitMs = 0;
+  barrier.solo = task.solo;
   r.readiness.reset();
   const x = new Tensor(r.inputs.subarray(0, n * r.features), model.batchShape(n));
   const loss = computeGradients(model, x, r.labels.subarray(0, n), {
