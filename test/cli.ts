@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { NODE_FLAGS } from '@flotilla/cli';
 import { decodeModelCheckpoint } from '@flotilla/core';
 
 export const CLI = fileURLToPath(new URL('../packages/cli/bin/flotilla.js', import.meta.url));
@@ -11,15 +12,15 @@ export interface Finished {
   stderr: string;
 }
 
-/** Runs `flotilla ARGS` to completion, killed after `timeoutMs`. */
+/** Runs `flotilla ARGS` to completion, killed after `timeoutMs`. Node gets the flags the bin's shebang passes. */
 export function flotilla(args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Finished {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: options.timeoutMs ?? 240_000, env: { ...process.env, ...options.env } });
+  const r = spawnSync(process.execPath, [...NODE_FLAGS, CLI, ...args], { encoding: 'utf8', timeout: options.timeoutMs ?? 240_000, env: { ...process.env, ...options.env } });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Starts `flotilla ARGS` in the background; `done` resolves when it exits (killed after `timeoutMs`). */
 export function flotillaAsync(args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}) {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...NODE_FLAGS, CLI, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '', stderr = '';
   child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
   child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });

@@ -1,1 +1,2 @@
 export { main } from "./bin.js";
+export { NODE_FLAGS } from "./node-flags.js";

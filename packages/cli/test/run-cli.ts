@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { NODE_FLAGS } from '../src/node-flags.js';
 
 export const CLI = fileURLToPath(new URL('../bin/flotilla.js', import.meta.url));
 
@@ -9,9 +10,9 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the real `flotilla` executable (built dist) with a hard time limit. */
-export function runCli(args: string[], timeoutMs = 120_000): CliResult {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: timeoutMs });
+/** Runs the real `flotilla` executable (built dist) with a hard time limit, with the flags its shebang passes. */
+export function runCli(args: string[], timeoutMs = 120_000, nodeFlags: readonly string[] = NODE_FLAGS): CliResult {
+  const r = spawnSync(process.execPath, [...nodeFlags, CLI, ...args], { encoding: 'utf8', timeout: timeoutMs });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -11,6 +11,7 @@ import { benchTrainThroughput } from '../bench/train-throughput.js';
 import { matmulKernelLabel, matmulWasmBuild } from '@flotilla/core';
 import { loadMnist } from '@flotilla/datasets';
 import { logFor, runConfigFrom, withTrainOptions, type TrainOptionArgs } from './train-options.js';
+import { noteMissingNodeFlags } from '../node-flags.js';
 
 interface BenchArgs extends TrainOptionArgs {
   suite: string;
@@ -153,6 +154,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       .option('grad-bytes', { type: 'number', describe: 'predict: bytes per gradient value on the wire, 4 or 2 [default: 4]' })
       .option('allreduce', { type: 'string', describe: 'predict: ps (parameter server, as built) or ring (what a ring all-reduce would do) [default: ps]' }),
   handler: async (args) => {
+    if (args.suite === 'scaling' || args.suite === 'allreduce') noteMissingNodeFlags();
     if (args.suite === 'kernels') benchKernels(args);
     else if (args.suite === 'scaling') await benchScalingCommand(args);
     else if (args.suite === 'allreduce-client') await allReduceClient(args.connect ?? '');

@@ -5,6 +5,7 @@ import type { CommandModule } from 'yargs';
 import { progressReporter } from '../train/distributed-run.js';
 import { checkModelFitsData, runData } from '../train/run-data.js';
 import { logFor, resumeConfig, runConfigFrom, withTrainOptions, type TrainOptionArgs } from './train-options.js';
+import { noteMissingNodeFlags } from '../node-flags.js';
 
 interface CoordinatorArgs extends TrainOptionArgs {
   resume?: string;
@@ -28,6 +29,7 @@ export const coordinatorCommand: CommandModule<object, CoordinatorArgs> = {
     const token = args.token ?? process.env.FLOTILLA_TOKEN;
     if (!token) throw new Error('No token: pass --token or set FLOTILLA_TOKEN (workers must present the same one)');
     const log = logFor(args.json);
+    noteMissingNodeFlags();
     const config = args.resume ? resumeConfig(args.resume) : runConfigFrom(args);
     const resume = args.resume ? latestGoodCheckpoint(args.resume, (m) => log(`warning: ${m}`)) : undefined;
     const data = loadDataset(config.dataset);

@@ -4,6 +4,7 @@ import type { CommandModule } from 'yargs';
 import { runDistributedTraining } from '../train/distributed-run.js';
 import { runLocalTraining } from '../train/local-run.js';
 import { logFor, resumeConfig, runConfigFrom, withTrainOptions, type TrainOptionArgs } from './train-options.js';
+import { noteMissingNodeFlags } from '../node-flags.js';
 
 interface TrainArgs extends TrainOptionArgs {
   local?: boolean;
@@ -33,6 +34,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       if (args.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
       return;
     }
+    noteMissingNodeFlags();
     const workers = args.workers ?? 2;
     const threads = args.threads ?? 1;
     for (const [name, v] of [['workers', workers], ['threads', threads]] as const) {

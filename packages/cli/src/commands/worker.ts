@@ -1,5 +1,6 @@
 import { runWorker } from '@flotilla/worker';
 import type { CommandModule } from 'yargs';
+import { noteMissingNodeFlags } from '../node-flags.js';
 
 interface WorkerArgs {
   connect: string;
@@ -23,6 +24,7 @@ export const workerCommand: CommandModule<object, WorkerArgs> = {
     const threads = args.threads ?? 1;
     if (!Number.isInteger(threads) || threads < 1) throw new Error(`Invalid --threads: ${threads} (expected a positive integer)`);
     if (!/^wss?:\/\//.test(args.connect)) throw new Error(`Invalid --connect: ${args.connect} (expected ws://HOST:PORT)`);
+    noteMissingNodeFlags();
     await runWorker({ url: args.connect, token, threads, retryForMs: 1000 * (args['retry-for'] ?? 60) });
   },
 };
