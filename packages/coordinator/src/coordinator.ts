@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { evaluate, matmulKernelLabel, ModelEarlyStopping, shardRanges, takeFirst, type Dataset } from '@flotilla/core';
-import { decodeMessage, encodeMessage, FramePool, frameLimits, minPartFloats, PROTOCOL_VERSION, ProtocolError, validateAgainst, type Message, type WorkerMessage } from '@flotilla/protocol';
+import {
+  decodeMessage, encodeMessage, FramePool, frameLimits, minPartFloats, PROTOCOL_VERSION, ProtocolError, Timeline, validateAgainst, type Message, type WorkerMessage,
+} from '@flotilla/protocol';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MemberLost, StepRound } from './step-round.js';
 import { writeFileAtomic } from './files.js';
 import { workerConfigOf, type RunConfig } from './run-config.js';
 import type { RunDir } from './run-dir.js';
 import { tokensMatch } from './token.js';
+import { TraceFile } from './trace-file.js';
 import { TrainingState, type BatchAssignment } from './training-state.js';
 
 export interface CoordinatorOptions {
@@ -31,6 +34,11 @@ export interface CoordinatorOptions {
   resume?: { bytes: Uint8Array; path: string };
   /** Progress and log lines, for the CLI. */
   onEvent?: (event: CoordinatorEvent) => void;
+  /**
+   * Record where every process and thread spends each step (the coordinator's own spans and
+   * the workers' trace messages) into the run folder's timeline.json, a Chrome trace.
+   */
+  timeline?: boolean;
 }
 
 export type CoordinatorEvent =
@@ -103,11 +111,15 @@ export class Coordinator {
   /** Recycled buffers for the parameter frame sent every step (see FramePool). */
   private readonly frames = new FramePool(2);
   readonly runId: string;
+  /** This process's spans; with the workers' they go to `trace` at each step's end. */
+  private readonly timeline: Timeline;
+  private trace: TraceFile | null = null;
 
   constructor(private readonly options: CoordinatorOptions) {
     this.state = new TrainingState(options.config, options.train.count);
     this.buffersSum = new Float32Array(this.state.model.buffers.length);
     this.runId = randomUUID();
+    this.timeline = new Timeline(options.timeline ?? false);
     if (options.resume) {
       const restored = this.state.restore(options.resume.bytes);
       if (typeof restored.runId === 'string') this.runId = restored.runId;
@@ -172,6 +184,7 @@ export class Coordinator {
     const helloTimer = setTimeout(() => this.refuse(ws, 'no-hello', `no hello within ${HELLO_TIMEOUT_MS / 1000} s`), HELLO_TIMEOUT_MS);
     let conn: WorkerConn | null = null;
     ws.on('message', (data, isBinary) => {
+      const received = performance.now();
       let message: Message;
       try {
         if (!isBinary) throw new ProtocolError('bad-frame', 'text frames are not part of the protocol');
@@ -190,6 +203,10 @@ export class Coordinator {
       }
       conn.lastSeen = Date.now();
       this.handle(conn, message as WorkerMessage);
+      // Decoding, checking and summing; what is cheap stays out of the timeline.
+      if (message.type === 'gradient' || message.type === 'gradient-part' || message.type === 'bn') {
+        this.timeline.span(`receive ${message.type}`, received, 0, { worker: conn.id });
+      }
     });
     ws.on('close', () => {
       clearTimeout(helloTimer);
@@ -218,10 +235,13 @@ export class Coordinator {
     const conn: WorkerConn = { id: this.nextWorkerId++, ws, threads: message.threads, host: message.host ?? host, lastSeen: Date.now() };
     this.workers.set(conn.id, conn);
     this.send(ws, {
-      type: 'welcome', workerId: conn.id, runId: this.runId, spec: this.state.model.spec, config: workerConfigOf(this.options.config),
+      type: 'welcome', workerId: conn.id, runId: this.runId, spec: this.state.model.spec, config: workerConfigOf(this.options.config, this.timeline.enabled),
       step: this.state.step, params: this.state.model.params as Float32Array, buffers: this.state.model.buffers as Float32Array,
     });
     this.emit({ kind: 'worker-joined', workerId: conn.id, threads: conn.threads, host: conn.host });
+    this.trace?.name(conn.id + 1, `worker ${conn.id} (${conn.host}${message.pid === undefined ? '' : `, pid ${message.pid}`})`, {
+      0: 'main', ...Object.fromEntries(Array.from({ length: conn.threads }, (_, k) => [k + 1, `compute ${k}`])),
+    });
     const mine = matmulKernelLabel();
     if (message.matmul !== undefined && message.matmul !== mine) {
       this.emit({
@@ -246,6 +266,9 @@ export class Coordinator {
         return;
       case 'hello':
         this.dropWorker(conn, 'sent a second hello');
+        return;
+      case 'trace':
+        this.trace?.spans(conn.id + 1, message.events); // unasked-for spans are dropped
         return;
       case 'bn':
       case 'gradient':
@@ -314,13 +337,17 @@ export class Coordinator {
     this.current = round;
     const { model } = this.state;
     // One parameter frame for all members, back to the pool once every socket has written it.
+    const encoding = performance.now();
     const params = encodeMessage({ type: 'params', step: assignment.step, params: model.params as Float32Array, buffers: model.buffers as Float32Array }, this.frames.alloc);
     const written = this.frames.releaseAfter(params, members.length);
+    this.timeline.span('encode params', encoding);
+    const sending = performance.now();
     members.forEach((id, i) => {
       const { ws } = this.workers.get(id)!;
       ws.send(params, written);
       this.send(ws, { type: 'step', ...assignment, attempt, start: ranges[i].start, end: ranges[i].end, members: members.length });
     });
+    this.timeline.span('send params', sending, 0, { workers: members.length });
     return round;
   }
 
@@ -332,7 +359,9 @@ export class Coordinator {
         await this.waitForWorkers(1);
       }
       const round = this.startRound(assignment, attempt);
+      const folding = performance.now();
       this.state.flushEma(); // the parameters are on their way: fold them into the EMA meanwhile
+      this.timeline.span('EMA', folding);
       try {
         await round.done;
         return round;
@@ -349,6 +378,10 @@ export class Coordinator {
     const { state, options } = this;
     const { runDir, config } = options;
     runDir.writeJson('config.json', config);
+    if (this.timeline.enabled) {
+      this.trace = new TraceFile(runDir.timelinePath(options.resume ? state.step : 0));
+      this.trace.name(0, 'coordinator', { 0: 'main' });
+    }
     await this.waitForWorkers(options.workers);
     if (options.resume) {
       runDir.truncateMetricsAt(state.step);
@@ -383,6 +416,7 @@ export class Coordinator {
         if (!diverged) state.model.buffers.set(this.buffersSum);
         const applied = state.apply(diverged ? NaN : reduced.loss);
         const t2 = performance.now();
+        this.timeline.span('optimizer', t1, 0, { step: assignment.step });
         const seconds = (t2 - t0) / 1000;
         busySeconds += seconds;
         trained += reduced.samples;
@@ -422,6 +456,8 @@ export class Coordinator {
           if (epochEnd) lastCheckpoint = save(`epoch-${assignment.epoch + 1}`);
         }
         if (config.checkpointEvery > 0 && state.step % config.checkpointEvery === 0) lastCheckpoint = save(`step-${state.step}`);
+        this.timeline.span(`step ${assignment.step}`, t0, 0, { samples: reduced.samples });
+        this.trace?.spans(0, this.timeline.drain());
       }
       state.flushEma(); // before early stopping puts older weights back
       if (stopper?.restore()) {
@@ -441,6 +477,7 @@ export class Coordinator {
       return summary;
     } finally {
       await this.close('the run is over');
+      this.trace?.close();
     }
   }
 

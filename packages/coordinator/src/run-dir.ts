@@ -30,6 +30,11 @@ export class RunDir {
     return join('runs', now.toISOString().replace(/[:.]/g, '-').replace('Z', ''));
   }
 
+  /** Where a run's timeline goes: timeline.json, or for a run resumed at a step, timeline-from-step-N.json beside the earlier ones. */
+  timelinePath(resumedAt = 0): string {
+    return join(this.path, resumedAt > 0 ? `timeline-from-step-${resumedAt}.json` : 'timeline.json');
+  }
+
   checkpointPath(name: string): string {
     return join(this.path, 'checkpoints', `${name}.safetensors`);
   }

@@ -7,7 +7,7 @@
 import type { ModelSpec } from '@flotilla/core';
 
 /** Bumped whenever a message or the frame layout changes; checked on `hello`. */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** worker → coordinator, first message of every connection. */
 export interface HelloMessage {
@@ -48,6 +48,8 @@ export interface RunConfig {
    * rest goes in its gradient message); absent or 0: the gradient is sent whole, at the end.
    */
   bucketMb?: number;
+  /** Record a timeline: after each gradient the worker sends a `trace` message (absent: false). */
+  timeline?: boolean;
 }
 
 /** coordinator → worker, answer to an accepted hello: everything needed to build a replica. */
@@ -187,6 +189,29 @@ export interface GradientPartMessage {
   gradient: Float32Array;
 }
 
+/**
+ * One span of a timeline: `name` ran on thread `tid` of the sender (0: its main thread,
+ * k + 1: its compute thread k) from `ts` for `dur`, in microseconds of the sender's clock
+ * (Unix epoch). `args` are a few details shown with it (the layer of a SyncBN wait, ...).
+ */
+export interface TraceEvent {
+  name: string;
+  tid: number;
+  ts: number;
+  dur: number;
+  args?: Record<string, string | number>;
+}
+
+/**
+ * worker → coordinator, when the run records a timeline: the spans of one step attempt on
+ * this worker, sent after its gradient so they stay off the step's critical path.
+ */
+export interface TraceMessage {
+  type: 'trace';
+  step: number;
+  events: TraceEvent[];
+}
+
 /** Either direction: liveness. `time` is the sender's clock in milliseconds. */
 export interface HeartbeatMessage {
   type: 'heartbeat';
@@ -214,6 +239,7 @@ export type Message =
   | BnMessage
   | GradientMessage
   | GradientPartMessage
+  | TraceMessage
   | HeartbeatMessage
   | ErrorMessage
   | ByeMessage;
@@ -222,17 +248,17 @@ export type MessageType = Message['type'];
 
 /** What a worker may send. */
 export type WorkerMessage =
-  | HelloMessage | BnMessage | GradientMessage | GradientPartMessage | HeartbeatMessage | ErrorMessage | ByeMessage;
+  | HelloMessage | BnMessage | GradientMessage | GradientPartMessage | TraceMessage | HeartbeatMessage | ErrorMessage | ByeMessage;
 
 /** What a coordinator may send. */
 export type CoordinatorMessage =
   | WelcomeMessage | StepMessage | ParamsMessage | BnMessage | HeartbeatMessage | ErrorMessage | ByeMessage;
 
 export const MESSAGE_TYPES: readonly MessageType[] = [
-  'hello', 'welcome', 'step', 'params', 'bn', 'gradient', 'gradient-part', 'heartbeat', 'error', 'bye',
+  'hello', 'welcome', 'step', 'params', 'bn', 'gradient', 'gradient-part', 'trace', 'heartbeat', 'error', 'bye',
 ];
 
-const FROM_WORKER: ReadonlySet<string> = new Set<WorkerMessage['type']>(['hello', 'bn', 'gradient', 'gradient-part', 'heartbeat', 'error', 'bye']);
+const FROM_WORKER: ReadonlySet<string> = new Set<WorkerMessage['type']>(['hello', 'bn', 'gradient', 'gradient-part', 'trace', 'heartbeat', 'error', 'bye']);
 const FROM_COORDINATOR: ReadonlySet<string> = new Set<CoordinatorMessage['type']>(['welcome', 'step', 'params', 'bn', 'heartbeat', 'error', 'bye']);
 
 /** True for messages a worker may send: what a coordinator should accept. */

@@ -182,6 +182,39 @@ const f32Payload = (first: 'params' | 'gradient') => ({
   ],
 });
 
+/** Spans per trace message: a step's worth with room to spare (a thread makes a few per BatchNorm layer). */
+export const MAX_TRACE_EVENTS = 4096;
+const MAX_TRACE_NAME = 80;
+const MAX_TRACE_ARGS = 8;
+
+const traceEvent = object(
+  { name: str(true), tid: int(0, 1024), ts: num(0), dur: num(0) },
+  {
+    args: (v, path) => {
+      if (!isPlainObject(v)) return `field "${path}" must be an object, got ${describe(v)}`;
+      const entries = Object.entries(v);
+      if (entries.length > MAX_TRACE_ARGS) return `field "${path}" has ${entries.length} entries, over the limit of ${MAX_TRACE_ARGS}`;
+      for (const [key, value] of entries) {
+        if (typeof value === 'number' ? !Number.isFinite(value) : typeof value !== 'string' || value.length > MAX_TRACE_NAME) {
+          return `field "${path}.${key}" must be a finite number or a string of at most ${MAX_TRACE_NAME} characters, got ${describe(value)}`;
+        }
+      }
+      return undefined;
+    },
+  },
+);
+
+const traceEvents: Rule = (v, path) => {
+  if (!Array.isArray(v)) return `field "${path}" must be an array, got ${describe(v)}`;
+  if (v.length > MAX_TRACE_EVENTS) return `field "${path}" has ${v.length} events, over the limit of ${MAX_TRACE_EVENTS}`;
+  for (let i = 0; i < v.length; i++) {
+    const problem = traceEvent(v[i], `${path}[${i}]`)
+      ?? ((v[i] as { name: string }).name.length > MAX_TRACE_NAME ? `field "${path}[${i}].name" is over ${MAX_TRACE_NAME} characters` : undefined);
+    if (problem) return problem;
+  }
+  return undefined;
+};
+
 export const SCHEMAS: Record<MessageType, Schema> = {
   hello: {
     required: { version: int(0), token: str(), threads: int(1) },
@@ -199,7 +232,7 @@ export const SCHEMAS: Record<MessageType, Schema> = {
         perturb: num(0),
         dataset: str(true),
         trainLimit: int(0),
-      }, { gradDtype: oneOf('f32', 'f16', 'bf16'), bucketMb: num(0) }),
+      }, { gradDtype: oneOf('f32', 'f16', 'bf16'), bucketMb: num(0), timeline: bool() }),
       step: int(0),
       paramCount: count,
       bufferCount: count,
@@ -262,6 +295,7 @@ export const SCHEMAS: Record<MessageType, Schema> = {
     cross: gradScaleGoesWithF16,
     payload: { kind: 'f32', segments: [{ field: 'gradient', count: 'partCount', per: 1, wire: gradientWire }] },
   },
+  trace: { required: { step: int(0), events: traceEvents } },
   heartbeat: { required: { time: num() } },
   error: { required: { code: str(true), message: str() } },
   bye: { required: { reason: str() } },

@@ -210,10 +210,10 @@ describe('frameLimits', () => {
 it('sorts messages by the side that may send them', () => {
   const from = (m: Message) => `${isWorkerMessage(m) ? 'W' : ''}${isCoordinatorMessage(m) ? 'C' : ''}`;
   expect(Object.fromEntries(sampleMessages().map((m) => [m.type, from(m)]))).toEqual({
-    hello: 'W', welcome: 'C', step: 'C', params: 'C', bn: 'WC', gradient: 'W', 'gradient-part': 'W', heartbeat: 'WC', error: 'WC', bye: 'WC',
+    hello: 'W', welcome: 'C', step: 'C', params: 'C', bn: 'WC', gradient: 'W', 'gradient-part': 'W', trace: 'W', heartbeat: 'WC', error: 'WC', bye: 'WC',
   });
 });
 
-it('PROTOCOL_VERSION is 3', () => {
-  expect(PROTOCOL_VERSION).toBe(3);
+it('PROTOCOL_VERSION is 4', () => {
+  expect(PROTOCOL_VERSION).toBe(4);
 });

@@ -74,6 +74,14 @@ export function sampleMessages(): Message[] {
       timings: { computeMs: 12.5, bnWaitMs: 0.25, serializeMs: 0 },
       gradient: floats32(12, 13), buffers: floats32(B, 14),
     },
+    // Since protocol 4 a worker of a run that records a timeline sends its spans after each gradient.
+    {
+      type: 'trace', step: 121, events: [
+        { name: 'compute', tid: 1, ts: 1_700_000_000_123_456.5, dur: 9_870.25 },
+        { name: 'SyncBN wait', tid: 2, ts: 1_700_000_000_125_000, dur: 410, args: { layer: 2, phase: 'forward' } },
+      ],
+    },
+    { type: 'trace', step: 0, events: [] },
     { type: 'heartbeat', time: 1_700_000_000_123.5 },
     { type: 'error', code: 'bad-field', message: 'gradient: field "samples" must be an integer >= 0, got 1.5' },
     { type: 'bye', reason: 'training finished' },

@@ -1,7 +1,7 @@
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import {
-  MAX_HEADER_BYTES, PROTOCOL_VERSION, ProtocolError, decodeMessage, encodeMessage,
+  MAX_HEADER_BYTES, PROTOCOL_VERSION, MAX_TRACE_EVENTS, ProtocolError, decodeMessage, encodeMessage,
   type Message, type ProtocolErrorCode, type WelcomeMessage,
 } from '../src/index.js';
 import { atOffset, floats32, sampleMessages } from './helpers.js';
@@ -134,15 +134,15 @@ describe('header (bad-header, unknown-type)', () => {
 
 describe('hello version', () => {
   it('rejects another protocol version before anything else', () => {
-    expect(PROTOCOL_VERSION).toBe(3);
-    expectRejected(withHeader({ type: 'hello', version: 4, token: 't', threads: 1, future: true }), 'version',
-      'hello: protocol version 4, this side speaks 3');
-    // A protocol-2 worker (no gradient parts) and a protocol-1 worker (step messages with
-    // payloads) are turned away at hello.
-    expectRejected(withHeader({ type: 'hello', version: 2, token: 't', threads: 1 }), 'version',
-      'hello: protocol version 2, this side speaks 3');
-    expectRejected(withHeader({ type: 'hello', version: 1, token: 't', threads: 1 }), 'version',
-      'hello: protocol version 1, this side speaks 3');
+    expect(PROTOCOL_VERSION).toBe(4);
+    expectRejected(withHeader({ type: 'hello', version: 5, token: 't', threads: 1, future: true }), 'version',
+      'hello: protocol version 5, this side speaks 4');
+    // A protocol-3 worker (no trace messages, no config.timeline), a protocol-2 worker (no
+    // gradient parts) and a protocol-1 worker (step messages with payloads) are turned away at hello.
+    for (const old of [3, 2, 1]) {
+      expectRejected(withHeader({ type: 'hello', version: old, token: 't', threads: 1 }), 'version',
+        `hello: protocol version ${old}, this side speaks 4`);
+    }
     expectRejected(withHeader({ type: 'hello', version: '1', token: 't', threads: 1 }), 'bad-field',
       'hello: field "version" must be an integer >= 0, got "1"');
   });
@@ -150,6 +150,7 @@ describe('hello version', () => {
 
 describe('fields (bad-field)', () => {
   const hello = { type: 'hello', version: PROTOCOL_VERSION, token: 't', threads: 2 };
+  const span = { name: 'compute', tid: 1, ts: 1e15, dur: 5 };
   const cases: [string, unknown, string][] = [
     ['missing field', { ...hello, threads: undefined }, 'hello: missing field "threads"'],
     ['unknown field', { ...hello, admin: true }, 'hello: unknown field "admin"'],
@@ -186,6 +187,18 @@ describe('fields (bad-field)', () => {
       'step: field "members" must be an integer >= 1, got 0'],
     ['empty error code', { type: 'error', code: '', message: 'm' }, 'error: field "code" must be a non-empty string, got ""'],
     ['heartbeat infinity', { type: 'heartbeat', time: Infinity }, 'heartbeat: field "time" must be a finite number, got Infinity'],
+    ['trace events not an array', { type: 'trace', step: 1, events: { name: 'x' } }, 'trace: field "events" must be an array, got an object'],
+    ['too many trace events', { type: 'trace', step: 1, events: Array.from({ length: MAX_TRACE_EVENTS + 1 }, () => span) },
+      `trace: field "events" has ${MAX_TRACE_EVENTS + 1} events, over the limit of ${MAX_TRACE_EVENTS}`],
+    ['negative span', { type: 'trace', step: 1, events: [span, { ...span, dur: -1 }] }, 'trace: field "events[1].dur" must be a finite number >= 0, got -1'],
+    ['span on no thread', { type: 'trace', step: 1, events: [{ ...span, tid: 1.5 }] }, 'trace: field "events[0].tid" must be an integer in [0, 1024], got 1.5'],
+    ['unnamed span', { type: 'trace', step: 1, events: [{ ...span, name: '' }] }, 'trace: field "events[0].name" must be a non-empty string, got ""'],
+    ['long span name', { type: 'trace', step: 1, events: [{ ...span, name: 'x'.repeat(81) }] }, 'trace: field "events[0].name" is over 80 characters'],
+    ['unknown span field', { type: 'trace', step: 1, events: [{ ...span, ph: 'B' }] }, 'trace: unknown field "events[0].ph"'],
+    ['span args nested', { type: 'trace', step: 1, events: [{ ...span, args: { layer: { deep: 1 } } }] },
+      'trace: field "events[0].args.layer" must be a finite number or a string of at most 80 characters, got an object'],
+    ['span args NaN', { type: 'trace', step: 1, events: [{ ...span, args: { layer: NaN } }] },
+      'trace: field "events[0].args.layer" must be a finite number or a string of at most 80 characters, got NaN'],
   ];
   for (const [name, header, message] of cases) {
     it(name, () => {
@@ -299,8 +312,8 @@ describe('encoding refuses what decoding would', () => {
       'bn: field "values" must be a Float64Array, got a Float32Array');
     expectEncodeError({ type: 'bn', step: 1, layer: 0, phase: 'forward', count: 1, values: new Float64Array(3) }, 'bad-length',
       'bn: "values" has 3 values, not a multiple of 2');
-    expectEncodeError({ type: 'hello', version: 99, token: '', threads: 1 }, 'version', 'hello: protocol version 99, this side speaks 3');
-    expectEncodeError({ type: 'hello', version: 2, token: '', threads: 1 }, 'version', 'hello: protocol version 2, this side speaks 3');
+    expectEncodeError({ type: 'hello', version: 99, token: '', threads: 1 }, 'version', 'hello: protocol version 99, this side speaks 4');
+    expectEncodeError({ type: 'hello', version: 2, token: '', threads: 1 }, 'version', 'hello: protocol version 2, this side speaks 4');
     expectEncodeError({ type: 'heartbeat' }, 'bad-field', 'heartbeat: missing field "time"');
     const spec = { input: [3], layers: [{ type: 'linear', out: 2, init: new Float32Array([1, 2]) }] };
     expectEncodeError({ ...sample('welcome'), spec }, 'bad-field',

@@ -1,4 +1,5 @@
 import type { BatchNormReducer, GradientReadiness } from '@flotilla/core';
+import type { Timeline } from '@flotilla/protocol';
 import { mergeSlots, sharedReadyFrom } from './bn-merge.js';
 import { Control, slotWidth, type SharedState } from './shared-state.js';
 
@@ -25,6 +26,8 @@ export class ThreadBarrier {
   waitMs = 0;
   /** Set for each step: no other process takes part, so the threads reduce among themselves. */
   solo = false;
+  /** Set for each step: where the waits go as spans (a disabled timeline keeps none). */
+  timeline: Timeline | null = null;
   /**
    * `readiness` tracks the replica's backward pass; at backward barriers its readyFrom is
    * published for gradient parts (null: nothing is reported final before the end).
@@ -74,6 +77,7 @@ export class ThreadBarrier {
     }
     if (Atomics.load(ctl, Control.abort) !== 0) throw new Error('SyncBN barrier abandoned: the step was aborted');
     this.waitMs += performance.now() - started;
+    this.timeline?.span('SyncBN wait', started, this.slotIndex + 1, { layer, phase: phase === Phase.forward ? 'forward' : 'backward' });
     for (let j = 0; j < c; j++) { a[j] = this.result[1 + j]; b[j] = this.result[1 + c + j]; }
     return this.result[0];
   }

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import {
-  decodeMessage, encodeMessage, FramePool, PROTOCOL_VERSION, ProtocolError, validateAgainst,
-  type CoordinatorMessage, type GradientMessage, type Message, type ParamsMessage,
+  decodeMessage, encodeMessage, FramePool, MAX_TRACE_EVENTS, PROTOCOL_VERSION, ProtocolError, validateAgainst,
+  type CoordinatorMessage, type GradientMessage, type Message, type ParamsMessage, type TraceEvent,
 } from '@flotilla/protocol';
 import { matmulKernelLabel } from '@flotilla/core';
 import WebSocket from 'ws';
@@ -82,6 +82,10 @@ function connectOnce(options: WorkerOptions, log: (line: string) => void, existi
       const frame = encodeMessage(m, frames.alloc);
       ws.send(frame, frames.releaseAfter(frame));
     };
+    // A step's spans go after its gradient, in messages of at most MAX_TRACE_EVENTS.
+    const sendTrace = (step: number, events: TraceEvent[]): void => {
+      for (let i = 0; i < events.length; i += MAX_TRACE_EVENTS) send({ type: 'trace', step, events: events.slice(i, i + MAX_TRACE_EVENTS) });
+    };
     // The parameters of the step about to be assigned (a params message precedes each step).
     let stepParams: ParamsMessage | null = null;
 
@@ -132,6 +136,7 @@ function connectOnce(options: WorkerOptions, log: (line: string) => void, existi
       }, HEARTBEAT_MS);
     });
     ws.on('message', (data) => {
+      const received = performance.now();
       lastHeard = Date.now();
       let message: CoordinatorMessage;
       try {
@@ -158,6 +163,7 @@ function connectOnce(options: WorkerOptions, log: (line: string) => void, existi
         }
         case 'params':
           stepParams = message;
+          session?.runner.timeline.span('decode params', received, 0, { step: message.step });
           return;
         case 'step': {
           const s = session;
@@ -177,9 +183,11 @@ function connectOnce(options: WorkerOptions, log: (line: string) => void, existi
             if (settled || latest !== message) return; // superseded, or its connection is gone
             const attempt = message.attempt ?? 0;
             active = { step: message.step, attempt };
+            const { timeline } = s.runner;
             const t0 = performance.now();
             s.runner.publish(params.params, params.buffers);
             const publishMs = performance.now() - t0;
+            timeline.span('publish params', t0);
             const out = await s.runner.run(message);
             active = null;
             const dtype = s.config.gradDtype ?? 'f32';
@@ -189,7 +197,12 @@ function connectOnce(options: WorkerOptions, log: (line: string) => void, existi
               timings: { computeMs: out.computeMs, bnWaitMs: out.bnWaitMs, serializeMs: publishMs }, gradient: out.grads, buffers: out.buffers,
             };
             // The encoder checks every value anyway: a non-finite one is reported, not sent.
-            if (Number.isFinite(out.loss) && sentUnlessNonFinite(() => sendPooled(gradient))) return;
+            const sending = performance.now();
+            const sent = Number.isFinite(out.loss) && sentUnlessNonFinite(() => sendPooled(gradient));
+            timeline.span('send gradient', sending, 0, { floats: out.grads.length });
+            timeline.span(`step ${message.step}`, t0, 0, { attempt, rows: out.samples });
+            if (timeline.enabled) sendTrace(message.step, timeline.drain());
+            if (sent) return;
             out.grads.fill(0);
             out.buffers.fill(0);
             sendPooled({ ...gradient, lossSum: 0, nonFinite: true });

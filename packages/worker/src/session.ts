@@ -45,7 +45,9 @@ export class RunSession {
       return module.channels;
     };
     this.runner = new StepRunner(this.pool, this.shared, {
-      runKey: `${runId}/${workerId}`, shared: this.shared, spec, config: { seed: config.seed, bnSync: config.bnSync, smoothing: config.smoothing, perturb: config.perturb },
+      runKey: `${runId}/${workerId}`, shared: this.shared, spec, config: {
+        seed: config.seed, bnSync: config.bnSync, smoothing: config.smoothing, perturb: config.perturb, timeline: config.timeline ?? false,
+      },
     }, channelsOf, (mine) => this.link.exchange(mine), (offset, values) => this.link.sendPart(offset, values), minPartFloats(config.bucketMb ?? 0));
   }
 

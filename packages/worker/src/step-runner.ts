@@ -1,5 +1,5 @@
 import { kernels, shardRanges } from '@flotilla/core';
-import type { StepMessage } from '@flotilla/protocol';
+import { Timeline, type StepMessage } from '@flotilla/protocol';
 import type { Piscina } from 'piscina';
 import { BarrierHost, Phase } from './bn-barrier.js';
 import { slot, type SharedState } from './shared-state.js';
@@ -58,6 +58,8 @@ export class StepRunner {
   private sentFrom = 0;
   private parts = 0;
   private partsOn = false;
+  /** This process's spans, its threads' included, when the run records a timeline. */
+  readonly timeline: Timeline;
 
   constructor(
     private readonly pool: Piscina,
@@ -70,6 +72,7 @@ export class StepRunner {
     private readonly minPartFloats: number,
   ) {
     this.host = new BarrierHost(shared, channelsOf);
+    this.timeline = new Timeline(base.config.timeline);
     this.grads = new Float32Array(shared.paramCount);
     this.buffers = new Float32Array(shared.bufferCount);
   }
@@ -152,6 +155,7 @@ export class StepRunner {
 
   /** A barrier of a step shared with other processes: merge the slots, exchange, release. */
   private async reduce(layer: number, phase: number, channels: number): Promise<void> {
+    const started = performance.now();
     const a = new Float64Array(channels);
     const b = new Float64Array(channels);
     const count = this.host.merge(phase, a, b);
@@ -171,6 +175,7 @@ export class StepRunner {
       throw new Error(`SyncBN reply for layer ${layer} has ${global.a.length} channels, expected ${channels}`);
     }
     this.host.release(global.count, global.a, global.b);
+    this.timeline.span('SyncBN exchange', started, 0, { layer, phase: mine.phase });
   }
 
   /**
@@ -180,10 +185,12 @@ export class StepRunner {
   private sendReadyPart(from: number): void {
     if (!this.partsOn) return;
     if (this.sentFrom - from < this.minPartFloats) return;
+    const started = performance.now();
     if (!this.sendPart(from, this.sumSlots(from, this.sentFrom))) {
       this.partsOn = false;
       return;
     }
+    this.timeline.span('send gradient part', started, 0, { offset: from, floats: this.sentFrom - from });
     this.sentFrom = from;
     this.parts++;
   }
@@ -202,6 +209,7 @@ export class StepRunner {
     const { shared, buffers } = this;
     let samples = 0, loss = 0, computeMs = 0, bnWaitMs = 0;
     for (const r of results) {
+      if (r.events) this.timeline.add(r.events);
       samples += r.samples;
       loss += r.loss;
       computeMs = Math.max(computeMs, r.computeMs);

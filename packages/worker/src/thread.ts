@@ -7,6 +7,7 @@ import {
   buildModel, computeGradients, CounterRng, epochOrder, gatherBatch, GradientReadiness, perturbInputs, Tensor,
   type Dataset, type Model, type ModelSpec, useMatmulKernel,
 } from '@flotilla/core';
+import { Timeline, type TraceEvent } from '@flotilla/protocol';
 import { ThreadBarrier } from './bn-barrier.js';
 import { sharedDataset, slot, type SharedState } from './shared-state.js';
 
@@ -15,6 +16,8 @@ export interface ThreadRunConfig {
   bnSync: 'global' | 'local';
   smoothing: number;
   perturb: number;
+  /** Record spans (the step, each SyncBN wait) for the run's timeline. */
+  timeline: boolean;
 }
 
 export interface StepTask {
@@ -44,6 +47,8 @@ export interface StepResult {
   loss: number;
   computeMs: number;
   bnWaitMs: number;
+  /** This thread's spans of the step, when the run records a timeline. */
+  events?: TraceEvent[];
 }
 
 interface Replica {
@@ -104,6 +109,8 @@ export default function runStep(task: StepTask): StepResult {
   if (config.perturb > 0) perturbInputs(r.inputs, positions, r.features, { rng: new CounterRng(config.seed), epoch: task.epoch, sigma: config.perturb });
   const barrier = r.barriers[task.slot];
   barrier.waitMs = 0;
+  const timeline = new Timeline(config.timeline);
+  barrier.timeline = timeline;
   barrier.solo = task.solo;
   r.readiness.reset();
   const x = new Tensor(r.inputs.subarray(0, n * r.features), model.batchShape(n));
@@ -113,5 +120,10 @@ export default function runStep(task: StepTask): StepResult {
     rowOffset: task.start,
     batchNormReducer: config.bnSync === 'global' ? (layer) => barrier.reducer(layer) : undefined,
   }, { smoothing: config.smoothing, globalBatch: task.globalBatch, onLeafReady: r.readiness.onLeafReady });
-  return { slot: task.slot, samples: n, loss, computeMs: performance.now() - started - barrier.waitMs, bnWaitMs: barrier.waitMs };
+  // The whole task, so the SyncBN waits nest inside it.
+  timeline.span('forward + backward', started, task.slot + 1, { step: task.step, rows: n });
+  return {
+    slot: task.slot, samples: n, loss, computeMs: performance.now() - started - barrier.waitMs, bnWaitMs: barrier.waitMs,
+    ...(config.timeline ? { events: timeline.drain() } : {}),
+  };
 }

@@ -13,6 +13,7 @@ interface CoordinatorArgs extends TrainOptionArgs {
   host?: string;
   token?: string;
   workers?: number;
+  timeline?: boolean;
 }
 
 export const coordinatorCommand: CommandModule<object, CoordinatorArgs> = {
@@ -24,7 +25,8 @@ export const coordinatorCommand: CommandModule<object, CoordinatorArgs> = {
       .option('host', { type: 'string', describe: 'Address to bind [default: 127.0.0.1; 0.0.0.0 for other machines]' })
       .option('token', { type: 'string', describe: 'The run token workers must present [default: $FLOTILLA_TOKEN]' })
       .option('workers', { type: 'number', describe: 'Workers to wait for before the first step [default: 1]' })
-      .option('resume', { type: 'string', describe: 'Continue the run in this folder from its newest good checkpoint' }),
+      .option('resume', { type: 'string', describe: 'Continue the run in this folder from its newest good checkpoint' })
+      .option('timeline', { type: 'boolean', describe: 'Record where every process and thread spends each step: timeline.json in the run folder, a Chrome trace (open it in ui.perfetto.dev)' }),
   handler: async (args) => {
     const token = args.token ?? process.env.FLOTILLA_TOKEN;
     if (!token) throw new Error('No token: pass --token or set FLOTILLA_TOKEN (workers must present the same one)');
@@ -38,7 +40,7 @@ export const coordinatorCommand: CommandModule<object, CoordinatorArgs> = {
     const coordinator = new Coordinator({
       config, ...runData(data, config), runDir, token,
       host: args.host ?? '127.0.0.1', port: args.port ?? 7070, workers: args.workers ?? 1, joinTimeoutMs: 3600_000, onEvent: progressReporter(log),
-      heartbeatTimeoutMs: 1000 * (args['heartbeat-timeout'] ?? 10), resume,
+      heartbeatTimeoutMs: 1000 * (args['heartbeat-timeout'] ?? 10), resume, timeline: args.timeline,
     });
     const port = await coordinator.listen();
     log(`coordinator listening on ws://${args.host ?? '127.0.0.1'}:${port}, waiting for ${args.workers ?? 1} worker(s); run folder ${runDir.path}`);

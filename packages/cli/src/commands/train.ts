@@ -11,6 +11,7 @@ interface TrainArgs extends TrainOptionArgs {
   resume?: string;
   workers?: number;
   threads?: number;
+  timeline?: boolean;
 }
 
 export const trainCommand: CommandModule<object, TrainArgs> = {
@@ -21,13 +22,15 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option('local', { type: 'boolean', describe: 'Train in this process (no coordinator or workers)' })
       .option('workers', { type: 'number', describe: 'Worker processes to start on this machine [default: 2]' })
       .option('threads', { type: 'number', describe: 'Threads per worker [default: 1]' })
-      .option('resume', { type: 'string', describe: 'Continue the distributed run in this folder from its newest good checkpoint' }),
+      .option('resume', { type: 'string', describe: 'Continue the distributed run in this folder from its newest good checkpoint' })
+      .option('timeline', { type: 'boolean', describe: 'Record where every process and thread spends each step: timeline.json in the run folder, a Chrome trace (open it in ui.perfetto.dev)' }),
   handler: async (args) => {
     const log = logFor(args.json);
     if (args.resume && args.local) throw new Error('--resume continues a distributed run; it does not apply to --local');
     const config = args.resume ? resumeConfig(args.resume) : runConfigFrom(args);
     const runDir = args.resume ? new RunDir(args.resume) : RunDir.forNewRun(args.out ?? RunDir.defaultPath());
     if (args.local) {
+      if (args.timeline) throw new Error('--timeline records a distributed run; it does not apply to --local');
       const summary = runLocalTraining(config, loadDataset(config.dataset), runDir, log);
       log(`test accuracy ${(100 * summary.test_accuracy).toFixed(2)}%, test loss ${summary.test_loss.toFixed(4)}, ` +
         `${Math.round(summary.samples_per_sec)} samples/s; checkpoint ${summary.checkpoint}`);
@@ -42,7 +45,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     }
     const resume = args.resume ? latestGoodCheckpoint(args.resume, (m) => log(`warning: ${m}`)) : undefined;
     const heartbeatTimeoutMs = 1000 * (args['heartbeat-timeout'] ?? 10);
-    const summary = await runDistributedTraining(config, { workers, threads, heartbeatTimeoutMs, resume }, runDir, log);
+    const summary = await runDistributedTraining(config, { workers, threads, heartbeatTimeoutMs, resume, timeline: args.timeline }, runDir, log);
     log(`test accuracy ${(100 * summary.test_accuracy).toFixed(2)}% (EMA ${(100 * summary.ema_test_accuracy).toFixed(2)}%), ` +
       `test loss ${summary.test_loss.toFixed(4)}, ${Math.round(summary.samples_per_sec)} samples/s; checkpoint ${summary.checkpoint}`);
     if (args.json) process.stdout.write(`${JSON.stringify(summary)}\n`);

@@ -51,6 +51,8 @@ export interface LaunchOptions {
   resume?: { bytes: Uint8Array; path: string };
   /** Restarts of a crashed worker process, per worker (an elastic launcher's bounded retries). */
   maxRestarts?: number;
+  /** Record the run's timeline (timeline.json in the run folder). */
+  timeline?: boolean;
 }
 
 export async function runDistributedTraining(
@@ -62,7 +64,7 @@ export async function runDistributedTraining(
   const coordinator = new Coordinator({
     config, ...runData(data, config), runDir, token,
     host: '127.0.0.1', port: 0, workers: topology.workers, onEvent: progressReporter(log),
-    heartbeatTimeoutMs: topology.heartbeatTimeoutMs, resume: topology.resume,
+    heartbeatTimeoutMs: topology.heartbeatTimeoutMs, resume: topology.resume, timeline: topology.timeline,
   });
   const port = await coordinator.listen();
   log(`coordinator on ws://127.0.0.1:${port}; starting ${topology.workers} worker(s) × ${topology.threads} thread(s); run folder ${runDir.path}`);
