@@ -38,12 +38,12 @@ const hello = (token = TOKEN): Uint8Array => encodeMessage({ type: 'hello', vers
 type StepMessage = Extract<Message, { type: 'step' }>;
 type ParamsMessage = Extract<Message, { type: 'params' }>;
 
-/** Joins as a worker with the right token, then answers its first step with `gradient(step, params)` bytes. */
+/** Joins as a worker with the right token, then answers its first step (a step message, then its params) with `gradient(step, params)` bytes. */
 function treacherousWorker(url: string, gradient: (step: StepMessage, params: ParamsMessage) => Uint8Array) {
-  let params: ParamsMessage | null = null;
+  let step: StepMessage | null = null;
   return connect(url, (ws) => ws.send(hello()), (ws, m) => {
-    if (m.type === 'params') params = m;
-    if (m.type === 'step' && params) ws.send(gradient(m, params));
+    if (m.type === 'step') step = m;
+    if (m.type === 'params' && step?.step === m.step) ws.send(gradient(step, m));
   });
 }
 

@@ -342,10 +342,12 @@ export class Coordinator {
     const written = this.frames.releaseAfter(params, members.length);
     this.timeline.span('encode params', encoding);
     const sending = performance.now();
+    // The small step message first: written behind a megabyte frame it could wait for the
+    // socket to drain, and for this event loop to get back to it.
     members.forEach((id, i) => {
       const { ws } = this.workers.get(id)!;
-      ws.send(params, written);
       this.send(ws, { type: 'step', ...assignment, attempt, start: ranges[i].start, end: ranges[i].end, members: members.length });
+      ws.send(params, written);
     });
     this.timeline.span('send params', sending, 0, { workers: members.length });
     return round;

@@ -67,8 +67,9 @@ export interface WelcomeMessage {
 
 /**
  * coordinator → worker: compute the gradient of positions [start, end) of one global batch,
- * with the parameters of the `params` message for the same step that precedes it on the
- * connection (encoded once per step for all workers, so it carries no shard of its own).
+ * with the parameters of the `params` message for the same step that follows it on the
+ * connection (encoded once per step for all workers, so it carries no shard of its own). The
+ * worker starts when the parameters are in.
  */
 export interface StepMessage {
   type: 'step';
@@ -95,7 +96,7 @@ export interface StepMessage {
   members?: number;
 }
 
-/** coordinator → worker: the parameters and BatchNorm buffers a step starts from; the step message follows. */
+/** coordinator → worker: the parameters and BatchNorm buffers a step starts from, right after its step message (since protocol 4; before it until then). */
 export interface ParamsMessage {
   type: 'params';
   step: number;

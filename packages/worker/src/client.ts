@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import {
   decodeMessage, encodeMessage, FramePool, MAX_TRACE_EVENTS, PROTOCOL_VERSION, ProtocolError, validateAgainst,
-  type CoordinatorMessage, type GradientMessage, type Message, type ParamsMessage, type TraceEvent,
+  type CoordinatorMessage, type GradientMessage, type Message, type ParamsMessage, type StepMessage, type TraceEvent,
 } from '@flotilla/protocol';
 import { matmulKernelLabel } from '@flotilla/core';
 import WebSocket from 'ws';
@@ -86,8 +86,8 @@ function connectOnce(options: WorkerOptions, log: (line: string) => void, existi
     const sendTrace = (step: number, events: TraceEvent[]): void => {
       for (let i = 0; i < events.length; i += MAX_TRACE_EVENTS) send({ type: 'trace', step, events: events.slice(i, i + MAX_TRACE_EVENTS) });
     };
-    // The parameters of the step about to be assigned (a params message precedes each step).
-    let stepParams: ParamsMessage | null = null;
+    // The step assigned last, waiting for its parameters (a params message follows each step message).
+    let pendingStep: StepMessage | null = null;
 
     // The step attempt in progress; a newer step message or a lost connection abandons it.
     let active: { step: number; attempt: number } | null = null;
@@ -120,6 +120,52 @@ function connectOnce(options: WorkerOptions, log: (line: string) => void, existi
       return sentUnlessNonFinite(() => sendPooled({
         type: 'gradient-part', step: current.step, attempt: current.attempt, offset, gradient, ...(dtype === 'f32' ? {} : { dtype }),
       }));
+    };
+
+    /** Computes an assigned step once its parameters are in; runs after any earlier step has settled. */
+    const startStep = (s: RunSession, message: StepMessage, params: ParamsMessage): void => {
+      queue.chain = queue.chain.then(async () => {
+        if (settled || latest !== message) return; // superseded, or its connection is gone
+        const attempt = message.attempt ?? 0;
+        active = { step: message.step, attempt };
+        const { timeline } = s.runner;
+        const t0 = performance.now();
+        s.runner.publish(params.params, params.buffers);
+        const publishMs = performance.now() - t0;
+        timeline.span('publish params', t0);
+        const out = await s.runner.run(message);
+        active = null;
+        const dtype = s.config.gradDtype ?? 'f32';
+        const gradient: GradientMessage = {
+          type: 'gradient', step: message.step, attempt, samples: out.samples, lossSum: out.loss * message.globalBatch,
+          ...(dtype === 'f32' ? {} : { dtype }), ...(out.parts > 0 ? { parts: out.parts } : {}),
+          timings: { computeMs: out.computeMs, bnWaitMs: out.bnWaitMs, serializeMs: publishMs }, gradient: out.grads, buffers: out.buffers,
+        };
+        // The encoder checks every value anyway: a non-finite one is reported, not sent.
+        const sending = performance.now();
+        const sent = Number.isFinite(out.loss) && sentUnlessNonFinite(() => sendPooled(gradient));
+        timeline.span('send gradient', sending, 0, { floats: out.grads.length });
+        timeline.span(`step ${message.step}`, t0, 0, { attempt, rows: out.samples });
+        if (timeline.enabled) sendTrace(message.step, timeline.drain());
+        if (sent) return;
+        out.grads.fill(0);
+        out.buffers.fill(0);
+        sendPooled({ ...gradient, lossSum: 0, nonFinite: true });
+      }).catch((error: Error) => {
+        active = null;
+        // Statistics that turned NaN or infinite cannot go into a SyncBN message: report the
+        // step as diverged, or the coordinator and the other workers would wait for them.
+        if (isNonFinite(error) && latest === message && !settled) {
+          log(`worker: step ${message.step} diverged (${error.message}); reporting it as non-finite`);
+          sentUnlessNonFinite(() => sendPooled({
+            type: 'gradient', step: message.step, attempt: message.attempt ?? 0, samples: message.end - message.start, lossSum: 0, nonFinite: true,
+            ...(s.runner.partsSent > 0 ? { parts: s.runner.partsSent } : {}), timings: { computeMs: 0, bnWaitMs: 0, serializeMs: 0 },
+            gradient: new Float32Array(s.runner.unsentFrom), buffers: new Float32Array(s.model.buffers.length),
+          }));
+          return;
+        }
+        log(`worker: step ${message.step} attempt ${message.attempt ?? 0} did not finish: ${error.message}`);
+      });
     };
 
     ws.on('open', () => {
@@ -161,66 +207,26 @@ function connectOnce(options: WorkerOptions, log: (line: string) => void, existi
           log(`worker ${message.workerId}: joined run ${message.runId} at step ${message.step} with ${options.threads} thread(s)`);
           return;
         }
-        case 'params':
-          stepParams = message;
-          session?.runner.timeline.span('decode params', received, 0, { step: message.step });
-          return;
-        case 'step': {
-          const s = session;
-          if (!s) { ws.close(1002, 'step before welcome'); return; }
-          const params = stepParams;
-          stepParams = null;
-          if (params?.step !== message.step) {
-            log(`worker: step ${message.step} arrived without its parameters`);
-            ws.close(1002, 'step without params');
-            return;
-          }
+        case 'step':
+          if (!session) { ws.close(1002, 'step before welcome'); return; }
           // A newer assignment supersedes an unfinished one (the coordinator redid the step),
-          // and any still queued: only the latest assignment is worth computing.
+          // and any still queued: only the latest assignment is worth computing. It starts
+          // when its parameters, which follow, are in.
+          pendingStep = message;
           latest = message;
           abortActive(`superseded by step ${message.step} attempt ${message.attempt ?? 0}`);
-          queue.chain = queue.chain.then(async () => {
-            if (settled || latest !== message) return; // superseded, or its connection is gone
-            const attempt = message.attempt ?? 0;
-            active = { step: message.step, attempt };
-            const { timeline } = s.runner;
-            const t0 = performance.now();
-            s.runner.publish(params.params, params.buffers);
-            const publishMs = performance.now() - t0;
-            timeline.span('publish params', t0);
-            const out = await s.runner.run(message);
-            active = null;
-            const dtype = s.config.gradDtype ?? 'f32';
-            const gradient: GradientMessage = {
-              type: 'gradient', step: message.step, attempt, samples: out.samples, lossSum: out.loss * message.globalBatch,
-              ...(dtype === 'f32' ? {} : { dtype }), ...(out.parts > 0 ? { parts: out.parts } : {}),
-              timings: { computeMs: out.computeMs, bnWaitMs: out.bnWaitMs, serializeMs: publishMs }, gradient: out.grads, buffers: out.buffers,
-            };
-            // The encoder checks every value anyway: a non-finite one is reported, not sent.
-            const sending = performance.now();
-            const sent = Number.isFinite(out.loss) && sentUnlessNonFinite(() => sendPooled(gradient));
-            timeline.span('send gradient', sending, 0, { floats: out.grads.length });
-            timeline.span(`step ${message.step}`, t0, 0, { attempt, rows: out.samples });
-            if (timeline.enabled) sendTrace(message.step, timeline.drain());
-            if (sent) return;
-            out.grads.fill(0);
-            out.buffers.fill(0);
-            sendPooled({ ...gradient, lossSum: 0, nonFinite: true });
-          }).catch((error: Error) => {
-            active = null;
-            // Statistics that turned NaN or infinite cannot go into a SyncBN message: report the
-            // step as diverged, or the coordinator and the other workers would wait for them.
-            if (isNonFinite(error) && latest === message && !settled) {
-              log(`worker: step ${message.step} diverged (${error.message}); reporting it as non-finite`);
-              sentUnlessNonFinite(() => sendPooled({
-                type: 'gradient', step: message.step, attempt: message.attempt ?? 0, samples: message.end - message.start, lossSum: 0, nonFinite: true,
-                ...(s.runner.partsSent > 0 ? { parts: s.runner.partsSent } : {}), timings: { computeMs: 0, bnWaitMs: 0, serializeMs: 0 },
-                gradient: new Float32Array(s.runner.unsentFrom), buffers: new Float32Array(s.model.buffers.length),
-              }));
-              return;
-            }
-            log(`worker: step ${message.step} attempt ${message.attempt ?? 0} did not finish: ${error.message}`);
-          });
+          return;
+        case 'params': {
+          const s = session;
+          const step = pendingStep;
+          pendingStep = null;
+          if (!s || step?.step !== message.step) {
+            log(`worker: parameters for step ${message.step} arrived without their step message`);
+            ws.close(1002, 'params without step');
+            return;
+          }
+          s.runner.timeline.span('decode params', received, 0, { step: message.step });
+          startStep(s, step, message);
           return;
         }
         case 'bn': {
