@@ -4,6 +4,7 @@ import { benchCommand } from './commands/bench.js';
 import { coordinatorCommand } from './commands/coordinator.js';
 import { ensembleCommand } from './commands/ensemble.js';
 import { sampleCommand } from './commands/sample.js';
+import { timelineCommand } from './commands/timeline.js';
 import { evalCommand } from './commands/eval.js';
 import { trainCommand } from './commands/train.js';
 import { workerCommand } from './commands/worker.js';
@@ -29,7 +30,8 @@ export async function main(argv: string[]): Promise<void> {
     .command(ensembleCommand)
     .command(sampleCommand)
     .command(benchCommand)
-    .demandCommand(1, 'Name a command: train, coordinator, worker, eval, ensemble, sample or bench.')
+    .command(timelineCommand)
+    .demandCommand(1, 'Name a command: train, coordinator, worker, eval, ensemble, sample, bench or timeline.')
     .strict()
     .help()
     .fail((message, error, y) => {

@@ -16,7 +16,8 @@ export interface ChartOptions {
   height?: number;
 }
 
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+/** XML-escapes text for element content and double-quoted attributes. */
+export const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 function niceMax(v: number): number {
   if (!(v > 0)) return 1;
@@ -25,7 +26,8 @@ function niceMax(v: number): number {
   return 10 * p;
 }
 
-const fmt = (v: number): string => (Math.abs(v) >= 1000 ? Math.round(v).toLocaleString('en') : String(Number(v.toPrecision(3))));
+/** A short label for an axis value: 3 significant digits, thousands grouped. */
+export const fmt = (v: number): string => (Math.abs(v) >= 1000 ? Math.round(v).toLocaleString('en') : String(Number(v.toPrecision(3))));
 
 /**
  * A small dependency-free SVG line chart with up to two y axes: enough for throughput and
