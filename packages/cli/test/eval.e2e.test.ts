@@ -44,12 +44,13 @@ describe('flotilla eval (real process)', () => {
   it('names a missing file, a corrupt file and an architecture mismatch', () => {
     const missing = runCli(['eval', join(dir, 'nope.safetensors')]);
     expect(missing.status).toBe(1);
-    expect(missing.stderr).toMatch(/Cannot read checkpoint .*nope\.safetensors: no such file/);
+    // One line naming the problem, no stack trace.
+    expect(missing.stderr).toMatch(/^flotilla: Cannot read checkpoint .*nope\.safetensors: no such file\n$/);
     const bytes = new Uint8Array(readFileSync(a));
     const corrupt = write('corrupt.safetensors', bytes.subarray(0, bytes.length - 100));
     const bad = runCli(['eval', corrupt]);
     expect(bad.status).toBe(1);
-    expect(bad.stderr).toMatch(/Checkpoint .*corrupt\.safetensors is unusable: .*truncated/);
+    expect(bad.stderr).toMatch(/^flotilla: Checkpoint .*corrupt\.safetensors is unusable: .*truncated[^\n]*\n$/);
     const small = write('small.safetensors', encodeModelCheckpoint(buildModel({ input: [784], layers: [{ type: 'linear', out: 10 }] })));
     const mismatch = runCli(['eval', a, small, '--ensemble']);
     expect(mismatch.status).toBe(1);

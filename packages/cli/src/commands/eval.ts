@@ -52,7 +52,8 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       .option('test-limit', { type: 'number', describe: 'Use only the first N test samples [default: all]' })
       .option('out', { type: 'string', describe: 'Folder for eval.json and eval.svg [default: runs/eval-<timestamp>]' })
       .option('json', { type: 'boolean', describe: 'Print the report as one JSON object on the last line of stdout' }),
-  handler: (args) => {
+  // Async, like every handler here: a sync throw would escape yargs' fail handler as a stack trace.
+  handler: async (args) => {
     const log = logFor(args.json);
     const report = runEvaluation(args.checkpoints, {
       data: args.data ?? 'mnist', ensemble: args.ensemble ?? false, average: args.average ?? false,

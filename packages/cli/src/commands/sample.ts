@@ -20,7 +20,8 @@ export const sampleCommand: CommandModule<object, SampleArgs> = {
       .option('seed', { type: 'number', describe: 'Seed of the draws [default: 0]' })
       .option('temperature', { type: 'number', describe: 'Softmax temperature [default: 1]' })
       .option('json', { type: 'boolean', describe: 'Print the words as one JSON array' }),
-  handler: (args) => {
+  // Async, like every handler here: a sync throw would escape yargs' fail handler as a stack trace.
+  handler: async (args) => {
     const { model, checkpoint } = loadCheckpoint(args.checkpoint);
     const vocab = (checkpoint.state as { vocab?: unknown } | null)?.vocab;
     if (typeof vocab !== 'string') throw new Error(`Checkpoint ${args.checkpoint} is not of a character model: its metadata has no vocabulary`);
