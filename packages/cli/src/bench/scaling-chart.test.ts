@@ -15,6 +15,11 @@ describe('the scaling chart', () => {
     expect(svg).toContain('samples/s, 1 worker × T threads');
     expect(svg).toContain('efficiency, W workers × 1 thread');
     expect(svg).not.toContain('W workers × T threads');
+    // The legend sits under the plot, below every point, where it cannot cover a line.
+    const lowestPoint = Math.max(...[...svg.matchAll(/<circle cx="[\d.]+" cy="([\d.]+)"/g)].map((m) => Number(m[1])));
+    const legendYs = [...svg.matchAll(/<text x="[\d.]+" y="([\d.]+)">(?:samples\/s|efficiency), /g)].map((m) => Number(m[1]));
+    expect(legendYs).toHaveLength(4);
+    for (const y of legendYs) expect(y).toBeGreaterThan(lowestPoint + 20);
   });
 
   it('draws no efficiency line without a 1 × 1 baseline (efficiency unknown)', () => {

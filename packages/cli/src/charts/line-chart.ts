@@ -34,9 +34,11 @@ export const fmt = (v: number): string => (Math.abs(v) >= 1000 ? Math.round(v).t
  * efficiency against threads, or accuracy against ensemble size.
  */
 export function lineChartSvg(series: Series[], o: ChartOptions): string {
-  const width = o.width ?? 640, height = o.height ?? 400;
+  // The legend goes under the plot, two entries a row, where it cannot cover a line.
+  const legendRows = Math.ceil(series.length / 2);
+  const plotHeight = o.height ?? 400, width = o.width ?? 640, height = plotHeight + legendRows * 18 + 8;
   const m = { left: 70, right: o.yRightLabel ? 70 : 20, top: 40, bottom: 50 };
-  const pw = width - m.left - m.right, ph = height - m.top - m.bottom;
+  const pw = width - m.left - m.right, ph = plotHeight - m.top - m.bottom;
   const xs = series.flatMap((s) => s.points.map((p) => p[0]));
   const xMin = Math.min(...xs), xMax = Math.max(...xs);
   const yMaxL = niceMax(Math.max(0, ...series.filter((s) => !s.right).flatMap((s) => s.points.map((p) => p[1]))));
@@ -59,15 +61,16 @@ export function lineChartSvg(series: Series[], o: ChartOptions): string {
   for (const x of [...new Set(xs)].sort((a, b) => a - b)) {
     parts.push(`<text x="${sx(x)}" y="${m.top + ph + 18}" text-anchor="middle">${fmt(x)}</text>`);
   }
-  parts.push(`<text x="${m.left + pw / 2}" y="${height - 10}" text-anchor="middle">${esc(o.xLabel)}</text>`);
+  parts.push(`<text x="${m.left + pw / 2}" y="${plotHeight - 10}" text-anchor="middle">${esc(o.xLabel)}</text>`);
   parts.push(`<text transform="translate(16 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle">${esc(o.yLabel)}</text>`);
   if (o.yRightLabel) parts.push(`<text transform="translate(${width - 12} ${m.top + ph / 2}) rotate(90)" text-anchor="middle">${esc(o.yRightLabel)}</text>`);
   series.forEach((s, i) => {
     const pts = s.points.map(([x, y]) => `${sx(x)},${sy(y, s.right)}`).join(' ');
     parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts}"/>`);
     for (const [x, y] of s.points) parts.push(`<circle cx="${sx(x)}" cy="${sy(y, s.right)}" r="4" fill="${s.color}"/>`);
-    parts.push(`<rect x="${m.left + 10}" y="${m.top + 8 + i * 18}" width="12" height="3" fill="${s.color}"/>`);
-    parts.push(`<text x="${m.left + 28}" y="${m.top + 13 + i * 18}">${esc(s.name)}</text>`);
+    const lx = m.left + (i % 2) * (pw / 2), ly = plotHeight + Math.floor(i / 2) * 18;
+    parts.push(`<rect x="${lx}" y="${ly}" width="12" height="3" fill="${s.color}"/>`);
+    parts.push(`<text x="${lx + 18}" y="${ly + 5}">${esc(s.name)}</text>`);
   });
   parts.push('</svg>');
   return parts.join('\n');
