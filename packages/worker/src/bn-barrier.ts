@@ -145,20 +145,12 @@ export class BarrierHost {
    * would start a SyncBN round nobody answers (the connection is gone, or the coordinator
    * ignores the superseded attempt), leaving the worker stuck on that step for good.
    */
-  async nextArrival(done: Promise<unknown>): Promise<BarrierArrival | null> {
-    let settled = false;
-    const finished = done.then(() => { settled = true; }, () => { settled = true; });
-    for (;;) {
-      if (Atomics.load(this.control, Control.abort) !== 0) throw new Error('SyncBN barrier abandoned: the step was aborted');
-      const arrived = Atomics.load(this.control, Control.arrived);
-      if (arrived === this.state.threads) {
-        const layer = Atomics.load(this.control, Control.layer);
-        return { layer, phase: Atomics.load(this.control, Control.phase), channels: this.channelsOf(layer) };
-      }
-      if (settled) return null;
-      const waiting = Atomics.waitAsync(this.control, Control.arrived, arrived);
-      if (waiting.async) await Promise.race([waiting.value, finished]);
-    }
+  nextArrival(done: Promise<unknown>): Promise<BarrierArrival | null> {
+    return this.watch(Control.arrived, done, (arrived) => {
+      if (arrived !== this.state.threads) return null;
+      const layer = Atomics.load(this.control, Control.layer);
+      return { layer, phase: Atomics.load(this.control, Control.phase), channels: this.channelsOf(layer) };
+    });
   }
 
   /**
@@ -166,15 +158,25 @@ export class BarrierHost {
    * gradient suffix final in every slot starts once a backward barrier has moved it below
    * `seen`, or null when `done` settles first. Throws once the step is aborted.
    */
-  async nextPartFrom(done: Promise<unknown>, seen: number): Promise<number | null> {
+  nextPartFrom(done: Promise<unknown>, seen: number): Promise<number | null> {
+    return this.watch(Control.partFrom, done, (from) => (from !== seen ? from : null));
+  }
+
+  /**
+   * Watches control word `index` without blocking the event loop (Atomics.waitAsync): resolves
+   * with what `check` makes of it once that is not null, with null once `done` has settled
+   * and it still is, and throws once the step is aborted.
+   */
+  private async watch<T>(index: number, done: Promise<unknown>, check: (value: number) => T | null): Promise<T | null> {
     let settled = false;
     const finished = done.then(() => { settled = true; }, () => { settled = true; });
     for (;;) {
       if (Atomics.load(this.control, Control.abort) !== 0) throw new Error('SyncBN barrier abandoned: the step was aborted');
-      const from = Atomics.load(this.control, Control.partFrom);
-      if (from !== seen) return from;
+      const value = Atomics.load(this.control, index);
+      const found = check(value);
+      if (found !== null) return found;
       if (settled) return null;
-      const waiting = Atomics.waitAsync(this.control, Control.partFrom, from);
+      const waiting = Atomics.waitAsync(this.control, index, value);
       if (waiting.async) await Promise.race([waiting.value, finished]);
     }
   }
