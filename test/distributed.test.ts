@@ -75,6 +75,12 @@ describe('data-parallel training on real processes equals one process', () => {
   it('--bn-sync local (per-shard statistics) gives a different model, so the check can fail', () => {
     const run = train('2x2-local', ['--workers', '2', '--threads', '2', '--bn-sync', 'local']);
     expect(relativeL2(run.params, single.params)).toBeGreaterThan(1e-3);
+    // Without backward barriers the threads post their progress, and parts still go out
+    // during backward (layers 4 to 8 by default, as with SyncBN); they change no bits.
+    expect(gradParts('2x2-local')).toEqual(new Array(20).fill(2));
+    const whole = train('2x2-local-whole', ['--workers', '2', '--threads', '2', '--bn-sync', 'local', '--bucket-mb', '0']);
+    expect(gradParts('2x2-local-whole')).toEqual(new Array(20).fill(0));
+    expect(run.params).toEqual(whole.params);
   });
 });
 

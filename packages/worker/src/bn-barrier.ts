@@ -136,6 +136,9 @@ export class BarrierHost {
     Atomics.store(this.control, Control.arrived, 0);
     Atomics.store(this.control, Control.abort, 0);
     Atomics.store(this.control, Control.partFrom, this.state.paramCount);
+    Atomics.store(this.control, Control.posts, 0);
+    // Nothing is final yet: steps without barriers read these words between posts.
+    for (let k = 0; k < this.state.threads; k++) Atomics.store(this.readyWords, k, this.state.paramCount);
   }
 
   /**
@@ -160,6 +163,15 @@ export class BarrierHost {
    */
   nextPartFrom(done: Promise<unknown>, seen: number): Promise<number | null> {
     return this.watch(Control.partFrom, done, (from) => (from !== seen ? from : null));
+  }
+
+  /**
+   * Steps without backward barriers, where threads post their progress (GradientPoster):
+   * resolves with the post count once it has moved past `seen` (then readyFrom() says what is
+   * final in every slot), or null when `done` settles first. Throws once the step is aborted.
+   */
+  nextPost(done: Promise<unknown>, seen: number): Promise<number | null> {
+    return this.watch(Control.posts, done, (posts) => (posts !== seen ? posts : null));
   }
 
   /**
@@ -214,11 +226,12 @@ export class BarrierHost {
     Atomics.notify(this.control, Control.generation);
   }
 
-  /** Abandons the step: every waiting thread throws instead of hanging, as does nextPartFrom. */
+  /** Abandons the step: every waiting thread throws instead of hanging, as do nextPartFrom and nextPost. */
   abort(): void {
     Atomics.store(this.control, Control.abort, 1);
     Atomics.add(this.control, Control.generation, 1);
     Atomics.notify(this.control, Control.generation);
     Atomics.notify(this.control, Control.partFrom);
+    Atomics.notify(this.control, Control.posts);
   }
 }

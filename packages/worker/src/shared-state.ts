@@ -12,7 +12,8 @@ import type { Dataset } from '@flotilla/core';
  *                           barrier's ready-from in Control.partFrom for the main thread
  *   bnShards K × (1 + 2C)   float64: each slot's (count, a[C], b[C]) at a barrier
  *   bnResult 1 + 2C         float64: the reduced (count, a[C], b[C]) handed back
- *   readyFrom K             int32: at a backward barrier, where slot k's final gradient suffix starts
+ *   readyFrom K             int32: where slot k's final gradient suffix starts, as of its latest
+ *                           backward barrier or, in steps without barriers, its latest post
  *   inputs, labels          the training set, loaded once per process
  */
 export interface SharedState {
@@ -52,7 +53,12 @@ export const Control = {
    * within a step, so the main thread may read it late and skip values.
    */
   partFrom: 5,
-  size: 6,
+  /**
+   * Steps without backward barriers (per-shard BatchNorm, or none): bumped by a thread each
+   * time it posts a lower readyFrom word during backward, to wake the main thread.
+   */
+  posts: 6,
+  size: 7,
 } as const;
 
 export function slotWidth(maxChannels: number): number {

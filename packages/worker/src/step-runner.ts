@@ -48,7 +48,9 @@ export interface StepOutcome {
  * the gradient that every thread has finished goes out as a part once it reaches
  * `minPartFloats`, while the threads go on with the earlier layers. In a solo step there is
  * no exchange, so the threads release their own barriers (ThreadBarrier) and this side only
- * sends parts as the backward barriers post them.
+ * sends parts as the backward barriers post them. In a step without backward barriers
+ * (per-shard BatchNorm, or no BatchNorm at all) the threads post their progress themselves
+ * (GradientPoster), as DDP's buckets do.
  */
 export class StepRunner {
   private readonly host: BarrierHost;
@@ -64,12 +66,14 @@ export class StepRunner {
   constructor(
     private readonly pool: Piscina,
     private readonly shared: SharedState,
-    private readonly base: Omit<StepTask, 'slot' | 'step' | 'epoch' | 'batchStart' | 'start' | 'end' | 'globalBatch' | 'solo'> & { config: ThreadRunConfig },
+    private readonly base: Omit<StepTask, 'slot' | 'step' | 'epoch' | 'batchStart' | 'start' | 'end' | 'globalBatch' | 'solo' | 'postParts'> & { config: ThreadRunConfig },
     channelsOf: (layer: number) => number,
     private readonly exchange: ExchangeFn,
     private readonly sendPart: SendPartFn,
     /** Smallest part worth a message; Infinity sends the gradient whole. */
     private readonly minPartFloats: number,
+    /** The step meets at backward SyncBN barriers (global SyncBN and a BatchNorm layer): parts go out there. */
+    private readonly barriers: boolean,
   ) {
     this.host = new BarrierHost(shared, channelsOf);
     this.timeline = new Timeline(base.config.timeline);
@@ -106,15 +110,18 @@ export class StepRunner {
     this.sentFrom = shared.paramCount;
     this.parts = 0;
     this.partsOn = Number.isFinite(this.minPartFloats);
+    const postParts = this.partsOn && !this.barriers;
     this.host.reset();
     const tasks = ranges.map((r, k) => this.pool.run({
       ...this.base, slot: k, step: a.step, epoch: a.epoch, batchStart: a.batchStart,
-      start: a.start + r.start, end: a.start + r.end, globalBatch: a.globalBatch, solo,
+      start: a.start + r.start, end: a.start + r.end, globalBatch: a.globalBatch, solo, postParts,
     } satisfies StepTask) as Promise<StepResult>);
     const all = Promise.all(tasks);
     try {
-      if (solo) {
-        await this.sendPartsAsPosted(all);
+      if (postParts) {
+        await this.sendPartsAsThreadsPost(all);
+      } else if (solo) {
+        await this.sendPartsAtSoloBarriers(all);
       } else {
         for (;;) {
           const arrival = await this.host.nextArrival(all);
@@ -143,13 +150,27 @@ export class StepRunner {
    * barrier and go on; this sends it as a part. It may wake late and skip a post: the latest
    * covers the earlier ones, and the threads only write below it from then on.
    */
-  private async sendPartsAsPosted(all: Promise<unknown>): Promise<void> {
+  private async sendPartsAtSoloBarriers(all: Promise<unknown>): Promise<void> {
     let seen = this.shared.paramCount;
     while (this.partsOn) {
       const from = await this.host.nextPartFrom(all, seen);
       if (from === null) return;
       seen = from;
       this.sendReadyPart(from);
+    }
+  }
+
+  /**
+   * Steps without backward barriers: each thread posts its progress as backward goes on;
+   * this sends what every slot has finished. Waking late only makes a part bigger.
+   */
+  private async sendPartsAsThreadsPost(all: Promise<unknown>): Promise<void> {
+    let seen = 0;
+    while (this.partsOn) {
+      const posts = await this.host.nextPost(all, seen);
+      if (posts === null) return;
+      seen = posts;
+      this.sendReadyPart(this.host.readyFrom());
     }
   }
 

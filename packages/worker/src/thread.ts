@@ -9,6 +9,7 @@ import {
 } from '@flotilla/core';
 import { Timeline, type TraceEvent } from '@flotilla/protocol';
 import { ThreadBarrier } from './bn-barrier.js';
+import { GradientPoster } from './gradient-poster.js';
 import { sharedDataset, slot, type SharedState } from './shared-state.js';
 
 export interface ThreadRunConfig {
@@ -18,6 +19,8 @@ export interface ThreadRunConfig {
   perturb: number;
   /** Record spans (the step, each SyncBN wait) for the run's timeline. */
   timeline: boolean;
+  /** Smallest gradient part (floats); Infinity: gradients go whole. */
+  partFloats: number;
 }
 
 export interface StepTask {
@@ -38,6 +41,8 @@ export interface StepTask {
   globalBatch: number;
   /** This process computes the whole step: the threads reduce SyncBN among themselves. */
   solo: boolean;
+  /** No backward barriers to send gradient parts at: post progress as backward goes on (GradientPoster). */
+  postParts: boolean;
 }
 
 export interface StepResult {
@@ -59,6 +64,7 @@ interface Replica {
   inputs: Float32Array;
   labels: Int32Array;
   barriers: ThreadBarrier[];
+  posters: GradientPoster[];
   readiness: GradientReadiness;
   order: { epoch: number; order: Int32Array } | null;
 }
@@ -80,7 +86,7 @@ function replicaFor(task: StepTask): Replica {
   const barriers = Array.from({ length: shared.threads }, (_, k) => new ThreadBarrier(shared, k, readiness));
   replica = {
     runKey: task.runKey, model, data: sharedDataset(shared), features, inputs: new Float32Array(0), labels: new Int32Array(0),
-    barriers, readiness, order: null,
+    barriers, posters: Array.from({ length: shared.threads }, (_, k) => new GradientPoster(shared, k, task.config.partFloats)), readiness, order: null,
   };
   return replica;
 }
@@ -98,8 +104,13 @@ export default function runStep(task: StepTask): StepResult {
   model.bindStorage({ grads: slot(shared.grads, task.slot, shared.paramCount), buffers: slot(shared.buffers, task.slot, shared.bufferCount) });
   model.zeroGrad();
   const n = task.end - task.start;
+  const poster = task.postParts ? r.posters[task.slot] : null;
+  poster?.reset();
   // A local-statistics shard with no rows has nothing to normalise and no barrier to meet.
-  if (n === 0 && config.bnSync === 'local') return { slot: task.slot, samples: 0, loss: 0, computeMs: 0, bnWaitMs: 0 };
+  if (n === 0 && config.bnSync === 'local') {
+    poster?.empty();
+    return { slot: task.slot, samples: 0, loss: 0, computeMs: 0, bnWaitMs: 0 };
+  }
   if (r.inputs.length < n * r.features) {
     r.inputs = new Float32Array(n * r.features);
     r.labels = new Int32Array(n);
@@ -119,7 +130,10 @@ export default function runStep(task: StepTask): StepResult {
     step: task.step,
     rowOffset: task.start,
     batchNormReducer: config.bnSync === 'global' ? (layer) => barrier.reducer(layer) : undefined,
-  }, { smoothing: config.smoothing, globalBatch: task.globalBatch, onLeafReady: r.readiness.onLeafReady });
+  }, {
+    smoothing: config.smoothing, globalBatch: task.globalBatch,
+    onLeafReady: poster ? (leaf) => { r.readiness.onLeafReady(leaf); poster.progress(r.readiness.readyFrom); } : r.readiness.onLeafReady,
+  });
   // The whole task, so the SyncBN waits nest inside it.
   timeline.span('forward + backward', started, task.slot + 1, { step: task.step, rows: n });
   return {

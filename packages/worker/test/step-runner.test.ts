@@ -86,3 +86,51 @@ describe('StepRunner: gradient parts during backward, real threads', () => {
     }
   });
 });
+
+describe('StepRunner: gradient parts without backward barriers, real threads', () => {
+  // Per-shard BatchNorm, and a model without BatchNorm under global SyncBN: no backward
+  // barriers to send parts at, so the threads post their progress as backward goes on.
+  const NO_BN = { input: [784], layers: [{ type: 'linear', out: 64 }, { type: 'relu' }, { type: 'linear', out: 32 }, { type: 'relu' }, { type: 'linear', out: 10 }] };
+  it.each([
+    ['per-shard BatchNorm', DEFAULT_MNIST_SPEC, { ...CONFIG, bnSync: 'local' as const }],
+    ['no BatchNorm', NO_BN, CONFIG],
+  ])('%s: parts tile the gradient from the back and, with the head, equal the whole gradient bit for bit', async (_name, spec, config) => {
+    const model = buildModel(spec, { seed: 5 });
+    const tiny = 1e-4; // MiB: 27 floats, so every layer's gradient is worth a part
+    const parts: Array<{ offset: number; values: Float32Array }> = [];
+    const noExchange = async (): Promise<BatchNormExchange> => { throw new Error('a step without barriers exchanged statistics'); };
+    const split = new RunSession('run', 0, spec, { ...config, bucketMb: tiny }, 3, {
+      exchange: noExchange, sendPart: (offset, values) => { parts.push({ offset, values: values.slice() }); return true; },
+    });
+    const whole = new RunSession('run', 0, spec, config, 3, {
+      exchange: noExchange, sendPart: () => { throw new Error('a session with --bucket-mb 0 sent a part'); },
+    });
+    sessions.push(split, whole);
+    const P = model.params.length;
+    for (const step of STEPS) { // the second step leaves one of the 3 threads without rows
+      parts.length = 0;
+      split.runner.publish(model.params, model.buffers);
+      const a = await split.runner.run(step);
+      const aGrads = a.grads.slice(), aBuffers = a.buffers.slice();
+      whole.runner.publish(model.params, model.buffers);
+      const b = await whole.runner.run(step);
+      expect(b.parts).toBe(0);
+      expect(a.parts).toBe(parts.length);
+      expect(parts.length).toBeGreaterThanOrEqual(1);
+      let end = P;
+      for (const part of parts) {
+        expect(part.offset + part.values.length).toBe(end);
+        expect(part.values.length).toBeGreaterThanOrEqual(minPartFloats(tiny));
+        end = part.offset;
+      }
+      expect(end).toBeGreaterThan(0); // the end of backward is not posted: the head goes in the gradient
+      expect(aGrads.length).toBe(end);
+      const joined = new Float32Array(P);
+      joined.set(aGrads, 0);
+      for (const part of parts) joined.set(part.values, part.offset);
+      expect(Buffer.from(joined.buffer).equals(Buffer.from(b.grads.buffer, b.grads.byteOffset, P * 4))).toBe(true);
+      expect(Array.from(aBuffers)).toEqual(Array.from(b.buffers));
+      expect(a.loss).toBe(b.loss);
+    }
+  });
+});
