@@ -63,6 +63,21 @@ describe('flotilla train --timeline', () => {
     }
   }, 150_000);
 
+  it('records only the steps of a window, on the coordinator and the workers alike', () => {
+    const out = join(base, 'window');
+    const r = flotilla(['train', '--workers', '2', '--threads', '1', ...DATA, '--out', out, '--timeline', '1-2'], { timeoutMs: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const records = JSON.parse(readFileSync(join(out, 'timeline.json'), 'utf8')) as TraceRecord[];
+    const spans = records.filter((e) => e.ph === 'X');
+    const steps = (pid: number) => spans.filter((e) => e.pid === pid && /^step \d+$/.test(e.name)).map((e) => e.name);
+    for (const pid of [0, 1, 2]) expect(steps(pid)).toEqual(['step 1', 'step 2']);
+    const computed = spans.filter((e) => e.name === 'forward + backward').map((e) => e.args!.step);
+    expect(computed.sort()).toEqual([1, 1, 2, 2]);
+    const bad = flotilla(['train', '--workers', '1', ...DATA, '--out', join(base, 'bad-window'), '--timeline', '9-3']);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/Invalid --timeline: 9-3 \(expected FROM-TO steps/);
+  }, 150_000);
+
   it('is not written unless asked for, and refuses --local', () => {
     const out = join(base, 'plain');
     expect(flotilla(['train', '--workers', '1', ...DATA, '--out', out]).status).toBe(0);

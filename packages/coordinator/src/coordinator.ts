@@ -35,10 +35,11 @@ export interface CoordinatorOptions {
   /** Progress and log lines, for the CLI. */
   onEvent?: (event: CoordinatorEvent) => void;
   /**
-   * Record where every process and thread spends each step (the coordinator's own spans and
-   * the workers' trace messages) into the run folder's timeline.json, a Chrome trace.
+   * Record where every process and thread spends steps `from` to `to` (inclusive; to may be
+   * Infinity): the coordinator's own spans and the workers' trace messages, into the run
+   * folder's timeline.json, a Chrome trace.
    */
-  timeline?: boolean;
+  timeline?: { from: number; to: number };
 }
 
 export type CoordinatorEvent =
@@ -119,7 +120,7 @@ export class Coordinator {
     this.state = new TrainingState(options.config, options.train.count);
     this.buffersSum = new Float32Array(this.state.model.buffers.length);
     this.runId = randomUUID();
-    this.timeline = new Timeline(options.timeline ?? false);
+    this.timeline = new Timeline(false);
     if (options.resume) {
       const restored = this.state.restore(options.resume.bytes);
       if (typeof restored.runId === 'string') this.runId = restored.runId;
@@ -235,7 +236,7 @@ export class Coordinator {
     const conn: WorkerConn = { id: this.nextWorkerId++, ws, threads: message.threads, host: message.host ?? host, lastSeen: Date.now() };
     this.workers.set(conn.id, conn);
     this.send(ws, {
-      type: 'welcome', workerId: conn.id, runId: this.runId, spec: this.state.model.spec, config: workerConfigOf(this.options.config, this.timeline.enabled),
+      type: 'welcome', workerId: conn.id, runId: this.runId, spec: this.state.model.spec, config: workerConfigOf(this.options.config),
       step: this.state.step, params: this.state.model.params as Float32Array, buffers: this.state.model.buffers as Float32Array,
     });
     this.emit({ kind: 'worker-joined', workerId: conn.id, threads: conn.threads, host: conn.host });
@@ -346,7 +347,9 @@ export class Coordinator {
     // socket to drain, and for this event loop to get back to it.
     members.forEach((id, i) => {
       const { ws } = this.workers.get(id)!;
-      this.send(ws, { type: 'step', ...assignment, attempt, start: ranges[i].start, end: ranges[i].end, members: members.length });
+      this.send(ws, {
+        type: 'step', ...assignment, attempt, start: ranges[i].start, end: ranges[i].end, members: members.length, ...(this.timeline.enabled ? { trace: true } : {}),
+      });
       ws.send(params, written);
     });
     this.timeline.span('send params', sending, 0, { workers: members.length });
@@ -380,7 +383,7 @@ export class Coordinator {
     const { state, options } = this;
     const { runDir, config } = options;
     runDir.writeJson('config.json', config);
-    if (this.timeline.enabled) {
+    if (options.timeline) {
       this.trace = new TraceFile(runDir.timelinePath(options.resume ? state.step : 0));
       this.trace.name(0, 'coordinator', { 0: 'main' });
     }
@@ -408,6 +411,7 @@ export class Coordinator {
     try {
       while (!state.done && !stoppedEarly) {
         const assignment = state.assignment();
+        this.timeline.enabled = options.timeline !== undefined && assignment.step >= options.timeline.from && assignment.step <= options.timeline.to;
         const t0 = performance.now();
         const round = await this.completeStep(assignment);
         const t1 = performance.now();

@@ -163,12 +163,11 @@ export function scheduleConfig(config: RunConfig, totalSteps: number): Record<st
   }
 }
 
-/** The part of the run config a worker needs to compute gradients (sent in its welcome); `timeline`: record its spans too. */
-export function workerConfigOf(c: RunConfig, timeline = false): WorkerRunConfig {
+/** The part of the run config a worker needs to compute gradients (sent in its welcome). */
+export function workerConfigOf(c: RunConfig): WorkerRunConfig {
   return {
     seed: c.seed, bnSync: c.bnSync, smoothing: c.smoothing, perturb: c.perturb, dataset: c.dataset, trainLimit: c.trainLimit,
     ...(c.gradDtype === 'f32' ? {} : { gradDtype: c.gradDtype }),
     ...(c.bucketMb > 0 ? { bucketMb: c.bucketMb } : {}),
-    ...(timeline ? { timeline: true } : {}),
   };
 }

@@ -48,8 +48,6 @@ export interface RunConfig {
    * rest goes in its gradient message); absent or 0: the gradient is sent whole, at the end.
    */
   bucketMb?: number;
-  /** Record a timeline: after each gradient the worker sends a `trace` message (absent: false). */
-  timeline?: boolean;
 }
 
 /** coordinator → worker, answer to an accepted hello: everything needed to build a replica. */
@@ -94,6 +92,8 @@ export interface StepMessage {
    * statistics are the global ones, so it skips the round trips through the coordinator.
    */
   members?: number;
+  /** The run records this step in its timeline: after its gradient the worker sends a `trace` message (absent: false). */
+  trace?: boolean;
 }
 
 /** coordinator → worker: the parameters and BatchNorm buffers a step starts from, right after its step message (since protocol 4; before it until then). */

@@ -232,7 +232,7 @@ export const SCHEMAS: Record<MessageType, Schema> = {
         perturb: num(0),
         dataset: str(true),
         trainLimit: int(0),
-      }, { gradDtype: oneOf('f32', 'f16', 'bf16'), bucketMb: num(0), timeline: bool() }),
+      }, { gradDtype: oneOf('f32', 'f16', 'bf16'), bucketMb: num(0) }),
       step: int(0),
       paramCount: count,
       bufferCount: count,
@@ -249,7 +249,7 @@ export const SCHEMAS: Record<MessageType, Schema> = {
       batchStart: int(0),
       globalBatch: int(1),
     },
-    optional: { attempt: int(0), members: int(1) },
+    optional: { attempt: int(0), members: int(1), trace: bool() },
     cross: (h) => ((h.start as number) <= (h.end as number) && (h.end as number) <= (h.globalBatch as number)
       ? undefined
       : `shard [${h.start}, ${h.end}) must satisfy start <= end <= globalBatch ${h.globalBatch}`),

@@ -22,12 +22,12 @@ export function epochMicros(now: number): number {
 export class Timeline {
   private events: TraceEvent[] = [];
 
-  constructor(readonly enabled: boolean) {}
+  /** Set per step where a run records only some of them. */
+  constructor(public enabled: boolean) {}
 
-  /** Records `name` on thread `tid` from the `performance.now()` reading `start` until now. */
-  span(name: string, start: number, tid = 0, args?: Record<string, string | number>): void {
+  /** Records `name` on thread `tid` from the `performance.now()` reading `start` until `end` (default: now). */
+  span(name: string, start: number, tid = 0, args?: Record<string, string | number>, end = performance.now()): void {
     if (!this.enabled) return;
-    const end = performance.now();
     this.events.push({ name, tid, ts: epochMicros(start), dur: 1000 * (end - start), ...(args ? { args } : {}) });
   }
 

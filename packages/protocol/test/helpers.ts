@@ -56,7 +56,7 @@ export function sampleMessages(): Message[] {
       buffers: floats32(B, 2),
     },
     // Since protocol 2 a step carries no payload: the params message for the same step precedes it.
-    { type: 'step', step: 121, epoch: 2, batch: 7, start: 64, end: 128, batchStart: 7 * 256, globalBatch: 256, attempt: 1, members: 4 },
+    { type: 'step', step: 121, epoch: 2, batch: 7, start: 64, end: 128, batchStart: 7 * 256, globalBatch: 256, attempt: 1, members: 4, trace: true },
     { type: 'step', step: 0, epoch: 0, batch: 0, start: 5, end: 5, batchStart: 0, globalBatch: 5 },
     { type: 'params', step: 9, params: floats32(P, 5), buffers: floats32(B, 6) },
     { type: 'bn', step: 121, layer: 1, phase: 'forward', count: 64, values: floats64(2 * 3, 7) },

@@ -185,6 +185,8 @@ describe('fields (bad-field)', () => {
       'step: unknown field "paramCount"'],
     ['zero step members', { type: 'step', step: 0, epoch: 0, batch: 0, start: 0, end: 8, batchStart: 0, globalBatch: 8, members: 0 },
       'step: field "members" must be an integer >= 1, got 0'],
+    ['step trace not a flag', { type: 'step', step: 0, epoch: 0, batch: 0, start: 0, end: 8, batchStart: 0, globalBatch: 8, trace: 1 },
+      'step: field "trace" must be true or false, got 1'],
     ['empty error code', { type: 'error', code: '', message: 'm' }, 'error: field "code" must be a non-empty string, got ""'],
     ['heartbeat infinity', { type: 'heartbeat', time: Infinity }, 'heartbeat: field "time" must be a finite number, got Infinity'],
     ['trace events not an array', { type: 'trace', step: 1, events: { name: 'x' } }, 'trace: field "events" must be an array, got an object'],

@@ -122,13 +122,17 @@ function connectOnce(options: WorkerOptions, log: (line: string) => void, existi
       }));
     };
 
-    /** Computes an assigned step once its parameters are in; runs after any earlier step has settled. */
-    const startStep = (s: RunSession, message: StepMessage, params: ParamsMessage): void => {
+    /** Computes an assigned step once its parameters are in (`decoded`: when); runs after any earlier step has settled. */
+    const startStep = (s: RunSession, message: StepMessage, params: ParamsMessage, decoded: { start: number; end: number }): void => {
       queue.chain = queue.chain.then(async () => {
         if (settled || latest !== message) return; // superseded, or its connection is gone
         const attempt = message.attempt ?? 0;
         active = { step: message.step, attempt };
         const { timeline } = s.runner;
+        // The coordinator says which steps the run's timeline records.
+        timeline.drain();
+        timeline.enabled = message.trace ?? false;
+        timeline.span('decode params', decoded.start, 0, { step: message.step }, decoded.end);
         const t0 = performance.now();
         s.runner.publish(params.params, params.buffers);
         const publishMs = performance.now() - t0;
@@ -225,8 +229,7 @@ function connectOnce(options: WorkerOptions, log: (line: string) => void, existi
             ws.close(1002, 'params without step');
             return;
           }
-          s.runner.timeline.span('decode params', received, 0, { step: message.step });
-          startStep(s, step, message);
+          startStep(s, step, message, { start: received, end: performance.now() });
           return;
         }
         case 'bn': {

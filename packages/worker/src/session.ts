@@ -47,7 +47,7 @@ export class RunSession {
     const partFloats = minPartFloats(config.bucketMb ?? 0);
     this.runner = new StepRunner(this.pool, this.shared, {
       runKey: `${runId}/${workerId}`, shared: this.shared, spec, config: {
-        seed: config.seed, bnSync: config.bnSync, smoothing: config.smoothing, perturb: config.perturb, timeline: config.timeline ?? false, partFloats,
+        seed: config.seed, bnSync: config.bnSync, smoothing: config.smoothing, perturb: config.perturb, partFloats,
       },
     }, channelsOf, (mine) => this.link.exchange(mine), (offset, values) => this.link.sendPart(offset, values), partFloats,
     config.bnSync === 'global' && batchNorms.length > 0);

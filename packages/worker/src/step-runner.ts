@@ -60,13 +60,13 @@ export class StepRunner {
   private sentFrom = 0;
   private parts = 0;
   private partsOn = false;
-  /** This process's spans, its threads' included, when the run records a timeline. */
-  readonly timeline: Timeline;
+  /** This process's spans, its threads' included, for the steps the run's timeline records (enabled per step). */
+  readonly timeline = new Timeline(false);
 
   constructor(
     private readonly pool: Piscina,
     private readonly shared: SharedState,
-    private readonly base: Omit<StepTask, 'slot' | 'step' | 'epoch' | 'batchStart' | 'start' | 'end' | 'globalBatch' | 'solo' | 'postParts'> & { config: ThreadRunConfig },
+    private readonly base: Omit<StepTask, 'slot' | 'step' | 'epoch' | 'batchStart' | 'start' | 'end' | 'globalBatch' | 'solo' | 'postParts' | 'trace'> & { config: ThreadRunConfig },
     channelsOf: (layer: number) => number,
     private readonly exchange: ExchangeFn,
     private readonly sendPart: SendPartFn,
@@ -76,7 +76,6 @@ export class StepRunner {
     private readonly barriers: boolean,
   ) {
     this.host = new BarrierHost(shared, channelsOf);
-    this.timeline = new Timeline(base.config.timeline);
     this.grads = new Float32Array(shared.paramCount);
     this.buffers = new Float32Array(shared.bufferCount);
   }
@@ -114,7 +113,7 @@ export class StepRunner {
     this.host.reset();
     const tasks = ranges.map((r, k) => this.pool.run({
       ...this.base, slot: k, step: a.step, epoch: a.epoch, batchStart: a.batchStart,
-      start: a.start + r.start, end: a.start + r.end, globalBatch: a.globalBatch, solo, postParts,
+      start: a.start + r.start, end: a.start + r.end, globalBatch: a.globalBatch, solo, postParts, trace: this.timeline.enabled,
     } satisfies StepTask) as Promise<StepResult>);
     const all = Promise.all(tasks);
     try {

@@ -17,8 +17,6 @@ export interface ThreadRunConfig {
   bnSync: 'global' | 'local';
   smoothing: number;
   perturb: number;
-  /** Record spans (the step, each SyncBN wait) for the run's timeline. */
-  timeline: boolean;
   /** Smallest gradient part (floats); Infinity: gradients go whole. */
   partFloats: number;
 }
@@ -43,6 +41,8 @@ export interface StepTask {
   solo: boolean;
   /** No backward barriers to send gradient parts at: post progress as backward goes on (GradientPoster). */
   postParts: boolean;
+  /** Record this step's spans (forward + backward, each SyncBN wait) for the run's timeline. */
+  trace: boolean;
 }
 
 export interface StepResult {
@@ -120,7 +120,7 @@ export default function runStep(task: StepTask): StepResult {
   if (config.perturb > 0) perturbInputs(r.inputs, positions, r.features, { rng: new CounterRng(config.seed), epoch: task.epoch, sigma: config.perturb });
   const barrier = r.barriers[task.slot];
   barrier.waitMs = 0;
-  const timeline = new Timeline(config.timeline);
+  const timeline = new Timeline(task.trace);
   barrier.timeline = timeline;
   barrier.solo = task.solo;
   r.readiness.reset();
@@ -138,6 +138,6 @@ export default function runStep(task: StepTask): StepResult {
   timeline.span('forward + backward', started, task.slot + 1, { step: task.step, rows: n });
   return {
     slot: task.slot, samples: n, loss, computeMs: performance.now() - started - barrier.waitMs, bnWaitMs: barrier.waitMs,
-    ...(config.timeline ? { events: timeline.drain() } : {}),
+    ...(task.trace ? { events: timeline.drain() } : {}),
   };
 }

@@ -6,6 +6,7 @@ import { progressReporter } from '../train/distributed-run.js';
 import { checkModelFitsData, runData } from '../train/run-data.js';
 import { logFor, resumeConfig, runConfigFrom, withTrainOptions, type TrainOptionArgs } from './train-options.js';
 import { noteMissingNodeFlags } from '../node-flags.js';
+import { parseTimelineSteps } from '../train/timeline-steps.js';
 
 interface CoordinatorArgs extends TrainOptionArgs {
   resume?: string;
@@ -13,7 +14,7 @@ interface CoordinatorArgs extends TrainOptionArgs {
   host?: string;
   token?: string;
   workers?: number;
-  timeline?: boolean;
+  timeline?: string;
 }
 
 export const coordinatorCommand: CommandModule<object, CoordinatorArgs> = {
@@ -26,7 +27,7 @@ export const coordinatorCommand: CommandModule<object, CoordinatorArgs> = {
       .option('token', { type: 'string', describe: 'The run token workers must present [default: $FLOTILLA_TOKEN]' })
       .option('workers', { type: 'number', describe: 'Workers to wait for before the first step [default: 1]' })
       .option('resume', { type: 'string', describe: 'Continue the run in this folder from its newest good checkpoint' })
-      .option('timeline', { type: 'boolean', describe: 'Record where every process and thread spends each step: timeline.json in the run folder, a Chrome trace (open it in ui.perfetto.dev)' }),
+      .option('timeline', { type: 'string', describe: 'Record where every process and thread spends each step, or steps FROM-TO: timeline.json in the run folder, a Chrome trace (open it in ui.perfetto.dev; draw it with flotilla timeline)' }),
   handler: async (args) => {
     const token = args.token ?? process.env.FLOTILLA_TOKEN;
     if (!token) throw new Error('No token: pass --token or set FLOTILLA_TOKEN (workers must present the same one)');
@@ -40,7 +41,7 @@ export const coordinatorCommand: CommandModule<object, CoordinatorArgs> = {
     const coordinator = new Coordinator({
       config, ...runData(data, config), runDir, token,
       host: args.host ?? '127.0.0.1', port: args.port ?? 7070, workers: args.workers ?? 1, joinTimeoutMs: 3600_000, onEvent: progressReporter(log),
-      heartbeatTimeoutMs: 1000 * (args['heartbeat-timeout'] ?? 10), resume, timeline: args.timeline,
+      heartbeatTimeoutMs: 1000 * (args['heartbeat-timeout'] ?? 10), resume, timeline: parseTimelineSteps(args.timeline),
     });
     const port = await coordinator.listen();
     log(`coordinator listening on ws://${args.host ?? '127.0.0.1'}:${port}, waiting for ${args.workers ?? 1} worker(s); run folder ${runDir.path}`);

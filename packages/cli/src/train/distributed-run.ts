@@ -8,6 +8,7 @@ import { loadDataset } from '@flotilla/datasets';
 import { ProgressBar } from '../run/progress.js';
 import { checkModelFitsData, runData } from './run-data.js';
 import { NODE_FLAGS } from '../node-flags.js';
+import type { TimelineSteps } from './timeline-steps.js';
 
 const CLI = fileURLToPath(new URL('../../bin/flotilla.js', import.meta.url));
 
@@ -51,8 +52,8 @@ export interface LaunchOptions {
   resume?: { bytes: Uint8Array; path: string };
   /** Restarts of a crashed worker process, per worker (an elastic launcher's bounded retries). */
   maxRestarts?: number;
-  /** Record the run's timeline (timeline.json in the run folder). */
-  timeline?: boolean;
+  /** Record these steps of the run in its timeline (timeline.json in the run folder). */
+  timeline?: TimelineSteps;
 }
 
 export async function runDistributedTraining(
