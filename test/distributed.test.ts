@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -144,8 +144,8 @@ describe('bad input', () => {
   it('bench scaling prints its JSON summary last and runs each topology afresh in its --out', () => {
     const out = join(base, 'bench');
     const args = ['bench', 'scaling', '--topologies', '1x1,2x1', '--steps', '6', '--untimed', '2', ...DATA, '--out', out, '--json'];
-    for (let run = 0; run < 2; run++) { // the second run replaces the first one's folders
-      const r = flotilla(args, { timeoutMs: 120_000 });
+    for (let run = 0; run < 2; run++) { // the second run replaces the first one's folders, and records timelines
+      const r = flotilla(run === 0 ? args : [...args, '--timeline'], { timeoutMs: 120_000 });
       expect(r.status, r.stderr).toBe(0);
       const { runs, matmul } = lastJson(r.stdout) as { runs: Array<Record<string, number>>; matmul: string };
       expect(matmul).toBe('wasm-fma');
@@ -153,6 +153,13 @@ describe('bad input', () => {
       expect(runs[0].efficiency).toBe(1);
       for (const x of runs) expect(x.samples_per_sec).toBeGreaterThan(0);
       for (const t of ['1x1', '2x1']) expect(stepsLogged(join(out, t))).toBe(6);
+      // With --timeline each run records its timed steps (after the 2 untimed ones), nothing else.
+      const timeline = join(out, '2x1', 'timeline.json');
+      if (run === 0) expect(existsSync(timeline)).toBe(false);
+      else {
+        const steps = (JSON.parse(readFileSync(timeline, 'utf8')) as Array<{ name: string; pid: number }>).filter((e) => e.pid === 0 && /^step \d+$/.test(e.name));
+        expect(steps.map((e) => e.name)).toEqual(['step 2', 'step 3', 'step 4', 'step 5']);
+      }
     }
   });
 

@@ -48,7 +48,9 @@ export function wireBytes(config: RunConfig, workers: number): number {
  * skipping warm-up steps while V8 optimises.
  */
 export async function benchScaling(
-  config: RunConfig, topologies: Topology[], options: { warmup: number; outDir: string; log: (line: string) => void; matmul?: string },
+  config: RunConfig, topologies: Topology[],
+  /** `timeline`: also record each run's timed steps in its folder's timeline.json (for flotilla timeline). */
+  options: { warmup: number; outDir: string; log: (line: string) => void; matmul?: string; timeline?: boolean },
 ): Promise<ScalingRun[]> {
   const cores = availableParallelism();
   const runs: ScalingRun[] = [];
@@ -58,7 +60,7 @@ export async function benchScaling(
     // The topology's folder is this benchmark's own output: start it afresh, or the averages
     // below would take in the steps of every earlier run into the same --out.
     rmSync(dir, { recursive: true, force: true });
-    await runDistributedTraining(config, t, new RunDir(dir), () => {});
+    await runDistributedTraining(config, { ...t, ...(options.timeline ? { timeline: { from: options.warmup, to: Infinity } } : {}) }, new RunDir(dir), () => {});
     const steps = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | string>)
       .filter((r) => r.kind === 'step' && (r.step as number) >= options.warmup);
     const total = (key: string): number => steps.reduce((s, r) => s + (r[key] as number), 0);

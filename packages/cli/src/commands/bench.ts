@@ -29,6 +29,7 @@ interface BenchArgs extends TrainOptionArgs {
   'latency-us'?: number;
   'grad-bytes'?: number;
   allreduce?: string;
+  timeline?: boolean;
 }
 
 const pad = (s: string | number, n: number): string => String(s).padStart(n);
@@ -74,7 +75,7 @@ async function benchScalingCommand(args: BenchArgs): Promise<void> {
   // Workers inherit FLOTILLA_MATMUL, so this process's kernel is theirs.
   const matmul = matmulKernelLabel();
   log(`scaling benchmark: ${topologies.map((t) => `${t.workers}x${t.threads}`).join(', ')}; ${config.steps - warmup} timed steps of batch ${config.batch} after ${warmup} warm-up steps; matmul kernel ${matmul}`);
-  const runs = await benchScaling(config, topologies, { warmup, outDir, log, matmul });
+  const runs = await benchScaling(config, topologies, { warmup, outDir, log, matmul, timeline: args.timeline });
   if (args.json) process.stdout.write(`${JSON.stringify({ matmul, runs })}\n`);
 }
 
@@ -152,7 +153,8 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       .option('rates', { type: 'string', describe: 'predict: link rates in Gbit/s [default: 1,10,100]' })
       .option('latency-us', { type: 'number', describe: 'predict: one-way link latency in µs [default: 50]' })
       .option('grad-bytes', { type: 'number', describe: 'predict: bytes per gradient value on the wire, 4 or 2 [default: 4]' })
-      .option('allreduce', { type: 'string', describe: 'predict: ps (parameter server, as built) or ring (what a ring all-reduce would do) [default: ps]' }),
+      .option('allreduce', { type: 'string', describe: 'predict: ps (parameter server, as built) or ring (what a ring all-reduce would do) [default: ps]' })
+      .option('timeline', { type: 'boolean', describe: 'scaling: also record each run\'s timed steps in its folder\'s timeline.json (draw one with flotilla timeline OUT/2x1)' }),
   handler: async (args) => {
     if (args.suite === 'scaling' || args.suite === 'allreduce') noteMissingNodeFlags();
     if (args.suite === 'kernels') benchKernels(args);
