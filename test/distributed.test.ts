@@ -50,9 +50,13 @@ describe('data-parallel training on real processes equals one process', () => {
     expect(relativeL2(whole.params, single.params)).toBeLessThan(1e-4);
   });
 
-  it('the single-process trainer (--local) computes the same model', () => {
+  it('the single-process trainer (--local) computes the same model, on one thread or three', () => {
     const local = train('local', ['--local']);
     expect(relativeL2(local.params, single.params)).toBeLessThan(1e-4);
+    // --threads 3: each batch of 60 split over 3 threads of the one process, no sockets.
+    const threaded = train('local-3', ['--local', '--threads', '3']);
+    expect(threaded.summary).toMatchObject({ steps: 20, threads: 3, skipped_steps: 0 });
+    expect(relativeL2(threaded.params, local.params)).toBeLessThan(1e-4);
   });
 
   it('--grad-dtype f16 and bf16 change plain SGD by about their rounding (bf16 more than f16), not by a scale', () => {

@@ -21,7 +21,7 @@ export * from './io/index.js';
 export * from './data/index.js';
 export { computeGradients, evaluate, type Evaluation, type GradientStepOptions } from './train/step.js';
 export { GradientReadiness } from './train/gradient-readiness.js';
-export { LocalTrainer, type LocalTrainerOptions, type StepReport } from './train/local-trainer.js';
+export { LocalTrainer, type GradientRequest, type GradientSource, type LocalTrainerOptions, type StepReport } from './train/local-trainer.js';
 export { recomputeBatchNormStatistics } from './train/recompute-bn.js';
 export { ModelEarlyStopping } from './train/model-early-stopping.js';
 export * from './eval/index.js';

@@ -1,4 +1,4 @@
-import { BatchNorm, buildModel, takeFirst, type Model, type ModelSpec } from '@flotilla/core';
+import { BatchNorm, buildModel, takeFirst, type Dataset, type Model, type ModelSpec } from '@flotilla/core';
 import { loadDataset } from '@flotilla/datasets';
 import { minPartFloats, type RunConfig as WorkerRunConfig } from '@flotilla/protocol';
 import { Piscina } from 'piscina';
@@ -24,13 +24,14 @@ export class RunSession {
   /** The SyncBN exchange and part sender of the current connection. */
   link: SessionLink;
 
-  constructor(readonly runId: string, readonly workerId: number, spec: ModelSpec, readonly config: WorkerRunConfig, threads: number, link: SessionLink) {
+  /** `data`: the training samples, when the caller has them (otherwise loaded by name from the config). */
+  constructor(readonly runId: string, readonly workerId: number, spec: ModelSpec, readonly config: WorkerRunConfig, threads: number, link: SessionLink, data?: Dataset) {
     this.link = link;
     this.model = buildModel(spec);
     const batchNorms = this.model.modules.filter((m): m is BatchNorm => m instanceof BatchNorm);
     const maxChannels = batchNorms.reduce((c, m) => Math.max(c, m.channels), 0);
-    const data = takeFirst(loadDataset(config.dataset).train, config.trainLimit);
-    this.shared = createSharedState(threads, this.model.params.length, this.model.buffers.length, maxChannels, data);
+    const train = data ?? takeFirst(loadDataset(config.dataset).train, config.trainLimit);
+    this.shared = createSharedState(threads, this.model.params.length, this.model.buffers.length, maxChannels, train);
     this.pool = new Piscina({
       filename: new URL('./thread.js', import.meta.url).href,
       minThreads: threads,

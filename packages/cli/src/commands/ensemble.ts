@@ -22,7 +22,7 @@ interface EnsembleArgs extends TrainOptionArgs {
 /** Trains one run into `dir` (distributed unless --local) and returns its checkpoint folder. */
 async function trainOne(config: RunConfig, args: EnsembleArgs, dir: string, log: (line: string) => void): Promise<string> {
   const runDir = RunDir.forNewRun(dir);
-  if (args.local) runLocalTraining(config, loadDataset(config.dataset), runDir, log);
+  if (args.local) await runLocalTraining(config, loadDataset(config.dataset), runDir, log, args.threads ?? 1);
   else await runDistributedTraining(config, { workers: args.workers ?? 2, threads: args.threads ?? 1 }, runDir, log);
   return join(runDir.path, 'checkpoints');
 }

@@ -22,7 +22,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     withTrainOptions(y)
       .option('local', { type: 'boolean', describe: 'Train in this process (no coordinator or workers)' })
       .option('workers', { type: 'number', describe: 'Worker processes to start on this machine [default: 2]' })
-      .option('threads', { type: 'number', describe: 'Threads per worker [default: 1]' })
+      .option('threads', { type: 'number', describe: 'Threads per worker; with --local, threads of this process computing each batch [default: 1]' })
       .option('resume', { type: 'string', describe: 'Continue the distributed run in this folder from its newest good checkpoint' })
       .option('timeline', { type: 'string', describe: 'Record where every process and thread spends each step, or steps FROM-TO: timeline.json in the run folder, a Chrome trace (open it in ui.perfetto.dev; draw it with flotilla timeline)' }),
   handler: async (args) => {
@@ -32,7 +32,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     const runDir = args.resume ? new RunDir(args.resume) : RunDir.forNewRun(args.out ?? RunDir.defaultPath());
     if (args.local) {
       if (args.timeline !== undefined) throw new Error('--timeline records a distributed run; it does not apply to --local');
-      const summary = runLocalTraining(config, loadDataset(config.dataset), runDir, log);
+      const summary = await runLocalTraining(config, loadDataset(config.dataset), runDir, log, args.threads ?? 1);
       log(`test accuracy ${(100 * summary.test_accuracy).toFixed(2)}%, test loss ${summary.test_loss.toFixed(4)}, ` +
         `${Math.round(summary.samples_per_sec)} samples/s; checkpoint ${summary.checkpoint}`);
       if (args.json) process.stdout.write(`${JSON.stringify(summary)}\n`);

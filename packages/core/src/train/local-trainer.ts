@@ -1,5 +1,5 @@
 import { Tensor } from '../autodiff/tensor.js';
-import { BatchPlan, gatherBatch } from '../data/batches.js';
+import { BatchPlan, batchRange, gatherBatch } from '../data/batches.js';
 import type { Dataset } from '../data/dataset.js';
 import { perturbInputs } from '../data/perturb.js';
 import type { Model } from '../model/model.js';
@@ -51,6 +51,33 @@ export interface StepReport {
   optimizerMs: number;
 }
 
+/** One batch to compute the gradient of: its step, epoch, position in the epoch's order and sample indices. */
+export interface GradientRequest {
+  step: number;
+  epoch: number;
+  batchStart: number;
+  indices: Int32Array;
+}
+
+/** Fills the model's gradient for a batch and resolves with the batch's mean loss. */
+export type GradientSource = (request: GradientRequest) => Promise<number>;
+
+/** The mean training loss of an epoch's steps that were not skipped, weighted by their samples. */
+class EpochLoss {
+  private sum = 0;
+  private samples = 0;
+
+  add(report: StepReport): void {
+    if (report.skipped) return;
+    this.sum += report.loss * report.samples;
+    this.samples += report.samples;
+  }
+
+  get mean(): number {
+    return this.samples > 0 ? this.sum / this.samples : 0;
+  }
+}
+
 /**
  * Single-process training: for each global batch of the epoch's seeded order, gather,
  * (perturb,) forward/backward, clip, optimizer step. The same BatchPlan, dropout keys and
@@ -86,36 +113,62 @@ export class LocalTrainer {
 
   /** Runs one epoch (or what is left of `maxSteps`); `onStep` sees every step. Returns the epoch's mean training loss. */
   trainEpoch(epoch: number, onStep?: (report: StepReport) => void): number {
-    const { model, optimizer, options } = this;
-    let lossSum = 0, samples = 0;
+    const epochLoss = new EpochLoss();
     for (let b = 0; b < this.plan.batchesPerEpoch && !this.finished; b++) {
-      const indices = this.plan.batch(epoch, b);
-      const n = indices.length;
       const t0 = this.now();
-      gatherBatch(this.data, indices, this.inputs, this.labels);
-      if (options.perturbSigma) perturbInputs(this.inputs, indices, this.features, { rng: this.rng, epoch, sigma: options.perturbSigma });
-      const x = new Tensor(this.inputs.subarray(0, n * this.features), model.batchShape(n));
-      model.zeroGrad();
-      const loss = computeGradients(model, x, this.labels.subarray(0, n), { seed: options.seed, step: this.step, rowOffset: 0 }, {
-        smoothing: options.smoothing ?? 0,
-      });
-      const t1 = this.now();
-      // Clipping leaves a non-finite gradient alone; such a step is skipped below.
-      const norm = options.clipNorm ? clipGradNorm(model.grads, options.clipNorm) : gradNorm(model.grads);
-      const skipped = !Number.isFinite(loss) || !Number.isFinite(norm);
-      const lr = options.schedule(this.step);
-      if (!skipped) optimizer.step(model.params, model.grads, lr);
-      const t2 = this.now();
-      if (!skipped) {
-        lossSum += loss * n;
-        samples += n;
-      }
-      onStep?.({
-        step: this.step, epoch, batch: b, batchesPerEpoch: this.plan.batchesPerEpoch, samples: n,
-        loss, lr, gradNorm: norm, skipped, computeMs: t1 - t0, optimizerMs: t2 - t1,
-      });
-      this.step++;
+      const loss = this.computeHere(epoch, this.plan.batch(epoch, b));
+      epochLoss.add(this.finishStep(epoch, b, loss, t0, onStep));
     }
-    return samples > 0 ? lossSum / samples : 0;
+    return epochLoss.mean;
+  }
+
+  /**
+   * The same epoch with the gradients computed elsewhere (threads of this process, say):
+   * `source` fills the model's gradient (and BatchNorm buffers) for the batch and returns its
+   * mean loss; clipping, the schedule, the optimizer step and skipping are as trainEpoch's.
+   */
+  async trainEpochWith(epoch: number, source: GradientSource, onStep?: (report: StepReport) => void): Promise<number> {
+    const epochLoss = new EpochLoss();
+    for (let b = 0; b < this.plan.batchesPerEpoch && !this.finished; b++) {
+      const t0 = this.now();
+      const indices = this.plan.batch(epoch, b);
+      const loss = await source({ step: this.step, epoch, batchStart: b * this.plan.batchSize, indices });
+      epochLoss.add(this.finishStep(epoch, b, loss, t0, onStep));
+    }
+    return epochLoss.mean;
+  }
+
+  /** Gather, (perturb,) forward and backward in this thread; returns the batch's mean loss. */
+  private computeHere(epoch: number, indices: Int32Array): number {
+    const { model, options } = this;
+    const n = indices.length;
+    gatherBatch(this.data, indices, this.inputs, this.labels);
+    if (options.perturbSigma) perturbInputs(this.inputs, indices, this.features, { rng: this.rng, epoch, sigma: options.perturbSigma });
+    const x = new Tensor(this.inputs.subarray(0, n * this.features), model.batchShape(n));
+    model.zeroGrad();
+    return computeGradients(model, x, this.labels.subarray(0, n), { seed: options.seed, step: this.step, rowOffset: 0 }, {
+      smoothing: options.smoothing ?? 0,
+    });
+  }
+
+  /** Clip, schedule, optimizer step (or skip) once the gradient of batch `b` is in; reports it. */
+  private finishStep(epoch: number, b: number, loss: number, t0: number, onStep?: (report: StepReport) => void): StepReport {
+    const { model, optimizer, options } = this;
+    const n = batchRange(b, this.plan.count, this.plan.batchSize, this.plan.dropLast);
+    const samples = n.end - n.start;
+    const t1 = this.now();
+    // Clipping leaves a non-finite gradient alone; such a step is skipped below.
+    const norm = options.clipNorm ? clipGradNorm(model.grads, options.clipNorm) : gradNorm(model.grads);
+    const skipped = !Number.isFinite(loss) || !Number.isFinite(norm);
+    const lr = options.schedule(this.step);
+    if (!skipped) optimizer.step(model.params, model.grads, lr);
+    const t2 = this.now();
+    const report: StepReport = {
+      step: this.step, epoch, batch: b, batchesPerEpoch: this.plan.batchesPerEpoch, samples,
+      loss, lr, gradNorm: norm, skipped, computeMs: t1 - t0, optimizerMs: t2 - t1,
+    };
+    onStep?.(report);
+    this.step++;
+    return report;
   }
 }
