@@ -1,6 +1,7 @@
 import { buildModel, computeGradients, DEFAULT_MNIST_SPEC, epochOrder, gatherBatch, takeFirst, Tensor, type Model } from '@flotilla/core';
 import { loadDataset } from '@flotilla/datasets';
 import { minPartFloats, type RunConfig } from '@flotilla/protocol';
+import type { ModelSpec } from '@flotilla/core';
 import { afterAll, describe, expect, it } from 'vitest';
 // The built session: its piscina threads load dist/thread.js.
 import { RunSession } from '../dist/session.js';
@@ -41,19 +42,45 @@ const relativeL2 = (a: Float32Array, b: Float32Array): number => {
 const sessions: RunSession[] = [];
 afterAll(async () => { await Promise.all(sessions.map((s) => s.close())); });
 
+const TINY = 1e-4; // MiB of parts: 27 floats, so every chance to send a part is taken
+type Part = { offset: number; values: Float32Array };
+
+/** Two sessions of 3 threads on the same model: one sends tiny parts (recorded in `parts`), one whole gradients. */
+function splitAndWhole(spec: ModelSpec, config: RunConfig, exchange: (mine: BatchNormExchange) => Promise<BatchNormExchange>) {
+  const parts: Part[] = [];
+  const split = new RunSession('run', 0, spec, { ...config, bucketMb: TINY }, 3, {
+    exchange, sendPart: (offset, values) => { parts.push({ offset, values: values.slice() }); return true; },
+  });
+  const whole = new RunSession('run', 0, spec, config, 3, {
+    exchange, sendPart: () => { throw new Error('a session with --bucket-mb 0 sent a part'); },
+  });
+  sessions.push(split, whole);
+  return { split, whole, parts };
+}
+
+/** Checks that `parts` tile [head.length, P) from the back, each at least a part's worth; returns head and parts joined. */
+function joinParts(parts: Part[], head: Float32Array, P: number): Float32Array {
+  let end = P;
+  for (const part of parts) {
+    expect(part.offset + part.values.length).toBe(end);
+    expect(part.values.length).toBeGreaterThanOrEqual(minPartFloats(TINY));
+    end = part.offset;
+  }
+  expect(head.length).toBe(end); // the head: what the parts left
+  const joined = new Float32Array(P);
+  joined.set(head, 0);
+  for (const part of parts) joined.set(part.values, part.offset);
+  return joined;
+}
+
+/** Bit for bit. */
+const sameBits = (a: Float32Array, b: Float32Array): boolean => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
 describe('StepRunner: gradient parts during backward, real threads', () => {
   it('sends the end of the gradient in parts from the back; parts + head equal the whole gradient bit for bit, and the rows\' gradient', async () => {
     const model = buildModel(DEFAULT_MNIST_SPEC, { seed: 5 });
     const replica = buildModel(DEFAULT_MNIST_SPEC, { seed: 5 });
-    const tiny = 1e-4; // MiB: 27 floats, so every backward barrier sends what is final
-    const parts: Array<{ offset: number; values: Float32Array }> = [];
-    const split = new RunSession('run', 0, DEFAULT_MNIST_SPEC, { ...CONFIG, bucketMb: tiny }, 3, {
-      exchange: alone, sendPart: (offset, values) => { parts.push({ offset, values: values.slice() }); return true; },
-    });
-    const whole = new RunSession('run', 0, DEFAULT_MNIST_SPEC, CONFIG, 3, {
-      exchange: alone, sendPart: () => { throw new Error('a session with --bucket-mb 0 sent a part'); },
-    });
-    sessions.push(split, whole);
+    const { split, whole, parts } = splitAndWhole(DEFAULT_MNIST_SPEC, CONFIG, alone);
     const P = model.params.length;
     for (const step of STEPS) {
       parts.length = 0;
@@ -67,17 +94,8 @@ describe('StepRunner: gradient parts during backward, real threads', () => {
       // Two BatchNorms: a part at each backward barrier, tiling [head, P) from the back.
       expect(a.parts).toBe(2);
       expect(parts).toHaveLength(2);
-      let end = P;
-      for (const part of parts) {
-        expect(part.offset + part.values.length).toBe(end);
-        expect(part.values.length).toBeGreaterThanOrEqual(minPartFloats(tiny));
-        end = part.offset;
-      }
-      expect(aGrads.length).toBe(end); // the head: what the parts left
-      const joined = new Float32Array(P);
-      joined.set(aGrads, 0);
-      for (const part of parts) joined.set(part.values, part.offset);
-      expect(Buffer.from(joined.buffer).equals(Buffer.from(b.grads.buffer, b.grads.byteOffset, P * 4))).toBe(true);
+      const joined = joinParts(parts, aGrads, P);
+      expect(sameBits(joined, b.grads.subarray(0, P))).toBe(true);
       expect(Array.from(aBuffers)).toEqual(Array.from(b.buffers));
       expect([a.samples, b.samples]).toEqual([step.end - step.start, step.end - step.start]);
       expect(a.loss).toBe(b.loss);
@@ -96,16 +114,8 @@ describe('StepRunner: gradient parts without backward barriers, real threads', (
     ['no BatchNorm', NO_BN, CONFIG],
   ])('%s: parts tile the gradient from the back and, with the head, equal the whole gradient bit for bit', async (_name, spec, config) => {
     const model = buildModel(spec, { seed: 5 });
-    const tiny = 1e-4; // MiB: 27 floats, so every layer's gradient is worth a part
-    const parts: Array<{ offset: number; values: Float32Array }> = [];
     const noExchange = async (): Promise<BatchNormExchange> => { throw new Error('a step without barriers exchanged statistics'); };
-    const split = new RunSession('run', 0, spec, { ...config, bucketMb: tiny }, 3, {
-      exchange: noExchange, sendPart: (offset, values) => { parts.push({ offset, values: values.slice() }); return true; },
-    });
-    const whole = new RunSession('run', 0, spec, config, 3, {
-      exchange: noExchange, sendPart: () => { throw new Error('a session with --bucket-mb 0 sent a part'); },
-    });
-    sessions.push(split, whole);
+    const { split, whole, parts } = splitAndWhole(spec, config, noExchange);
     const P = model.params.length;
     for (const step of STEPS) { // the second step leaves one of the 3 threads without rows
       parts.length = 0;
@@ -117,18 +127,8 @@ describe('StepRunner: gradient parts without backward barriers, real threads', (
       expect(b.parts).toBe(0);
       expect(a.parts).toBe(parts.length);
       expect(parts.length).toBeGreaterThanOrEqual(1);
-      let end = P;
-      for (const part of parts) {
-        expect(part.offset + part.values.length).toBe(end);
-        expect(part.values.length).toBeGreaterThanOrEqual(minPartFloats(tiny));
-        end = part.offset;
-      }
-      expect(end).toBeGreaterThan(0); // the end of backward is not posted: the head goes in the gradient
-      expect(aGrads.length).toBe(end);
-      const joined = new Float32Array(P);
-      joined.set(aGrads, 0);
-      for (const part of parts) joined.set(part.values, part.offset);
-      expect(Buffer.from(joined.buffer).equals(Buffer.from(b.grads.buffer, b.grads.byteOffset, P * 4))).toBe(true);
+      expect(aGrads.length).toBeGreaterThan(0); // the end of backward is not posted: the head goes in the gradient
+      expect(sameBits(joinParts(parts, aGrads, P), b.grads.subarray(0, P))).toBe(true);
       expect(Array.from(aBuffers)).toEqual(Array.from(b.buffers));
       expect(a.loss).toBe(b.loss);
     }
