@@ -59,8 +59,11 @@ describe('SyncBN barrier across real threads', () => {
       workerData: { state, slot: 0, count: 1, mean: [1], m2: [0], sumDy: [0], sumDyXhat: [0] },
     });
     const failed = new Promise<Error>((resolve) => w.once('error', resolve));
-    // Only one of two threads arrives; give it time to block, then abandon the step.
-    await new Promise((r) => setTimeout(r, 200));
+    // Only one of two threads arrives; once it has counted itself in, abandon the step.
+    const control = new Int32Array(state.control);
+    const deadline = Date.now() + 8_000;
+    while (Atomics.load(control, Control.arrived) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    expect(Atomics.load(control, Control.arrived)).toBe(1);
     host.abort();
     expect((await failed).message).toMatch(/SyncBN barrier abandoned/);
     await w.terminate();
