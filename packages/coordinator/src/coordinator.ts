@@ -81,7 +81,15 @@ interface WorkerConn {
   threads: number;
   host: string;
   lastSeen: number;
+  /** Trace messages taken from this worker for its latest traced step (see MAX_TRACE_MESSAGES). */
+  traced: { step: number; messages: number };
 }
+
+/**
+ * Trace messages a worker may send per step (each up to MAX_TRACE_EVENTS spans): a step's
+ * spans fill one; more is a flood, and is dropped before it reaches the disk.
+ */
+const MAX_TRACE_MESSAGES = 4;
 
 
 const HELLO_TIMEOUT_MS = 10_000;
@@ -233,7 +241,7 @@ export class Coordinator {
       this.refuse(ws, 'finished', 'the run is finishing');
       return null;
     }
-    const conn: WorkerConn = { id: this.nextWorkerId++, ws, threads: message.threads, host: message.host ?? host, lastSeen: Date.now() };
+    const conn: WorkerConn = { id: this.nextWorkerId++, ws, threads: message.threads, host: message.host ?? host, lastSeen: Date.now(), traced: { step: -1, messages: 0 } };
     this.workers.set(conn.id, conn);
     this.send(ws, {
       type: 'welcome', workerId: conn.id, runId: this.runId, spec: this.state.model.spec, config: workerConfigOf(this.options.config),
@@ -269,7 +277,11 @@ export class Coordinator {
         this.dropWorker(conn, 'sent a second hello');
         return;
       case 'trace':
-        this.trace?.spans(conn.id + 1, message.events); // unasked-for spans are dropped
+        // Only spans of steps the run records and has assigned, a step's worth per worker.
+        if (!this.trace || !this.records(message.step) || message.step > this.state.step) return;
+        if (conn.traced.step !== message.step) conn.traced = { step: message.step, messages: 0 };
+        if (++conn.traced.messages > MAX_TRACE_MESSAGES) return;
+        this.trace.spans(conn.id + 1, message.events);
         return;
       case 'bn':
       case 'gradient':
@@ -411,7 +423,7 @@ export class Coordinator {
     try {
       while (!state.done && !stoppedEarly) {
         const assignment = state.assignment();
-        this.timeline.enabled = options.timeline !== undefined && assignment.step >= options.timeline.from && assignment.step <= options.timeline.to;
+        this.timeline.enabled = this.records(assignment.step);
         const t0 = performance.now();
         const round = await this.completeStep(assignment);
         const t1 = performance.now();
@@ -485,6 +497,12 @@ export class Coordinator {
       await this.close('the run is over');
       this.trace?.close();
     }
+  }
+
+  /** Whether the run's timeline records step `step`. */
+  private records(step: number): boolean {
+    const window = this.options.timeline;
+    return window !== undefined && step >= window.from && step <= window.to;
   }
 
   /** Says bye to every worker and stops listening. */
