@@ -3,6 +3,7 @@ import { channelMoments, mergeMoments } from '@flotilla/core';
 import { describe, expect, it } from 'vitest';
 import { BarrierHost, Phase } from '../src/bn-barrier.js';
 import { Control, createSharedState } from '../src/shared-state.js';
+import { arrivals } from './arrivals.js';
 
 describe('SyncBN barrier across real threads', () => {
   it('threads with uneven and empty shards all receive the statistics of the whole batch', async () => {
@@ -59,11 +60,9 @@ describe('SyncBN barrier across real threads', () => {
       workerData: { state, slot: 0, count: 1, mean: [1], m2: [0], sumDy: [0], sumDyXhat: [0] },
     });
     const failed = new Promise<Error>((resolve) => w.once('error', resolve));
-    // Only one of two threads arrives; once it has counted itself in, abandon the step.
-    const control = new Int32Array(state.control);
-    const deadline = Date.now() + 8_000;
-    while (Atomics.load(control, Control.arrived) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-    expect(Atomics.load(control, Control.arrived)).toBe(1);
+    // Only one of two threads arrives; once it has counted itself in, abandon the step:
+    // waiting or about to wait, it sees the flag and throws.
+    expect(await arrivals(state, 1)).toBe(1);
     host.abort();
     expect((await failed).message).toMatch(/SyncBN barrier abandoned/);
     await w.terminate();

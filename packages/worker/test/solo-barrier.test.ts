@@ -3,6 +3,7 @@ import { channelMoments, mergeMoments } from '@flotilla/core';
 import { describe, expect, it } from 'vitest';
 import { BarrierHost } from '../src/bn-barrier.js';
 import { Control, createSharedState } from '../src/shared-state.js';
+import { arrivals } from './arrivals.js';
 
 const fixture = new URL('./fixtures/barrier-thread.mjs', import.meta.url);
 const tiny = { inputs: new Float32Array(2), inputShape: [1], labels: new Int32Array(2), count: 2, numClasses: 2 };
@@ -53,12 +54,9 @@ describe('solo SyncBN barrier: the last thread to arrive reduces and releases, r
     const { worker, result } = start({ state, solo: true, slot: 0, count: 1, mean: [1], m2: [0], sumDy: [0], sumDyXhat: [0] });
     result.catch(() => { /* awaited below through the error event */ });
     const failed = new Promise<Error>((resolve) => worker.once('error', resolve));
-    // Only one of two threads arrives. Once it has counted itself in (it does not notify: it is
-    // not the last), abandon the step: waiting or about to wait, it sees the flag and throws.
-    const control = new Int32Array(state.control);
-    const deadline = Date.now() + 8_000;
-    while (Atomics.load(control, Control.arrived) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-    expect(Atomics.load(control, Control.arrived)).toBe(1);
+    // Only one of two threads arrives; once it has counted itself in, abandon the step:
+    // waiting or about to wait, it sees the flag and throws.
+    expect(await arrivals(state, 1)).toBe(1);
     host.abort();
     expect((await failed).message).toMatch(/SyncBN barrier abandoned/);
     await worker.terminate();

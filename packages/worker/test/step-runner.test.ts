@@ -58,6 +58,18 @@ function splitAndWhole(spec: ModelSpec, config: RunConfig, exchange: (mine: Batc
   return { split, whole, parts };
 }
 
+/** Runs `step` from the same parameters in both sessions; `a` (split) is copied out, since its buffers are reused. */
+async function runBoth(sessions: ReturnType<typeof splitAndWhole>, model: Model, step: (typeof STEPS)[number]) {
+  const { split, whole, parts } = sessions;
+  parts.length = 0;
+  split.runner.publish(model.params, model.buffers);
+  const a = await split.runner.run(step);
+  const head = a.grads.slice(), aBuffers = a.buffers.slice();
+  whole.runner.publish(model.params, model.buffers);
+  const b = await whole.runner.run(step);
+  return { a, head, aBuffers, b };
+}
+
 /** Checks that `parts` tile [head.length, P) from the back, each at least a part's worth; returns head and parts joined. */
 function joinParts(parts: Part[], head: Float32Array, P: number): Float32Array {
   let end = P;
@@ -80,15 +92,11 @@ describe('StepRunner: gradient parts during backward, real threads', () => {
   it('sends the end of the gradient in parts from the back; parts + head equal the whole gradient bit for bit, and the rows\' gradient', async () => {
     const model = buildModel(DEFAULT_MNIST_SPEC, { seed: 5 });
     const replica = buildModel(DEFAULT_MNIST_SPEC, { seed: 5 });
-    const { split, whole, parts } = splitAndWhole(DEFAULT_MNIST_SPEC, CONFIG, alone);
+    const both = splitAndWhole(DEFAULT_MNIST_SPEC, CONFIG, alone);
+    const { parts } = both;
     const P = model.params.length;
     for (const step of STEPS) {
-      parts.length = 0;
-      split.runner.publish(model.params, model.buffers);
-      const a = await split.runner.run(step);
-      const aGrads = a.grads.slice(), aBuffers = a.buffers.slice();
-      whole.runner.publish(model.params, model.buffers);
-      const b = await whole.runner.run(step);
+      const { a, head: aGrads, aBuffers, b } = await runBoth(both, model, step);
       expect(b.parts).toBe(0);
       expect(b.grads.length).toBe(P);
       // Two BatchNorms: a part at each backward barrier, tiling [head, P) from the back.
@@ -115,15 +123,11 @@ describe('StepRunner: gradient parts without backward barriers, real threads', (
   ])('%s: parts tile the gradient from the back and, with the head, equal the whole gradient bit for bit', async (_name, spec, config) => {
     const model = buildModel(spec, { seed: 5 });
     const noExchange = async (): Promise<BatchNormExchange> => { throw new Error('a step without barriers exchanged statistics'); };
-    const { split, whole, parts } = splitAndWhole(spec, config, noExchange);
+    const both = splitAndWhole(spec, config, noExchange);
+    const { parts } = both;
     const P = model.params.length;
     for (const step of STEPS) { // the second step leaves one of the 3 threads without rows
-      parts.length = 0;
-      split.runner.publish(model.params, model.buffers);
-      const a = await split.runner.run(step);
-      const aGrads = a.grads.slice(), aBuffers = a.buffers.slice();
-      whole.runner.publish(model.params, model.buffers);
-      const b = await whole.runner.run(step);
+      const { a, head: aGrads, aBuffers, b } = await runBoth(both, model, step);
       expect(b.parts).toBe(0);
       expect(a.parts).toBe(parts.length);
       expect(parts.length).toBeGreaterThanOrEqual(1);
