@@ -45,12 +45,11 @@ export class RunSession {
       if (!(module instanceof BatchNorm)) throw new Error(`SyncBN barrier at module ${layer}, which is not a BatchNorm layer`);
       return module.channels;
     };
-    const partFloats = minPartFloats(config.bucketMb ?? 0);
     this.runner = new StepRunner(this.pool, this.shared, {
       runKey: `${runId}/${workerId}`, shared: this.shared, spec, config: {
-        seed: config.seed, bnSync: config.bnSync, smoothing: config.smoothing, perturb: config.perturb, partFloats,
+        seed: config.seed, bnSync: config.bnSync, smoothing: config.smoothing, perturb: config.perturb, partFloats: minPartFloats(config.bucketMb ?? 0),
       },
-    }, channelsOf, (mine) => this.link.exchange(mine), (offset, values) => this.link.sendPart(offset, values), partFloats,
+    }, channelsOf, (mine) => this.link.exchange(mine), (offset, values) => this.link.sendPart(offset, values),
     config.bnSync === 'global' && batchNorms.length > 0);
   }
 

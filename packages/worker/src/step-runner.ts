@@ -46,7 +46,7 @@ export interface StepOutcome {
  * thread, serves their SyncBN barriers (merging slots with Chan's formula, then the
  * cross-process exchange), and sums the gradient slots. At each backward barrier the end of
  * the gradient that every thread has finished goes out as a part once it reaches
- * `minPartFloats`, while the threads go on with the earlier layers. In a solo step there is
+ * the run's part size (`config.partFloats`), while the threads go on with the earlier layers. In a solo step there is
  * no exchange, so the threads release their own barriers (ThreadBarrier) and this side only
  * sends parts as the backward barriers post them. In a step without backward barriers
  * (per-shard BatchNorm, or no BatchNorm at all) the threads post their progress themselves
@@ -70,8 +70,6 @@ export class StepRunner {
     channelsOf: (layer: number) => number,
     private readonly exchange: ExchangeFn,
     private readonly sendPart: SendPartFn,
-    /** Smallest part worth a message; Infinity sends the gradient whole. */
-    private readonly minPartFloats: number,
     /** The step meets at backward SyncBN barriers (global SyncBN and a BatchNorm layer): parts go out there. */
     private readonly barriers: boolean,
   ) {
@@ -108,7 +106,7 @@ export class StepRunner {
     const solo = a.members === 1;
     this.sentFrom = shared.paramCount;
     this.parts = 0;
-    this.partsOn = Number.isFinite(this.minPartFloats);
+    this.partsOn = Number.isFinite(this.base.config.partFloats);
     const postParts = this.partsOn && !this.barriers;
     this.host.reset();
     const tasks = ranges.map((r, k) => this.pool.run({
@@ -204,7 +202,7 @@ export class StepRunner {
    */
   private sendReadyPart(from: number): void {
     if (!this.partsOn) return;
-    if (this.sentFrom - from < this.minPartFloats) return;
+    if (this.sentFrom - from < this.base.config.partFloats) return;
     const started = performance.now();
     if (!this.sendPart(from, this.sumSlots(from, this.sentFrom))) {
       this.partsOn = false;

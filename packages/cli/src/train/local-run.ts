@@ -61,13 +61,6 @@ export async function runLocalTraining(
     `${threads > 1 ? ` on ${threads} threads` : ''} (run folder ${runDir.path})`);
   const pool = threads > 1 ? new ThreadGradients(model, config, train, threads) : null;
   try {
-    return await trainHere();
-  } finally {
-    await pool?.close();
-  }
-
-  async function trainHere(): Promise<TrainSummary> {
-
     const started = performance.now();
     let computeSeconds = 0, trained = 0, skippedSteps = 0, consecutiveSkips = 0, stoppedEarly = false;
     let lastCheckpoint = '';
@@ -142,5 +135,7 @@ export async function runLocalTraining(
     };
     runDir.writeJson('summary.json', summary);
     return summary;
+  } finally {
+    await pool?.close();
   }
 }

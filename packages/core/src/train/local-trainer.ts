@@ -1,5 +1,5 @@
 import { Tensor } from '../autodiff/tensor.js';
-import { BatchPlan, batchRange, gatherBatch } from '../data/batches.js';
+import { BatchPlan, gatherBatch } from '../data/batches.js';
 import type { Dataset } from '../data/dataset.js';
 import { perturbInputs } from '../data/perturb.js';
 import type { Model } from '../model/model.js';
@@ -116,8 +116,9 @@ export class LocalTrainer {
     const epochLoss = new EpochLoss();
     for (let b = 0; b < this.plan.batchesPerEpoch && !this.finished; b++) {
       const t0 = this.now();
-      const loss = this.computeHere(epoch, this.plan.batch(epoch, b));
-      epochLoss.add(this.finishStep(epoch, b, loss, t0, onStep));
+      const indices = this.plan.batch(epoch, b);
+      const loss = this.computeHere(epoch, indices);
+      epochLoss.add(this.finishStep(epoch, b, indices.length, loss, t0, onStep));
     }
     return epochLoss.mean;
   }
@@ -133,7 +134,7 @@ export class LocalTrainer {
       const t0 = this.now();
       const indices = this.plan.batch(epoch, b);
       const loss = await source({ step: this.step, epoch, batchStart: b * this.plan.batchSize, indices });
-      epochLoss.add(this.finishStep(epoch, b, loss, t0, onStep));
+      epochLoss.add(this.finishStep(epoch, b, indices.length, loss, t0, onStep));
     }
     return epochLoss.mean;
   }
@@ -151,11 +152,9 @@ export class LocalTrainer {
     });
   }
 
-  /** Clip, schedule, optimizer step (or skip) once the gradient of batch `b` is in; reports it. */
-  private finishStep(epoch: number, b: number, loss: number, t0: number, onStep?: (report: StepReport) => void): StepReport {
+  /** Clip, schedule, optimizer step (or skip) once the gradient of batch `b` (`samples` rows) is in; reports it. */
+  private finishStep(epoch: number, b: number, samples: number, loss: number, t0: number, onStep?: (report: StepReport) => void): StepReport {
     const { model, optimizer, options } = this;
-    const n = batchRange(b, this.plan.count, this.plan.batchSize, this.plan.dropLast);
-    const samples = n.end - n.start;
     const t1 = this.now();
     // Clipping leaves a non-finite gradient alone; such a step is skipped below.
     const norm = options.clipNorm ? clipGradNorm(model.grads, options.clipNorm) : gradNorm(model.grads);
