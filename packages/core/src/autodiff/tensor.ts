@@ -111,6 +111,16 @@ export class Tensor {
     return this.gradStorage;
   }
 
+  /**
+   * Where a backward pass puts a contribution: the gradient buffer, and whether to add to
+   * what it holds (false while it holds only zeros, so a kernel may store instead). One call,
+   * because gradIsZero() must be read before gradBuffer() ends the zeros.
+   */
+  gradTarget(): { grad: FloatArray; add: boolean } {
+    const add = !this.gradIsZero();
+    return { grad: this.gradBuffer(), add };
+  }
+
   /** Detached copy-free view: same data, no graph. */
   detach(): Tensor {
     return new Tensor(this.data, this.shape);

@@ -17,12 +17,12 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     const g = out.grad!;
     // Store rather than add into a gradient of zeros (see linear.ts).
     if (needsGrad(a)) {
-      const add = !a.gradIsZero();
-      kernels.matmul(g, b.data, a.gradBuffer(), m, k, n, false, true, add);
+      const { grad, add } = a.gradTarget();
+      kernels.matmul(g, b.data, grad, m, k, n, false, true, add);
     }
     if (needsGrad(b)) {
-      const add = !b.gradIsZero();
-      kernels.matmul(a.data, g, b.gradBuffer(), k, n, m, true, false, add);
+      const { grad, add } = b.gradTarget();
+      kernels.matmul(a.data, g, grad, k, n, m, true, false, add);
     }
   });
 }

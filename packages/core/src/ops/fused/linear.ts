@@ -25,15 +25,14 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
   const inputs = bias === null ? [x, weight] : [x, weight, bias];
   return record(out, 'linear', inputs, () => {
     const g = out.grad!;
-    // Into a gradient that holds only zeros, store rather than add (spares the kernel a
-    // copy-in). Asked before gradBuffer(), which ends the zeros.
+    // Into a gradient that holds only zeros, store rather than add (spares the kernel a copy-in).
     if (needsGrad(x)) {
-      const add = !x.gradIsZero();
-      kernels.matmul(g, weight.data, x.gradBuffer(), rows, inF, outF, false, false, add);
+      const { grad, add } = x.gradTarget();
+      kernels.matmul(g, weight.data, grad, rows, inF, outF, false, false, add);
     }
     if (needsGrad(weight)) {
-      const add = !weight.gradIsZero();
-      kernels.matmul(g, x.data, weight.gradBuffer(), outF, inF, rows, true, false, add);
+      const { grad, add } = weight.gradTarget();
+      kernels.matmul(g, x.data, grad, outF, inF, rows, true, false, add);
     }
     if (bias !== null && needsGrad(bias)) {
       const gb = bias.gradBuffer();
