@@ -124,41 +124,50 @@ function get64(at: number, out: Float64Array, n: number): void {
 const piece = (a: FloatArray, at: number, len: number): Float32Array => (a as Float32Array).subarray(at, at + len);
 
 /**
- * Runs `body(at, len)` over [0, n) in pieces of at most CHUNK elements, each with a fresh
- * arena of `arrays` float32 operands and `extraBytes` more: copy-in, kernel and copy-out of
- * a piece then all hit L1/L2, where whole operands of the default model's size (0.5–2 MB
- * each) would stream through L3 three times. For kernels whose outputs depend only on the
- * same index's inputs (or that carry their state across pieces). A body that returns true
- * stops the walk.
+ * Runs `body(at, len)` over [0, n) in pieces of at most CHUNK elements, each starting the
+ * arena afresh, which is sized once for `arrays` float32 operands of the largest piece and
+ * `extraBytes` more: copy-in, kernel and copy-out of a piece then all hit L1/L2, where whole
+ * operands of the default model's size (0.5–2 MB each) would stream through L3 three times.
+ * For kernels whose outputs depend only on the same index's inputs (or that carry their
+ * state across pieces). A body that returns true stops the walk.
  */
 function forChunks(n: number, arrays: number, body: (at: number, len: number) => boolean | void, extraBytes = 0): void {
+  begin(arrays * bytes32(Math.min(CHUNK, n)) + extraBytes);
   for (let at = 0; at < n; at += CHUNK) {
-    const len = Math.min(CHUNK, n - at);
-    begin(arrays * bytes32(len) + extraBytes);
-    if (body(at, len) === true) return;
+    top = base;
+    if (body(at, Math.min(CHUNK, n - at)) === true) return;
   }
 }
 
-/** y ← kernel(x, y) in pieces: x and y go in, y comes out (x at least as long as y). */
-function inPlace(x: Float32Array, y: Float32Array, kernel: (xp: number, yp: number, len: number) => void): void {
-  forChunks(y.length, 2, (at, len) => {
-    const out = piece(y, at, len);
-    const xp = put32(piece(x, at, len), len), yp = put32(out, len);
-    kernel(xp, yp, len);
-    get32(yp, out, len);
+/**
+ * An elementwise kernel over [0, n) in pieces (forChunks): `ins` are copied in, `inouts` in
+ * and back out, `outs` only out; the kernel gets their pointers in that order.
+ */
+function pieces(n: number, ins: FloatArray[], inouts: FloatArray[], outs: FloatArray[], kernel: (p: number[], len: number) => void): void {
+  forChunks(n, ins.length + inouts.length + outs.length, (at, len) => {
+    const p: number[] = [];
+    for (const a of ins) p.push(put32(piece(a, at, len), len));
+    for (const a of inouts) p.push(put32(piece(a, at, len), len));
+    for (let i = 0; i < outs.length; i++) p.push(reserve(len, 4));
+    kernel(p, len);
+    inouts.forEach((a, i) => get32(p[ins.length + i], piece(a, at, len), len));
+    outs.forEach((a, i) => get32(p[ins.length + inouts.length + i], piece(a, at, len), len));
   });
 }
 
 /**
- * forChunks for row-independent kernels on [rows, c] matrices: pieces of whole rows,
- * `arrays` matrix operands and `extraBytes` of per-channel ones each.
+ * forChunks for row-independent kernels on [rows, c] matrices: pieces of whole rows and
+ * `arrays` matrix operands each. The per-channel operands (`channelBytes` of them) go into
+ * the arena once, by `channels`, before the first piece; every piece gets what it returned.
  */
-function forRowChunks(rows: number, c: number, arrays: number, extraBytes: number, body: (r0: number, nr: number) => void): void {
+function forRowChunks<T>(rows: number, c: number, arrays: number, channelBytes: number, channels: () => T, body: (r0: number, nr: number, ch: T) => void): void {
   const step = Math.max(1, Math.floor(CHUNK / c));
+  begin(channelBytes + arrays * bytes32(Math.min(step, rows) * c));
+  const ch = channels();
+  const mark = top;
   for (let r0 = 0; r0 < rows; r0 += step) {
-    const nr = Math.min(step, rows - r0);
-    begin(arrays * bytes32(nr * c) + extraBytes);
-    body(r0, nr);
+    top = mark;
+    body(r0, Math.min(step, rows - r0), ch);
   }
 }
 
@@ -195,25 +204,21 @@ export function accumulateWasm(x: FloatArray, y: FloatArray): void {
   const n = y.length;
   const w = n >= WASM_MIN_ELEMENTS && x instanceof Float32Array && y instanceof Float32Array && x.length >= n ? instance() : null;
   if (w === null) { accumulateReference(x, y); return; }
-  inPlace(x as Float32Array, y as Float32Array, (xp, yp, len) => w.accumulate(xp, yp, len));
+  pieces(n, [x], [y], [], ([xp, yp], len) => w.accumulate(xp, yp, len));
 }
 
 export function axpbyWasm(x: FloatArray, y: FloatArray, a: number, b: number): void {
   const n = y.length;
   const w = n >= WASM_MIN_ELEMENTS && x instanceof Float32Array && y instanceof Float32Array && x.length >= n ? instance() : null;
   if (w === null) { axpbyReference(x, y, a, b); return; }
-  inPlace(x as Float32Array, y as Float32Array, (xp, yp, len) => w.axpby(xp, yp, len, a, b));
+  pieces(n, [x], [y], [], ([xp, yp], len) => w.axpby(xp, yp, len, a, b));
 }
 
 export function reluWasm(xs: FloatArray, ys: FloatArray): void {
   const n = xs.length;
   const w = n >= WASM_MIN_ELEMENTS && xs instanceof Float32Array && ys instanceof Float32Array ? instance() : null;
   if (w === null) { reluReference(xs, ys); return; }
-  forChunks(n, 2, (at, len) => {
-    const x = put32(piece(xs, at, len), len), y = reserve(len, 4);
-    w.reluForward(x, y, len);
-    get32(y, piece(ys, at, len), len);
-  });
+  pieces(n, [xs], [], [ys], ([x, y], len) => w.reluForward(x, y, len));
 }
 
 export function reluBackwardWasm(xs: FloatArray, g: FloatArray, gx: FloatArray): void {
@@ -221,12 +226,7 @@ export function reluBackwardWasm(xs: FloatArray, g: FloatArray, gx: FloatArray):
   const w = n >= WASM_MIN_ELEMENTS && xs instanceof Float32Array && g instanceof Float32Array && gx instanceof Float32Array
     ? instance() : null;
   if (w === null) { reluBackwardReference(xs, g, gx); return; }
-  forChunks(n, 3, (at, len) => {
-    const out = piece(gx, at, len);
-    const x = put32(piece(xs, at, len), len), gp = put32(piece(g, at, len), len), a = put32(out, len);
-    w.reluBackward(x, gp, a, len);
-    get32(a, out, len);
-  });
+  pieces(n, [xs, g], [gx], [], ([x, gp, a], len) => w.reluBackward(x, gp, a, len));
 }
 
 export function mulWasm(x: FloatArray, m: FloatArray, y: FloatArray): void {
@@ -234,11 +234,7 @@ export function mulWasm(x: FloatArray, m: FloatArray, y: FloatArray): void {
   const w = n >= WASM_MIN_ELEMENTS && x instanceof Float32Array && m instanceof Float32Array && y instanceof Float32Array
     ? instance() : null;
   if (w === null) { mulReference(x, m, y); return; }
-  forChunks(n, 3, (at, len) => {
-    const xp = put32(piece(x, at, len), len), mp = put32(piece(m, at, len), len), yp = reserve(len, 4);
-    w.mul(xp, mp, yp, len);
-    get32(yp, piece(y, at, len), len);
-  });
+  pieces(n, [x, m], [], [y], ([xp, mp, yp], len) => w.mul(xp, mp, yp, len));
 }
 
 export function mulAccumulateWasm(g: FloatArray, m: FloatArray, gx: FloatArray): void {
@@ -246,12 +242,7 @@ export function mulAccumulateWasm(g: FloatArray, m: FloatArray, gx: FloatArray):
   const w = n >= WASM_MIN_ELEMENTS && g instanceof Float32Array && m instanceof Float32Array && gx instanceof Float32Array
     ? instance() : null;
   if (w === null) { mulAccumulateReference(g, m, gx); return; }
-  forChunks(n, 3, (at, len) => {
-    const out = piece(gx, at, len);
-    const gp = put32(piece(g, at, len), len), mp = put32(piece(m, at, len), len), a = put32(out, len);
-    w.mulAccumulate(gp, mp, a, len);
-    get32(a, out, len);
-  });
+  pieces(n, [g, m], [gx], [], ([gp, mp, a], len) => w.mulAccumulate(gp, mp, a, len));
 }
 
 export function channelMomentsWasm(x: FloatArray, rows: number, c: number, mean: Float64Array, m2: Float64Array): void {
@@ -274,11 +265,10 @@ export function batchNormNormalizeWasm(
     xhat instanceof Float32Array && y instanceof Float32Array
     ? instance() : null;
   if (w === null) { batchNormNormalizeReference(x, rows, c, mean, invStd, gamma, beta, xhat, y); return; }
-  forRowChunks(rows, c, 3, 2 * bytes64(c) + 2 * bytes32(c), (r0, nr) => {
+  const channels = () => ({ mp: put64(mean, c), ip: put64(invStd, c), gp: put32(gamma as Float32Array, c), bp: put32(beta as Float32Array, c) });
+  forRowChunks(rows, c, 3, 2 * bytes64(c) + 2 * bytes32(c), channels, (r0, nr, { mp, ip, gp, bp }) => {
     const at = r0 * c, len = nr * c;
-    const xp = put32(piece(x, at, len), len), mp = put64(mean, c), ip = put64(invStd, c);
-    const gp = put32(gamma as Float32Array, c), bp = put32(beta as Float32Array, c);
-    const hp = reserve(len, 4), yp = reserve(len, 4);
+    const xp = put32(piece(x, at, len), len), hp = reserve(len, 4), yp = reserve(len, 4);
     w.batchNormNormalize(xp, nr, c, mp, ip, gp, bp, hp, yp);
     get32(hp, piece(xhat, at, len), len);
     get32(yp, piece(y, at, len), len);
@@ -306,10 +296,10 @@ export function batchNormBackwardDxWasm(
   const w = n >= WASM_MIN_ELEMENTS && g instanceof Float32Array && xhat instanceof Float32Array && gx instanceof Float32Array
     ? instance() : null;
   if (w === null) { batchNormBackwardDxReference(g, xhat, rows, c, scale, meanDy, meanDyXhat, gx); return; }
-  forRowChunks(rows, c, 3, 3 * bytes64(c), (r0, nr) => {
+  const channels = () => ({ sp: put64(scale, c), dp: put64(meanDy, c), ep: put64(meanDyXhat, c) });
+  forRowChunks(rows, c, 3, 3 * bytes64(c), channels, (r0, nr, { sp, dp, ep }) => {
     const at = r0 * c, len = nr * c, out = piece(gx, at, len);
     const gp = put32(piece(g, at, len), len), hp = put32(piece(xhat, at, len), len), ap = put32(out, len);
-    const sp = put64(scale, c), dp = put64(meanDy, c), ep = put64(meanDyXhat, c);
     w.batchNormBackwardDx(gp, hp, nr, c, sp, dp, ep, ap);
     get32(ap, out, len);
   });
@@ -359,12 +349,5 @@ export function adamWasm(
     grads.length === n && expAvg.length === n && expAvgSq.length === n
     ? instance() : null;
   if (w === null) { adamReference(params, grads, expAvg, expAvgSq, stepSize, bc2Sqrt, beta1, beta2, eps, l2, shrink); return; }
-  forChunks(n, 4, (at, len) => {
-    const pc = piece(params, at, len), mc = piece(expAvg, at, len), vc = piece(expAvgSq, at, len);
-    const pp = put32(pc, len), gp = put32(piece(grads, at, len), len), mp = put32(mc, len), vp = put32(vc, len);
-    w.adam(pp, gp, mp, vp, len, stepSize, bc2Sqrt, beta1, beta2, eps, l2, shrink);
-    get32(pp, pc, len);
-    get32(mp, mc, len);
-    get32(vp, vc, len);
-  });
+  pieces(n, [grads], [params, expAvg, expAvgSq], [], ([gp, pp, mp, vp], len) => w.adam(pp, gp, mp, vp, len, stepSize, bc2Sqrt, beta1, beta2, eps, l2, shrink));
 }
