@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { benchAllReduce } from './allreduce.js';
+import { benchAllReduce, checkSum } from './allreduce.js';
 
 describe('bench allreduce', () => {
   it('runs real client processes on loopback, checks every sum and reports times beside the socket bound', async () => {
@@ -28,4 +28,15 @@ describe('bench allreduce', () => {
     expect(lines.at(-1)).toMatch(/^4e\+3 floats × 2 workers: [\d.]+ ms against a bound of [\d.]+ ms \([\d.]+×\)$/);
     expect(lines).toHaveLength(7);
   }, 60_000);
+
+  it('checkSum accepts a sum of workers × 0.5 everywhere and names the first wrong element', () => {
+    const workers = 3, want = workers * 0.5;
+    expect(() => checkSum(new Float32Array(4099).fill(want), want)).not.toThrow();
+    const wrong = new Float32Array(4099).fill(want);
+    wrong[1234] = 1;
+    expect(() => checkSum(wrong, want)).toThrow('all-reduce summed element 1234 to 1, expected 1.5');
+    const nan = new Float32Array(10).fill(want);
+    nan[7] = Number.NaN;
+    expect(() => checkSum(nan, want)).toThrow('all-reduce summed element 7 to NaN, expected 1.5');
+  });
 });

@@ -113,7 +113,7 @@ export async function allReduceClient(url: string, dtype: 'f32' | 'f16' | 'bf16'
 }
 
 /** Every client echoes the parameters (0.5 each), so every sum is workers × 0.5 exactly. */
-function checkSum(sum: Float32Array, want: number): void {
+export function checkSum(sum: Float32Array, want: number): void {
   for (let i = 0; i < sum.length; i++) {
     if (sum[i] !== want) throw new Error(`all-reduce summed element ${i} to ${sum[i]}, expected ${want}`);
   }

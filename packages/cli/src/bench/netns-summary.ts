@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BatchNorm, buildModel } from '@flotilla/core';
 import type { RunConfig } from '@flotilla/coordinator';
+import { mean } from './stats.js';
 
 /** One worker count of `scripts/netns-bench.sh`: means per timed step. */
 export interface NetnsRun {
@@ -36,8 +37,6 @@ export interface NetnsSummary {
 }
 
 const cpu = (ms: number | undefined): number | null => (ms === undefined || ms < 0 ? null : ms);
-const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-
 /**
  * Summarises the run folders of one rate (each holding run/metrics.jsonl, run/config.json
  * and the script's link.json): step-time breakdown averaged over the steps after warm-up.

@@ -5,6 +5,7 @@ import { BatchNorm, buildModel } from '@flotilla/core';
 import { RunDir, type RunConfig } from '@flotilla/coordinator';
 import { lineChartSvg, type Series } from '../charts/line-chart.js';
 import { runDistributedTraining } from '../train/distributed-run.js';
+import { mean } from './stats.js';
 
 export interface Topology {
   workers: number;
@@ -25,8 +26,6 @@ export interface ScalingRun extends Topology {
   /** Payload bytes crossing the sockets per step (parameters out, gradients in, SyncBN rounds). */
   wire_bytes_per_step: number;
 }
-
-const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
 /**
  * Payload bytes per step for N workers: params+buffers out (float32), gradient (float32, or

@@ -54,7 +54,7 @@ function axis(svg: string): (v: number) => number {
 }
 
 describe('timelineChartSvg', () => {
-  const svg = timelineChartSvg(records, { fromStep: 1, steps: 1 });
+  const svg = timelineChartSvg(selectSteps(records, 1, 1));
 
   it('puts each bar where the axis says: ms from the start of the chosen coordinator step', () => {
     const x = axis(svg);
@@ -108,12 +108,12 @@ describe('timelineChartSvg', () => {
   it('escapes span names', () => {
     expect(svg).toContain('weird &lt;span&gt; &amp; &quot;co&quot;');
     expect(svg).not.toContain('<span>');
-    const bad = timelineChartSvg(records, { fromStep: 1, steps: 1, title: 'a <b> & c' });
+    const bad = timelineChartSvg(selectSteps(records, 1, 1), { title: 'a <b> & c' });
     expect(bad).toContain('>a &lt;b&gt; &amp; c</text>');
   });
 
   it('groups spans by step and colors them by kind', () => {
-    const three = timelineChartSvg(records, { fromStep: 0, steps: 3 });
+    const three = timelineChartSvg(selectSteps(records, 0, 3));
     expect([...three.matchAll(/<g class="step" data-step="(\d+)">/g)].map((m) => Number(m[1]))).toEqual([0, 1, 2]);
     expect(bars(three).filter((b) => b.title.startsWith('forward + backward')).map((b) => b.kind)).toEqual(['compute', 'compute', 'compute', 'compute']);
     expect(bars(three).find((b) => b.title.startsWith('SyncBN exchange'))!.kind).toBe('syncbn');
@@ -122,7 +122,7 @@ describe('timelineChartSvg', () => {
   });
 
   it('names the steps there are when asked for one that is not', () => {
-    expect(() => timelineChartSvg(records, { fromStep: 7, steps: 2 })).toThrow(/no coordinator step 7-8 in the timeline \(steps 0-2\)/);
+    expect(() => timelineChartSvg(selectSteps(records, 7, 2))).toThrow(/no coordinator step 7-8 in the timeline \(steps 0-2\)/);
   });
 });
 
@@ -167,7 +167,7 @@ describe('parseTimeline', () => {
     expect(parseTimeline(`[\n${lines.join(',\n')}`)).toEqual(records);
     expect(parseTimeline(`[\n${lines.join(',\n')},\n{"name":"step 3","tid":0,"ts":17`)).toEqual(records);
     // And the chart draws from it.
-    expect(timelineChartSvg(parseTimeline(`[\n${lines.join(',\n')},\n`), { fromStep: 1, steps: 1 })).toMatch(/^<svg/);
+    expect(timelineChartSvg(selectSteps(parseTimeline(`[\n${lines.join(',\n')},\n`), 1, 1))).toMatch(/^<svg/);
   });
 
   it('rejects what is not a trace', () => {

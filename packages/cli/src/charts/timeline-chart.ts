@@ -1,5 +1,5 @@
 import { esc, fmt } from './line-chart.js';
-import { selectSteps, stepOf, type TimelineSpan, type TraceRecord } from './timeline-data.js';
+import { stepOf, stepsLabel, type TimelineSelection, type TimelineSpan } from './timeline-data.js';
 
 /** The kinds of span the chart colors, in legend order. */
 export const SPAN_KINDS = [
@@ -31,15 +31,17 @@ function tickStep(range: number, count: number): number {
 
 const ms = (v: number): string => `${v.toFixed(v >= 10 ? 1 : 2)} ms`;
 
+/** The chart's width in px. */
+const WIDTH = 1000;
+
 /**
- * An SVG Gantt chart of coordinator steps fromStep..fromStep+steps-1: a row per process and
+ * An SVG Gantt chart of the selected coordinator steps (selectSteps): a row per process and
  * thread, a bar per span colored by kind (nested spans narrower, on top), the `step N` spans
  * as brackets behind their rows, light lines at the coordinator's step boundaries. Each
  * step's spans are one `<g class="step">`.
  */
-export function timelineChartSvg(records: readonly TraceRecord[], options: { fromStep: number; steps: number; title?: string; width?: number }): string {
-  const sel = selectSteps(records, options.fromStep, options.steps);
-  const width = options.width ?? 1000, rowH = 24;
+export function timelineChartSvg(sel: TimelineSelection, options: { title?: string } = {}): string {
+  const width = WIDTH, rowH = 24;
   const m = { left: 170, right: 20, top: 60, bottom: 50 };
   const pw = width - m.left - m.right, ph = sel.rows.length * rowH;
   const kinds = SPAN_KINDS.filter((k) => k.kind !== 'other' || sel.spans.some((s) => stepOf(s.name) === undefined && spanKind(s.name) === 'other'));
@@ -56,7 +58,7 @@ export function timelineChartSvg(records: readonly TraceRecord[], options: { fro
   const rowY = (s: { pid: number; tid: number }): number => m.top + rowIndex.get(`${s.pid}/${s.tid}`)! * rowH;
   const n = (v: number): string => String(Math.round(v * 100) / 100);
   const first = sel.steps[0].step, last = sel.steps[sel.steps.length - 1].step;
-  const title = options.title ?? `Timeline of step${first === last ? ` ${first}` : `s ${first}-${last}`}`;
+  const title = options.title ?? `Timeline of ${stepsLabel(first, last)}`;
 
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,

@@ -76,8 +76,6 @@ export interface TimelineSelection {
   /** The chosen coordinator steps with their windows (ms from the first one's start). */
   steps: Array<{ step: number; start: number; end: number }>;
   spans: TimelineSpan[];
-  /** Epoch microseconds of ms 0. */
-  origin: number;
 }
 
 const STEP = /^step (\d+)$/;
@@ -105,6 +103,11 @@ export function stepRanges(steps: readonly number[]): string {
     i = j;
   }
   return out.join(', ');
+}
+
+/** "step 3", or "steps 3-5" for a range. */
+export function stepsLabel(first: number, last: number): string {
+  return `step${first === last ? ` ${first}` : `s ${first}-${last}`}`;
 }
 
 /** Rows from the metadata and the spans, ordered by process then thread. */
@@ -142,12 +145,12 @@ export function selectSteps(records: readonly TraceRecord[], fromStep: number, s
     throw new Error(`no coordinator step ${fromStep}${steps > 1 ? `-${fromStep + steps - 1}` : ''} in the timeline (steps ${stepRanges(coordinatorSteps(records)) || 'none'})`);
   }
   const origin = chosen[0].ts;
-  const windowStart = origin, windowEnd = Math.max(...chosen.map((c) => c.ts + c.dur));
+  const windowEnd = Math.max(...chosen.map((c) => c.ts + c.dur));
   const inRange = (n: number | undefined): boolean => n !== undefined && n >= fromStep && n < fromStep + steps;
   const tagOf = (r: TraceRecord): number | undefined => stepOf(r.name) ?? (typeof r.args?.step === 'number' ? r.args.step : undefined);
   // Only spans near the window can belong to it (its length again either side, for skewed clocks).
-  const pad = windowEnd - windowStart;
-  const near = all.filter((r) => inRange(tagOf(r)) || (r.ts < windowEnd + pad && r.ts + r.dur > windowStart - pad));
+  const pad = windowEnd - origin;
+  const near = all.filter((r) => inRange(tagOf(r)) || (r.ts < windowEnd + pad && r.ts + r.dur > origin - pad));
   const byRow = new Map<string, typeof near>();
   for (const r of near) {
     const key = `${r.pid}/${r.tid}`;
@@ -187,7 +190,6 @@ export function selectSteps(records: readonly TraceRecord[], fromStep: number, s
     rows: rowsOf(records),
     steps: chosen.map((c) => ({ step: stepOf(c.name)!, start: (c.ts - origin) / 1000, end: (c.ts + c.dur - origin) / 1000 })),
     spans: picked,
-    origin,
   };
 }
 

@@ -1,8 +1,9 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { CommandModule } from 'yargs';
+import { mean } from '../bench/stats.js';
 import { timelineChartSvg } from '../charts/timeline-chart.js';
-import { coordinatorSteps, parseTimeline, selectSteps, stepRanges, timelineSummary, type TimelineSummary } from '../charts/timeline-data.js';
+import { coordinatorSteps, parseTimeline, selectSteps, stepRanges, stepsLabel, timelineSummary, type TimelineSummary } from '../charts/timeline-data.js';
 import { logFor } from './train-options.js';
 
 interface TimelineArgs {
@@ -38,8 +39,6 @@ export function timelinePathOf(runOrFile: string): string {
   throw new Error(`no timeline.json in ${runOrFile}: record one with flotilla train --timeline`);
 }
 
-const mean = (xs: number[] | undefined): number => (xs && xs.length > 0 ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
-
 /** Reads a timeline, draws the chosen steps to an SVG and sums up where their time went. */
 export function runTimeline(runOrFile: string, o: { fromStep?: number; steps?: number; out?: string; log: (line: string) => void }): TimelineReport {
   const path = timelinePathOf(runOrFile);
@@ -66,18 +65,16 @@ export function runTimeline(runOrFile: string, o: { fromStep?: number; steps?: n
   const summary = timelineSummary(selection);
   const first = summary.steps[0], final = summary.steps[summary.steps.length - 1];
   const run = basename(statSync(runOrFile).isDirectory() ? runOrFile : dirname(path));
-  const svg = timelineChartSvg(records, {
-    fromStep, steps: count, title: `${run}: step${first === final ? ` ${first}` : `s ${first}-${final}`}, where the time went`,
-  });
+  const svg = timelineChartSvg(selection, { title: `${run}: ${stepsLabel(first, final)}, where the time went` });
   const out = o.out ?? join(dirname(path), 'timeline.svg');
   writeFileSync(out, svg);
   const perStep = mean(summary.step_ms);
-  o.log(`wrote ${out}: step${first === final ? ` ${first}` : `s ${first}-${final}`} of ${stepRanges(available)}, ${perStep.toFixed(1)} ms per step`);
+  o.log(`wrote ${out}: ${stepsLabel(first, final)} of ${stepRanges(available)}, ${perStep.toFixed(1)} ms per step`);
   const width = Math.max(...summary.rows.map((r) => r.label.length));
   for (const r of summary.rows) {
     const detail = r.kind === 'compute'
-      ? `compute ${mean(r.compute_ms).toFixed(1)} ms + SyncBN wait ${mean(r.syncbn_wait_ms).toFixed(1)} ms per step`
-      : `busy ${mean(r.busy_ms).toFixed(1)} ms per step (${perStep > 0 ? Math.round((100 * mean(r.busy_ms)) / perStep) : 0}% of the step)`;
+      ? `compute ${mean(r.compute_ms ?? []).toFixed(1)} ms + SyncBN wait ${mean(r.syncbn_wait_ms ?? []).toFixed(1)} ms per step`
+      : `busy ${mean(r.busy_ms ?? []).toFixed(1)} ms per step (${perStep > 0 ? Math.round((100 * mean(r.busy_ms ?? [])) / perStep) : 0}% of the step)`;
     o.log(`  ${r.label.padEnd(width)}  ${detail}`);
   }
   return { timeline: path, svg: out, from_step: fromStep, available: stepRanges(available), ...summary };
