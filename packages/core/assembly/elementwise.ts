@@ -447,3 +447,165 @@ export function adam(
     store<f32>(p + o, pi * sh - (ss * mi) / (Mathf.sqrt(vi) / bc + e));
   }
 }
+
+// ---------------------------------------------------------------------------------------
+// 16-bit float transport (--grad-dtype): float32 to IEEE binary16 / bfloat16 bit patterns
+// and back, bit for bit what packages/protocol/src/half.ts defines (f16Bits, bf16Bits,
+// f16Value, bf16Value), on the float32 bit patterns with integer lanes. Patterns are u16,
+// 2-byte aligned.
+
+/** Eight u16 patterns from the i32 lanes of a then b, each in [0, 0xffff] (packusdw: no saturation happens). */
+@inline function narrow16(a: v128, b: v128): v128 {
+  return i16x8.narrow_i32x4_u(a, b);
+}
+
+/** The largest |x[i]| as float32 bits (non-NaN magnitudes order like these integers; NaN's exceed ∞'s). */
+export function maxAbsBits(x: usize, n: i32): i32 {
+  const ABS = i32x4.splat(0x7fffffff);
+  let m0 = i32x4.splat(0), m1 = i32x4.splat(0);
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const p = x + (<usize>i << 2);
+    m0 = i32x4.max_s(m0, v128.and(v128.load(p), ABS));
+    m1 = i32x4.max_s(m1, v128.and(v128.load(p, 16), ABS));
+  }
+  const m = i32x4.max_s(m0, m1);
+  let best = max(max(i32x4.extract_lane(m, 0), i32x4.extract_lane(m, 1)), max(i32x4.extract_lane(m, 2), i32x4.extract_lane(m, 3)));
+  for (; i < n; i++) best = max(best, load<i32>(x + (<usize>i << 2)) & 0x7fffffff);
+  return best;
+}
+
+/** bf16Bits of a float32 bit pattern (scalar; the vector loop's lanes outside its fast range). */
+function bf16One(u: u32): u16 {
+  const a = u & 0x7fffffff;
+  if (a > 0x7f800000) return 0x7fc0; // NaN
+  const rounded = (u + 0x7fff + ((u >>> 16) & 1)) >>> 16;
+  if (a >= 0x7f7f8000 && a < 0x7f800000) return <u16>((rounded & 0x8000) | 0x7f7f); // would round past the largest finite
+  return <u16>rounded;
+}
+
+/**
+ * h[i] = bf16Bits(x[i]): round to nearest even, one add and a shift on the bit pattern.
+ * Below 0x7f7f8000 in magnitude that is all (no rounding reaches ∞). The loop notes,
+ * without branching, whether any value was at or above it (NaN, ±∞, the top of the range),
+ * and if so the scalar form redoes every value (a gradient has none, or is refused anyway).
+ */
+export function toBf16(x: usize, h: usize, n: i32): void {
+  const ABS = i32x4.splat(0x7fffffff), LIMIT = i32x4.splat(0x7f7f7fff), HALF = i32x4.splat(0x7fff), ONE = i32x4.splat(1);
+  let largest = i32x4.splat(0); // the largest |x| pattern seen
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const p = x + (<usize>i << 2);
+    const u = v128.load(p), v = v128.load(p, 16);
+    largest = i32x4.max_s(largest, i32x4.max_s(v128.and(u, ABS), v128.and(v, ABS)));
+    const ru = i32x4.shr_u(i32x4.add(u, i32x4.add(HALF, v128.and(i32x4.shr_u(u, 16), ONE))), 16);
+    const rv = i32x4.shr_u(i32x4.add(v, i32x4.add(HALF, v128.and(i32x4.shr_u(v, 16), ONE))), 16);
+    v128.store(h + (<usize>i << 1), narrow16(ru, rv));
+  }
+  if (v128.any_true(i32x4.gt_s(largest, LIMIT))) i = 0;
+  for (; i < n; i++) store<u16>(h + (<usize>i << 1), bf16One(load<u32>(x + (<usize>i << 2))));
+}
+
+/** x[i] = bf16Value(h[i]): the pattern as a float32's top half. */
+export function fromBf16(h: usize, x: usize, n: i32): void {
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const v = v128.load(h + (<usize>i << 1)), p = x + (<usize>i << 2);
+    v128.store(p, i32x4.shl(i32x4.extend_low_i16x8_u(v), 16));
+    v128.store(p, i32x4.shl(i32x4.extend_high_i16x8_u(v), 16), 16);
+  }
+  for (; i < n; i++) store<u32>(x + (<usize>i << 2), <u32>load<u16>(h + (<usize>i << 1)) << 16);
+}
+
+/**
+ * f16Bits(y) of a float32 value y (x·scale, rounded to float32), held at ±top as
+ * f16Clamped does (scalar; the vector loop's lanes outside its fast range): NaN to
+ * sign|0x7e00; |y| ≥ 0x477ff000 (65520 and up) to ±∞; below 2^-14 the subnormal |y|·2^24
+ * rounded to the nearest even integer (exact in float32); otherwise the float32 pattern
+ * re-biased (112 << 23) and shifted right 13, rounding to nearest even (a carry runs on
+ * into the exponent).
+ */
+function f16One(y: f32, top: u32): u16 {
+  const u = reinterpret<u32>(y);
+  const sign = (u >>> 16) & 0x8000;
+  const a = u & 0x7fffffff;
+  let m: u32;
+  if (a > 0x7f800000) m = 0x7e00;
+  else if (a >= 0x477ff000) m = 0x7c00;
+  else if (a < 0x38800000) m = <u32>nearest<f32>(reinterpret<f32>(a) * 16777216.0);
+  else {
+    const t = a - (112 << 23);
+    m = (t + 0xfff + ((t >>> 13) & 1)) >>> 13;
+  }
+  if (m > top && m <= 0x7c00) m = top;
+  return <u16>(sign | m);
+}
+
+/**
+ * h[i] = f16Clamped(x[i], scale, top), scale a power of two float32 holds exactly (so the
+ * float32 product is the float64 one rounded once). Every lane takes both the normal and
+ * the subnormal form and picks one, which is all below 65520 in magnitude. The loop notes,
+ * without branching, whether any value was at or above it (±∞, NaN, overflow), and if so
+ * (or whenever top holds values below binary16's largest) the scalar form redoes them all.
+ */
+export function toF16(x: usize, h: usize, n: i32, scale: f32, top: i32): void {
+  const S = f32x4.splat(scale), ABS = i32x4.splat(0x7fffffff), LIMIT = i32x4.splat(0x477fefff);
+  const BIAS = i32x4.splat(112 << 23), HALF = i32x4.splat(0xfff), ONE = i32x4.splat(1), SUB = i32x4.splat(0x38800000);
+  const HALF_F = f32x4.splat(0.5), SIGN = i32x4.splat(0x8000);
+  let largest = i32x4.splat(top < 0x7bff ? 0x7fffffff : 0); // the largest |y| pattern seen
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const p = x + (<usize>i << 2);
+    const y = f32x4.mul(v128.load(p), S), z = f32x4.mul(v128.load(p, 16), S);
+    const a = v128.and(y, ABS), b = v128.and(z, ABS);
+    largest = i32x4.max_s(largest, i32x4.max_s(a, b));
+    v128.store(h + (<usize>i << 1), narrow16(
+      f16Lanes(y, a, BIAS, HALF, ONE, SUB, HALF_F, SIGN),
+      f16Lanes(z, b, BIAS, HALF, ONE, SUB, HALF_F, SIGN),
+    ));
+  }
+  if (v128.any_true(i32x4.gt_s(largest, LIMIT))) i = 0;
+  for (; i < n; i++) store<u16>(h + (<usize>i << 1), f16One(load<f32>(x + (<usize>i << 2)) * scale, top));
+}
+
+/**
+ * f16One's two finite forms for four lanes below 65520 (a = |y|'s pattern), the constants
+ * hoisted by the caller. The subnormal one is |y|·2^24 rounded to nearest even: |y| + 0.5
+ * rounds |y| to units of 2^-24 (0.5's ulp), so its pattern less 0.5's is that integer.
+ */
+@inline function f16Lanes(y: v128, a: v128, BIAS: v128, HALF: v128, ONE: v128, SUB: v128, HALF_F: v128, SIGN: v128): v128 {
+  const t = i32x4.sub(a, BIAS);
+  const normal = i32x4.shr_u(i32x4.add(t, i32x4.add(HALF, v128.and(i32x4.shr_u(t, 13), ONE))), 13);
+  const sub = i32x4.sub(f32x4.add(a, HALF_F), HALF_F);
+  return v128.or(v128.and(i32x4.shr_u(y, 16), SIGN), v128.bitselect(sub, normal, i32x4.lt_s(a, SUB)));
+}
+
+/**
+ * f16Value of four patterns (in i32 lanes) times `inverse` (1/scale, a power of two float32
+ * holds exactly, so the float32 product is the float64 one rounded once): the exponent
+ * re-biased into float32's (twice for ±∞ and NaN, which keeps them so), subnormals as
+ * m·2^-24 (0.5 + m·2^-24 as a pattern, less 0.5). The constants are hoisted by the caller.
+ */
+@inline function f16Values(w: v128, inverse: v128, MAG: v128, BIAS: v128, HALF_BITS: v128, HALF_F: v128, NORMAL: v128, INF16: v128): v128 {
+  const sign = i32x4.shl(i32x4.shr_u(w, 15), 31);
+  const a = v128.and(w, MAG);
+  const normal = i32x4.add(i32x4.add(i32x4.shl(a, 13), BIAS), v128.and(i32x4.gt_s(a, INF16), BIAS));
+  const sub = f32x4.sub(i32x4.add(a, HALF_BITS), HALF_F); // (0.5 + m·2^-24) − 0.5, exact
+  return f32x4.mul(v128.or(v128.bitselect(sub, normal, i32x4.lt_s(a, NORMAL)), sign), inverse);
+}
+
+/** x[i] = f16Value(h[i]) · inverse. */
+export function fromF16(h: usize, x: usize, n: i32, inverse: f32): void {
+  const INV = f32x4.splat(inverse), MAG = i32x4.splat(0x7fff), BIAS = i32x4.splat(112 << 23);
+  const HALF_BITS = i32x4.splat(0x3f000000), HALF_F = f32x4.splat(0.5), NORMAL = i32x4.splat(0x0400), INF16 = i32x4.splat(0x7bff);
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const v = v128.load(h + (<usize>i << 1)), p = x + (<usize>i << 2);
+    v128.store(p, f16Values(i32x4.extend_low_i16x8_u(v), INV, MAG, BIAS, HALF_BITS, HALF_F, NORMAL, INF16));
+    v128.store(p, f16Values(i32x4.extend_high_i16x8_u(v), INV, MAG, BIAS, HALF_BITS, HALF_F, NORMAL, INF16), 16);
+  }
+  for (; i < n; i++) {
+    const w = i32x4.splat(<i32>load<u16>(h + (<usize>i << 1)));
+    store<f32>(x + (<usize>i << 2), f32x4.extract_lane(f16Values(w, INV, MAG, BIAS, HALF_BITS, HALF_F, NORMAL, INF16), 0));
+  }
+}

@@ -9,6 +9,8 @@
  * bfloat16 keeps float32's 8 exponent bits (8 significant bits) and needs no scale.
  */
 
+import { decodeHalfWasm, encodeHalfWasm, maxAbsBitsWasm } from '@flotilla/core';
+
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
@@ -85,6 +87,8 @@ export function f16Scale(values: Float32Array): number {
  * check with the scale's scan this way).
  */
 export function maxAbsBits(values: Float32Array): number {
+  const simd = maxAbsBitsWasm(values); // core's WebAssembly SIMD where it applies
+  if (simd >= 0) return simd;
   const bits = new Int32Array(values.buffer, values.byteOffset, values.length);
   const even = bits.length & ~1;
   let m0 = 0;
@@ -132,11 +136,20 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * Writes `src` (times `scale` for f16) as 16-bit patterns into dst[0..src.length), bit for
- * bit what encodeHalfReference writes. The loops work on the float32 bit patterns with
+ * bit what encodeHalfReference writes: core's WebAssembly SIMD kernel where it applies
+ * (about 9x faster than the TypeScript below for the default model's gradient), else
+ * encodeHalfTypeScript.
+ */
+export function encodeHalf(kind: HalfKind, src: Float32Array, scale: number, dst: Uint16Array): void {
+  if (!encodeHalfWasm(kind, src, scale, kind === 'f16' ? topPattern(scale) : 0, dst)) encodeHalfTypeScript(kind, src, scale, dst);
+}
+
+/**
+ * encodeHalf in TypeScript, bit for bit the same. The loops work on the float32 bit patterns with
  * integers only and, on little-endian hosts with a 4-byte aligned `dst`, store two patterns
  * per 32-bit write (about 4x faster for f16 and 2x for bf16 than the per-element form).
  */
-export function encodeHalf(kind: HalfKind, src: Float32Array, scale: number, dst: Uint16Array): void {
+export function encodeHalfTypeScript(kind: HalfKind, src: Float32Array, scale: number, dst: Uint16Array): void {
   const bits = new Int32Array(src.buffer, src.byteOffset, src.length);
   const paired = Math.min(src.length, dst.length) >> 1; // (writes past a short dst vanish, as typed-array stores do)
   const pairs = LITTLE_ENDIAN && dst.byteOffset % 4 === 0 ? new Int32Array(dst.buffer, dst.byteOffset, paired) : null;
@@ -318,8 +331,16 @@ function f16Element(u: number, row: number, x: number, scale: number, top: numbe
   return (row & 0xffff) + ((m + (1 << (shift - 1)) - 1 + ((m >>> shift) & 1)) >>> shift);
 }
 
-/** Decodes 16-bit patterns (divided by `scale` for f16) into dst[0..src.length). */
+/**
+ * Decodes 16-bit patterns (divided by `scale` for f16) into dst[0..src.length): core's
+ * WebAssembly SIMD kernel where it applies, else decodeHalfTypeScript; the same values.
+ */
 export function decodeHalf(kind: HalfKind, src: Uint16Array, scale: number, dst: Float32Array): void {
+  if (!decodeHalfWasm(kind, src, scale, dst)) decodeHalfTypeScript(kind, src, scale, dst);
+}
+
+/** decodeHalf in TypeScript: bf16 by shifting, f16 by a table of all 65,536 values. */
+export function decodeHalfTypeScript(kind: HalfKind, src: Uint16Array, scale: number, dst: Float32Array): void {
   const n = src.length;
   const pairs = LITTLE_ENDIAN && src.byteOffset % 4 === 0 ? new Int32Array(src.buffer, src.byteOffset, n >> 1) : null;
   let i = 0;

@@ -1,14 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { bf16Value, f16Value } from '../src/index.js';
 import {
-  decodeHalf, encodeHalf, encodeHalfReference, f16Scale, f16ScaleOfMaxBits, f16ScaleReference, maxAbsBits, type HalfKind,
+  decodeHalf, decodeHalfTypeScript, encodeHalf, encodeHalfReference, encodeHalfTypeScript, f16Scale, f16ScaleOfMaxBits, f16ScaleReference, maxAbsBits, type HalfKind,
 } from '../src/half.js';
 import { seeded } from './helpers.js';
 
 /**
- * The table-driven, integer-only encoders (and the paired 32-bit loads and stores) against
- * the per-element definition (f16Bits/bf16Bits through encodeHalfReference): bit for bit.
+ * Both fast encoders and decoders against the per-element definition (f16Bits/bf16Bits
+ * through encodeHalfReference, f16Value/bf16Value), bit for bit: encodeHalf/decodeHalf,
+ * which take core's WebAssembly SIMD kernels from 256 values on, and the table-driven,
+ * integer-only TypeScript (with its paired 32-bit loads and stores) they fall back to.
  */
+const CODECS = [
+  { name: 'encodeHalf (WebAssembly from 256 values)', encode: encodeHalf, decode: decodeHalf },
+  { name: 'encodeHalfTypeScript', encode: encodeHalfTypeScript, decode: decodeHalfTypeScript },
+];
 
 const hex = (h: number) => `0x${h.toString(16).padStart(4, '0')}`;
 
@@ -28,7 +34,9 @@ function floatsAt(values: ArrayLike<number>, offset: number): Float32Array {
   return out;
 }
 
-function expectSameEncoding(kind: HalfKind, values: Float32Array, scale: number, what: string): void {
+type Encoder = typeof encodeHalf;
+
+function expectSameEncoding(encodeHalf: Encoder, kind: HalfKind, values: Float32Array, scale: number, what: string): void {
   for (const offset of [0, 1]) {
     const want = halvesAt(values.length, offset);
     const got = halvesAt(values.length, offset);
@@ -72,17 +80,17 @@ function mixedValues(rand: () => number, n: number, center: number): Float32Arra
   return out;
 }
 
-describe('fast f16 encoder', () => {
+describe.each(CODECS)('$name: f16', ({ encode }) => {
   it('matches the per-element encoder over random arrays, at the chosen scale and at others', () => {
     const rand = seeded(4401);
     for (let trial = 0; trial < 300; trial++) {
       const n = [0, 1, 2, 3, 5, 6, 7, 9, 31, 33, 101, 1000, 4097][trial % 13];
       const center = 2 ** (Math.floor(rand() * 250) - 130);
       const values = mixedValues(rand, n, center);
-      expectSameEncoding('f16', values, f16Scale(values), `trial ${trial}`);
+      expectSameEncoding(encode, 'f16', values, f16Scale(values), `trial ${trial}`);
       // Scales that push values into binary16 subnormals, underflow, overflow, float32 over/underflow.
       for (const k of [Math.floor(rand() * 300) - 170, Math.floor(rand() * 40) - 10, 113, 114, -113, -160, -161, 126]) {
-        expectSameEncoding('f16', values, 2 ** k, `trial ${trial}`);
+        expectSameEncoding(encode, 'f16', values, 2 ** k, `trial ${trial}`);
       }
     }
   });
@@ -94,9 +102,9 @@ describe('fast f16 encoder', () => {
       for (const tie of [2 ** -25, 3 * 2 ** -25, 2 ** -14 - 2 ** -25, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 65520, 2049, 65504]) specials.push(tie * 2 ** k, -tie * 2 ** k);
     }
     const values = new Float32Array(specials);
-    for (let k = -170; k <= 130; k++) expectSameEncoding('f16', values, 2 ** k, 'specials');
+    for (let k = -170; k <= 130; k++) expectSameEncoding(encode, 'f16', values, 2 ** k, 'specials');
     // Scales that are not powers of two take the per-element form.
-    for (const scale of [3, 0.75, 1e-30]) expectSameEncoding('f16', values, scale, 'specials');
+    for (const scale of [3, 0.75, 1e-30]) expectSameEncoding(encode, 'f16', values, scale, 'specials');
   });
 
   it('matches for every float32 exponent and sign, with mantissas at and around the rounding points', () => {
@@ -108,17 +116,17 @@ describe('fast f16 encoder', () => {
     }
     const values = new Float32Array(new Uint32Array(patterns).buffer);
     for (const k of [-160, -126, -113, -112, -100, -24, -1, 0, 1, 10, 14, 18, 24, 50, 100, 112, 113, 126]) {
-      expectSameEncoding('f16', values, 2 ** k, 'exponent sweep');
+      expectSameEncoding(encode, 'f16', values, 2 ** k, 'exponent sweep');
     }
   });
 });
 
-describe('fast bf16 encoder', () => {
+describe.each(CODECS)('$name: bf16', ({ encode }) => {
   it('matches the per-element encoder over random arrays and every exponent', () => {
     const rand = seeded(4402);
     for (let trial = 0; trial < 300; trial++) {
       const n = [0, 1, 2, 3, 5, 6, 7, 9, 31, 33, 101, 1000, 4097][trial % 13];
-      expectSameEncoding('bf16', mixedValues(rand, n, 2 ** (Math.floor(rand() * 250) - 130)), 1, `trial ${trial}`);
+      expectSameEncoding(encode, 'bf16', mixedValues(rand, n, 2 ** (Math.floor(rand() * 250) - 130)), 1, `trial ${trial}`);
     }
     const patterns: number[] = [];
     for (let top9 = 0; top9 < 512; top9++) {
@@ -128,7 +136,69 @@ describe('fast bf16 encoder', () => {
     }
     // Around the largest finite bfloat16 and the rounding boundary to 2^128.
     for (let d = -3; d <= 3; d++) patterns.push(0x7f7f8000 + d, (0xff7f8000 + d) >>> 0, 0x7f7f7fff + d, (0x7f800000 + d) >>> 0);
-    expectSameEncoding('bf16', new Float32Array(new Uint32Array(patterns).buffer), 1, 'exponent sweep');
+    expectSameEncoding(encode, 'bf16', new Float32Array(new Uint32Array(patterns).buffer), 1, 'exponent sweep');
+  });
+});
+
+/**
+ * core's WebAssembly encoders take their vector lanes only for arrays whose every value
+ * (times the scale) is finite and below the first value that rounds to ±∞ (65520 for f16,
+ * 0x7f7f8000 as a pattern for bf16); one such value sends the whole array down the scalar
+ * form, which the arrays above (they all hold one) test. These hold none, at lengths that
+ * end with a partial vector.
+ */
+describe('encodeHalf: WebAssembly lanes (finite values below the overflow point)', () => {
+  /** Every float32 sign and exponent, mantissas at and around the rounding points, at or below `limit` as |pattern|. */
+  function sweep(mantissas: number[], limit: number): Float32Array {
+    const patterns: number[] = [];
+    for (let top9 = 0; top9 < 512; top9++) {
+      for (const m of mantissas) {
+        const u = ((top9 << 23) | m) >>> 0;
+        if ((u & 0x7fffffff) < limit) patterns.push(u);
+      }
+    }
+    while (patterns.length % 8 !== 5) patterns.push(0); // a partial vector at the end
+    return new Float32Array(new Uint32Array(patterns).buffer);
+  }
+
+  it('f16: normals, subnormals, ties and underflow at scales 2^-140..2^40', () => {
+    const mantissas = [0, 1, 0xfff, 0x1000, 0x1001, 0x2000, 0x3000, 0x7fe000, 0x7fefff, 0x7ff000, 0x7ff001, 0x7fffff, 0x400000, 0x123456];
+    for (let k = -140; k <= 40; k += 3) {
+      // Patterns whose product with 2^k stays below 65520: |u| < 0x477ff000 − k·2^23 (all, for k ≤ 0, below the top binades).
+      const limit = Math.min(0x7f800000, 0x477ff000 - k * 0x800000);
+      const values = sweep(mantissas, limit);
+      expect(values.length).toBeGreaterThan(256);
+      expect(values.every((x) => Number.isFinite(x) && Math.abs(Math.fround(x * 2 ** k)) < 65520)).toBe(true);
+      expectSameEncoding(encodeHalf, 'f16', values, 2 ** k, 'lane sweep');
+    }
+  });
+
+  it('f16: random gradients of every sign and magnitude at their own scale', () => {
+    const rand = seeded(4404);
+    for (const n of [256, 257, 263, 1000, 4097, 20_001]) {
+      const values = new Float32Array(n).map(() => (rand() < 0.1 ? 0 : (rand() < 0.5 ? -1 : 1) * 2 ** (rand() * 60 - 50)));
+      expectSameEncoding(encodeHalf, 'f16', values, f16Scale(values), `n ${n}`);
+    }
+  });
+
+  it('one value at or past the overflow point, at any position, sends the whole array to the scalar form', () => {
+    const rand = seeded(4405);
+    const base = new Float32Array(300).map(() => (rand() - 0.5) * 100);
+    for (const [kind, specials] of [['f16', [65520, -65520, 1e6, Infinity, -Infinity, NaN]], ['bf16', [3.3961514e38, -3.4028234663852886e38, Infinity, NaN]]] as const) {
+      for (const at of [0, 1, 3, 4, 5, 7, 8, 12, 15, 290, 295, 296, 299]) {
+        for (const special of specials) {
+          const values = base.slice();
+          values[at] = special;
+          expectSameEncoding(encodeHalf, kind, values, 1, `${special} at ${at}`);
+        }
+      }
+    }
+  });
+
+  it('bf16: every exponent below the top, mantissas around the rounding points', () => {
+    const values = sweep([0, 1, 0x7fff, 0x8000, 0x8001, 0x18000, 0x17fff, 0x7f7fff, 0x7f8000, 0x7fffff, 0x400000], 0x7f7f8000);
+    expect(values.length).toBeGreaterThan(256);
+    expectSameEncoding(encodeHalf, 'bf16', values, 1, 'lane sweep');
   });
 });
 
@@ -148,9 +218,23 @@ describe('fast f16Scale', () => {
     }
     expect(f16Scale(floatsAt([1, 2, 65536], 1))).toBe(f16ScaleReference(floatsAt([1, 2, 65536], 1)));
   });
+
+  it('maxAbsBits is the largest magnitude pattern at every length (WebAssembly from 256 values on)', () => {
+    const rand = seeded(4406);
+    for (const n of [1, 7, 255, 256, 257, 263, 1000, 8192, 8193, 20_001]) {
+      for (let trial = 0; trial < 4; trial++) {
+        const values = mixedValues(rand, n, 2 ** (Math.floor(rand() * 250) - 130));
+        if (trial > 0) values[Math.floor(rand() * n)] = [NaN, Infinity, -Infinity, -3e38][trial];
+        const bits = new Uint32Array(values.buffer, values.byteOffset, n);
+        let want = 0;
+        for (let i = 0; i < n; i++) want = Math.max(want, bits[i] & 0x7fffffff);
+        expect(maxAbsBits(floatsAt(values, trial % 2))).toBe(want);
+      }
+    }
+  });
 });
 
-describe('decodeHalf', () => {
+describe.each(CODECS)('$name: decoding', ({ decode: decodeHalf }) => {
   it('decodes every pattern as the per-element lookup does, at either alignment', () => {
     const all = new Uint16Array(65536).map((_, i) => i);
     for (const offset of [0, 1]) {

@@ -42,6 +42,11 @@ interface WasmExports {
     p: number, g: number, m: number, v: number, n: number,
     stepSize: number, bc2Sqrt: number, beta1: number, beta2: number, eps: number, l2: number, shrink: number,
   ): void;
+  maxAbsBits(x: number, n: number): number;
+  toBf16(x: number, h: number, n: number): void;
+  fromBf16(h: number, x: number, n: number): void;
+  toF16(x: number, h: number, n: number, scale: number, top: number): void;
+  fromF16(h: number, x: number, n: number, inverse: number): void;
   philoxFill(
     out: number, n: number, blkLo: number, blkHi: number, w0: number,
     s0: number, s1: number, k0: number, k1: number, threshold: number, value: number,
@@ -57,6 +62,7 @@ const CHUNK = 8192;
 const loadModule = lazyInstance<WasmExports>(ELEMENTWISE_WASM_BASE64);
 let f32 = new Float32Array(0);
 let f64 = new Float64Array(0);
+let u16 = new Uint16Array(0);
 /** Where the arena starts (0 until the module is loaded: it is never 0 after). */
 let base = 0;
 let top = 0;
@@ -84,6 +90,7 @@ function begin(bytes: number): WasmExports | null {
   if (f32.buffer !== memory.buffer) {
     f32 = new Float32Array(memory.buffer);
     f64 = new Float64Array(memory.buffer);
+    u16 = new Uint16Array(memory.buffer);
   }
   top = base;
   return w;
@@ -350,4 +357,58 @@ export function adamWasm(
     ? instance() : null;
   if (w === null) { adamReference(params, grads, expAvg, expAvgSq, stepSize, bc2Sqrt, beta1, beta2, eps, l2, shrink); return; }
   pieces(n, [grads], [params, expAvg, expAvgSq], [], ([gp, pp, mp, vp], len) => w.adam(pp, gp, mp, vp, len, stepSize, bc2Sqrt, beta1, beta2, eps, l2, shrink));
+}
+
+/** The smallest and largest powers of two float32 holds exactly (2^-149 is its least subnormal). */
+const F32_POW2_MIN = 2 ** -149, F32_POW2_MAX = 2 ** 127;
+const exactInFloat32 = (power: number): boolean => power >= F32_POW2_MIN && power <= F32_POW2_MAX;
+
+/**
+ * The largest |x[i]| as float32 bits (x[i] & 0x7fffffff; 0x7f800000 or more when x holds a
+ * non-finite value), or -1 where the module does not apply (the caller's TypeScript then).
+ */
+export function maxAbsBitsWasm(x: Float32Array): number {
+  const n = x.length;
+  const w = n >= WASM_MIN_ELEMENTS ? instance() : null;
+  if (w === null) return -1;
+  let best = 0;
+  forChunks(n, 1, (at, len) => { best = Math.max(best, w.maxAbsBits(put32(piece(x, at, len), len), len)); });
+  return best;
+}
+
+/**
+ * dst[i] = the 16-bit pattern of src[i]: bfloat16 (bf16Bits), or binary16 of src[i]·scale
+ * held at ±top (f16Clamped; `scale` a power of two). Returns false, touching nothing, where
+ * the module does not apply (too short, no WebAssembly SIMD, a scale float32 cannot hold):
+ * the caller then takes its TypeScript path.
+ */
+export function encodeHalfWasm(kind: 'f16' | 'bf16', src: Float32Array, scale: number, top: number, dst: Uint16Array): boolean {
+  const n = src.length;
+  const w = n >= WASM_MIN_ELEMENTS && dst.length >= n && (kind === 'bf16' || exactInFloat32(scale)) ? instance() : null;
+  if (w === null) return false;
+  forChunks(n, 2, (at, len) => {
+    const x = put32(piece(src, at, len), len), h = reserve(len, 2);
+    if (kind === 'bf16') w.toBf16(x, h, len);
+    else w.toF16(x, h, len, scale, top);
+    dst.set(u16.subarray(h >> 1, (h >> 1) + len), at);
+  });
+  return true;
+}
+
+/**
+ * dst[i] = the value of the 16-bit pattern src[i] (bf16Value, or f16Value divided by
+ * `scale`, a power of two). Returns false, touching nothing, where the module does not apply.
+ */
+export function decodeHalfWasm(kind: 'f16' | 'bf16', src: Uint16Array, scale: number, dst: Float32Array): boolean {
+  const n = src.length;
+  const w = n >= WASM_MIN_ELEMENTS && dst.length >= n && (kind === 'bf16' || exactInFloat32(1 / scale)) ? instance() : null;
+  if (w === null) return false;
+  forChunks(n, 2, (at, len) => {
+    const h = reserve(len, 2), x = reserve(len, 4);
+    u16.set(src.subarray(at, at + len), h >> 1);
+    if (kind === 'bf16') w.fromBf16(h, x, len);
+    else w.fromF16(h, x, len, 1 / scale);
+    get32(x, piece(dst, at, len), len);
+  });
+  return true;
 }

@@ -16,7 +16,7 @@ export type { Kernels } from './types.js';
 export { matmulReference } from './matmul-reference.js';
 export { matmulBlocked } from './matmul-blocked.js';
 export { matmulWasm, matmulWasmBuild, matmulWasmSimd, wasmMatmulAvailable, type MatmulWasmBuild } from './matmul-wasm.js';
-export { wasmElementwiseAvailable } from './elementwise-wasm.js';
+export { wasmElementwiseAvailable, encodeHalfWasm, decodeHalfWasm, maxAbsBitsWasm } from './elementwise-wasm.js';
 
 /** The TypeScript elementwise kernels (the definition; float64 always runs these). */
 export const ELEMENTWISE_REFERENCE = {
