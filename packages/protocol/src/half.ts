@@ -137,8 +137,8 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 /**
  * Writes `src` (times `scale` for f16) as 16-bit patterns into dst[0..src.length), bit for
  * bit what encodeHalfReference writes: core's WebAssembly SIMD kernel where it applies
- * (about 9x faster than the TypeScript below for the default model's gradient), else
- * encodeHalfTypeScript.
+ * (3.7x as fast as the TypeScript below on the default model's gradient, copies in and out
+ * included), else encodeHalfTypeScript.
  */
 export function encodeHalf(kind: HalfKind, src: Float32Array, scale: number, dst: Uint16Array): void {
   if (!encodeHalfWasm(kind, src, scale, kind === 'f16' ? topPattern(scale) : 0, dst)) encodeHalfTypeScript(kind, src, scale, dst);
@@ -333,7 +333,8 @@ function f16Element(u: number, row: number, x: number, scale: number, top: numbe
 
 /**
  * Decodes 16-bit patterns (divided by `scale` for f16) into dst[0..src.length): core's
- * WebAssembly SIMD kernel where it applies, else decodeHalfTypeScript; the same values.
+ * WebAssembly SIMD kernel where it applies (3.3x as fast as the TypeScript for f16, 4.5x
+ * for bf16), else decodeHalfTypeScript; the same values.
  */
 export function decodeHalf(kind: HalfKind, src: Uint16Array, scale: number, dst: Float32Array): void {
   if (!decodeHalfWasm(kind, src, scale, dst)) decodeHalfTypeScript(kind, src, scale, dst);
