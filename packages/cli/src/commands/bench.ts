@@ -94,7 +94,7 @@ async function benchAllReduceCommand(args: BenchArgs): Promise<void> {
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`Invalid --rounds: ${args.rounds} (expected a positive integer)`);
   if (!Number.isInteger(warmupRounds) || warmupRounds < 0) throw new Error(`Invalid --untimed: ${args.untimed} (expected a non-negative integer)`);
   const bench = await benchAllReduce(list(args.floats ?? '1e5,1e6,1e7', '--floats'), list(args.workers ?? '2,4,8', '--workers'), {
-    rounds, warmupRounds, warmupMs: 1000, log,
+    rounds, warmupRounds, warmupMs: 1000, log, transport: args.transport ?? DEFAULT_TRANSPORT,
   });
   if (args.json) process.stdout.write(`${JSON.stringify(bench)}\n`);
 }
@@ -157,7 +157,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       .option('latency-us', { type: 'number', describe: 'predict: one-way link latency in µs [default: 50]' })
       .option('grad-bytes', { type: 'number', describe: 'predict: bytes per gradient value on the wire, 4 or 2 [default: 4]' })
       .option('allreduce', { type: 'string', describe: 'predict: ps (parameter server, as built) or ring (what a ring all-reduce would do) [default: ps]' })
-      .option('transport', { choices: TRANSPORTS, describe: 'scaling: how the workers reach the coordinator, unix or tcp (see train --transport) [default: unix; tcp on Windows]' })
+      .option('transport', { choices: TRANSPORTS, describe: 'scaling: how the workers reach the coordinator, unix or tcp (see train --transport); allreduce: the sockets of the bound, the echo and the all-reduce alike [default: unix; tcp on Windows]' })
       .option('timeline', { type: 'boolean', describe: 'scaling: also record each run\'s timed steps in its folder\'s timeline.json (draw one with flotilla timeline OUT/2x1)' }),
   handler: async (args) => {
     if (args.suite === 'scaling' || args.suite === 'allreduce') noteMissingNodeFlags();
