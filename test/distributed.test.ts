@@ -40,14 +40,6 @@ describe('data-parallel training on real processes equals one process', () => {
     }
   });
 
-  it('the transport changes no bits: workers over loopback TCP (--transport tcp) equal workers over the Unix domain socket (the default)', () => {
-    const unix = train('2x1-unix', ['--workers', '2', '--threads', '1']);
-    const tcp = train('2x1-tcp', ['--workers', '2', '--threads', '1', '--transport', 'tcp']);
-    expect(readFileSync(join(base, '2x1-unix', 'worker-0.log'), 'utf8')).toMatch(/ws\+unix:\/\//);
-    expect(readFileSync(join(base, '2x1-tcp', 'worker-0.log'), 'utf8')).toMatch(/ws:\/\/127\.0\.0\.1:\d+/);
-    expect(tcp.params).toEqual(unix.params);
-  });
-
   it('gradient parts sent during backward change no bits: --bucket-mb 0.001 (a part at each BatchNorm) equals whole gradients', () => {
     const args = ['--workers', '2', '--threads', '2'];
     const whole = train('2x2-whole', [...args, '--bucket-mb', '0']);
@@ -139,25 +131,6 @@ describe('bad input', () => {
     expect(result.stderr).toMatch(/refused a connection: authentication failed: wrong token/);
     expect(lastJson(result.stdout)).toMatchObject({ steps: 3, workers: 1 });
     expect(result.stderr + result.stdout).not.toContain(token);
-  });
-
-  it('a coordinator with --socket takes workers over its Unix domain socket and over TCP in one run, and removes the socket file', async () => {
-    const out = join(base, 'socket');
-    const socket = join(base, 'coordinator.sock');
-    const coordinator = flotillaAsync(['coordinator', '--port', '0', '--socket', socket, '--workers', '2', ...DATA, '--steps', '3', '--out', out, '--json'], { env: { FLOTILLA_TOKEN: 'k' } });
-    const port = await waitFor('the coordinator to listen', () => /listening on ws:\/\/127\.0\.0\.1:(\d+) and ws\+unix:\/\//.exec(coordinator.output().stderr)?.[1], 60_000);
-    expect(existsSync(socket)).toBe(true);
-    const viaSocket = flotillaAsync(['worker', '--connect', `ws+unix://${socket}`], { env: { FLOTILLA_TOKEN: 'k' }, timeoutMs: 120_000 });
-    const viaTcp = flotillaAsync(['worker', '--connect', `ws://127.0.0.1:${port}`], { env: { FLOTILLA_TOKEN: 'k' }, timeoutMs: 120_000 });
-    const [socketWorker, tcpWorker] = [await viaSocket.done, await viaTcp.done];
-    expect(socketWorker.status, socketWorker.stderr).toBe(0);
-    expect(tcpWorker.status, tcpWorker.stderr).toBe(0);
-    expect(socketWorker.stderr).toContain(`at ws+unix://${socket} at step 0`);
-    expect(tcpWorker.stderr).toContain(`at ws://127.0.0.1:${port} at step 0`);
-    const result = await coordinator.done;
-    expect(result.status, result.stderr).toBe(0);
-    expect(lastJson(result.stdout)).toMatchObject({ steps: 3, workers: 2 });
-    expect(existsSync(socket)).toBe(false);
   });
 
   it('a worker on another matmul kernel is named in a warning, and the run goes on', async () => {

@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { createServer, type Server as HttpServer } from 'node:http';
 import { evaluate, matmulKernelLabel, ModelEarlyStopping, shardRanges, takeFirst, type Dataset } from '@flotilla/core';
 import {
   decodeMessage, encodeMessage, FramePool, frameLimits, minPartFloats, PROTOCOL_VERSION, ProtocolError, Timeline, validateAgainst, type Message, type WorkerMessage,
@@ -26,12 +24,6 @@ export interface CoordinatorOptions {
   token: string;
   host?: string;
   port?: number;
-  /**
-   * Also listen on this Unix domain socket (a named pipe on Windows): workers on this
-   * machine connect with ws+unix://PATH, which moves a frame at about twice the bandwidth of
-   * loopback TCP for less CPU (no TCP/IP stack). The file is removed on close.
-   */
-  socketPath?: string;
   /** Workers to wait for before the first step. */
   workers: number;
   /** How long to wait for them. */
@@ -117,7 +109,6 @@ const MAX_CONSECUTIVE_SKIPS = 5;
 export class Coordinator {
   readonly state: TrainingState;
   private server: WebSocketServer | null = null;
-  private local: { http: HttpServer; wss: WebSocketServer } | null = null;
   private readonly workers = new Map<number, WorkerConn>();
   private nextWorkerId = 0;
   private current: StepRound | null = null;
@@ -164,17 +155,6 @@ export class Coordinator {
       server.once('listening', resolve);
       server.once('error', reject);
     });
-    const socketPath = this.options.socketPath;
-    if (socketPath !== undefined) {
-      const http = createServer();
-      const wss = new WebSocketServer({ server: http, perMessageDeflate: false, maxPayload });
-      wss.on('connection', (ws) => this.admit(ws, 'unix socket'));
-      await new Promise<void>((resolve, reject) => {
-        http.once('error', (error) => reject(new Error(`cannot listen on the socket ${socketPath}: ${error.message}`)));
-        http.listen(socketPath, resolve);
-      });
-      this.local = { http, wss }; // only now is the file ours to remove on close
-    }
     const timeoutMs = this.options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS;
     const heartbeat = encodeMessage({ type: 'heartbeat', time: 0 });
     let lastBeat = 0;
@@ -536,12 +516,5 @@ export class Coordinator {
     const server = this.server;
     this.server = null;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-    const local = this.local;
-    this.local = null;
-    if (local) {
-      await new Promise<void>((resolve) => local.wss.close(() => resolve()));
-      await new Promise<void>((resolve) => local.http.close(() => resolve()));
-      rmSync(this.options.socketPath!, { force: true });
-    }
   }
 }

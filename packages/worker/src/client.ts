@@ -208,7 +208,7 @@ function connectOnce(options: WorkerOptions, log: (line: string) => void, existi
             adopt(session);
           }
           session.link = { exchange, sendPart };
-          log(`worker ${message.workerId}: joined run ${message.runId} at ${options.url} at step ${message.step} with ${options.threads} thread(s)`);
+          log(`worker ${message.workerId}: joined run ${message.runId} at step ${message.step} with ${options.threads} thread(s)`);
           return;
         }
         case 'step':

@@ -1,17 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { createServer, connect as tcpConnect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { GradientSum } from '@flotilla/coordinator';
 import { decodeMessage, encodeMessage, FramePool, frameLimits } from '@flotilla/protocol';
 import { clientSocketOptions } from '@flotilla/worker';
 import WebSocket, { WebSocketServer } from 'ws';
 import { NODE_FLAGS } from '../node-flags.js';
-import type { Transport } from '../train/distributed-run.js';
 
 const CLI = fileURLToPath(new URL('../../bin/flotilla.js', import.meta.url));
 
@@ -38,9 +32,7 @@ export interface AllReduceRun {
 }
 
 export interface AllReduceBench {
-  /** The sockets everything went through (bound, echo and all-reduce alike). */
-  transport: Transport;
-  /** The bound's bandwidth: the best one-way transfer of the run over that transport, bytes/s. */
+  /** The bound's bandwidth: the best one-way loopback TCP transfer of the run, bytes/s. */
   loopback_bytes_per_sec: number;
   /** Every transfer measured, bytes/s: half before the all-reduces, half after. */
   loopback_transfers: number[];
@@ -56,19 +48,13 @@ export interface AllReduceOptions {
   /** Loopback transfers before the all-reduces, and as many after. */
   transfers?: number;
   transferBytes?: number;
-  /** Loopback TCP, or a Unix domain socket as local training uses by default. */
-  transport: Transport;
   log: (line: string) => void;
 }
 
-/** A fresh socket path in the temp folder. */
-const socketPath = (): string => join(tmpdir(), `flotilla-bench-${process.pid}-${randomBytes(6).toString('hex')}.sock`);
-
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** Raw one-way bandwidth in bytes/s over `transport`: a child process sends `bytes`, we read them all. */
-async function loopbackBandwidth(bytes: number, transport: Transport): Promise<number> {
-  const path = transport === 'unix' ? socketPath() : null;
+/** Raw one-way loopback TCP bandwidth in bytes/s: a child process sends `bytes`, we read them all. */
+async function loopbackBandwidth(bytes: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer((socket) => {
       let got = 0;
@@ -78,25 +64,23 @@ async function loopbackBandwidth(bytes: number, transport: Transport): Promise<n
         if (got >= bytes) {
           const seconds = (performance.now() - started) / 1000;
           socket.destroy();
-          server.close(() => { if (path !== null) rmSync(path, { force: true }); });
+          server.close();
           resolve(bytes / seconds);
         }
       });
     });
-    const listening = (): void => {
+    server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      const target = path !== null ? JSON.stringify(path) : `${typeof address === 'object' && address ? address.port : 0}, '127.0.0.1'`;
+      const port = typeof address === 'object' && address ? address.port : 0;
       const child = spawn(process.execPath, ['-e', `
-        const s = require('net').connect(${target}, () => {
+        const s = require('net').connect(${port}, '127.0.0.1', () => {
           const chunk = Buffer.alloc(1 << 20, 7); let left = ${bytes};
           const pump = () => { while (left > 0) { left -= chunk.length; if (!s.write(chunk)) return s.once('drain', pump); } s.end(); };
           pump();
         });
         s.on('error', () => process.exit(0));`], { stdio: 'ignore' });
       child.on('error', reject);
-    };
-    if (path !== null) server.listen(path, listening);
-    else server.listen(0, '127.0.0.1', listening);
+    });
   });
 }
 
@@ -209,37 +193,12 @@ async function timeEchoes(sockets: WebSocket[], floats: number, options: AllRedu
   }
 }
 
-const TRANSPORT_NAMES: Record<Transport, string> = { tcp: 'loopback TCP', unix: 'Unix domain socket' };
-
-/** The best of `count` one-way transfers of `bytes`, each logged; returns them all. */
-async function loopbackTransfers(count: number, bytes: number, transport: Transport, when: string, log: (line: string) => void): Promise<number[]> {
+/** The best of `count` one-way loopback transfers of `bytes`, each logged; returns them all. */
+async function loopbackTransfers(count: number, bytes: number, when: string, log: (line: string) => void): Promise<number[]> {
   const transfers = [];
-  for (let i = 0; i < count; i++) transfers.push(await loopbackBandwidth(bytes, transport));
-  log(`${TRANSPORT_NAMES[transport]} ${when}, one way: ${transfers.map((b) => (b / 1e6).toFixed(0)).join(', ')} MB/s`);
+  for (let i = 0; i < count; i++) transfers.push(await loopbackBandwidth(bytes));
+  log(`loopback TCP ${when}, one way: ${transfers.map((b) => (b / 1e6).toFixed(0)).join(', ')} MB/s`);
   return transfers;
-}
-
-/** A ws server on loopback TCP or a fresh Unix domain socket; `close` also removes the socket file. */
-async function listenWs(transport: Transport, maxPayload: number): Promise<{ server: WebSocketServer; url: string; close: () => Promise<void> }> {
-  const options = { perMessageDeflate: false, maxPayload };
-  if (transport === 'tcp') {
-    const server = new WebSocketServer({ host: '127.0.0.1', port: 0, ...options });
-    await new Promise((r) => server.once('listening', r));
-    const address = server.address();
-    return { server, url: `ws://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`, close: () => new Promise((r) => server.close(() => r())) };
-  }
-  const path = socketPath();
-  const http: HttpServer = createHttpServer();
-  const server = new WebSocketServer({ server: http, ...options });
-  await new Promise<void>((r) => http.listen(path, r));
-  return {
-    server, url: `ws+unix://${path}`,
-    close: async () => {
-      await new Promise<void>((r) => server.close(() => r()));
-      await new Promise<void>((r) => http.close(() => r()));
-      rmSync(path, { force: true });
-    },
-  };
 }
 
 /**
@@ -255,12 +214,14 @@ async function listenWs(transport: Transport, maxPayload: number): Promise<{ ser
 export async function benchAllReduce(floatsList: number[], workersList: number[], options: AllReduceOptions): Promise<AllReduceBench> {
   const { log } = options;
   const count = options.transfers ?? 3, bytes = options.transferBytes ?? 256 << 20;
-  const { transport } = options;
-  const before = await loopbackTransfers(count, bytes, transport, 'before', log);
+  const before = await loopbackTransfers(count, bytes, 'before', log);
   const measured: Omit<AllReduceRun, 'socket_bound_ms' | 'ratio_to_bound'>[] = [];
   for (const floats of floatsList) {
     for (const workers of workersList) {
-      const { server, url, close } = await listenWs(transport, frameLimits({ paramCount: floats, bufferCount: 0 }).maxFrameBytes);
+      const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, maxPayload: frameLimits({ paramCount: floats, bufferCount: 0 }).maxFrameBytes });
+      await new Promise((r) => server.once('listening', r));
+      const address = server.address();
+      const url = `ws://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
       const sockets: WebSocket[] = [];
       const joined = new Promise<void>((resolve) => server.on('connection', (ws) => { sockets.push(ws); if (sockets.length === workers) resolve(); }));
       const children: ChildProcess[] = Array.from({ length: workers }, () => spawn(process.execPath, [...NODE_FLAGS, CLI, 'bench', 'allreduce-client', '--connect', url], { stdio: 'ignore' }));
@@ -273,7 +234,7 @@ export async function benchAllReduce(floatsList: number[], workersList: number[]
         // Also after a failed round, so no client process is left behind.
         for (const ws of sockets) ws.send(encodeMessage({ type: 'bye', reason: 'done' }));
         await Promise.all(children.map((c) => c.exitCode !== null || c.signalCode !== null ? null : new Promise((r) => c.once('exit', r))));
-        await close();
+        await new Promise((r) => server.close(r));
       }
       const ms = median(reduces.times), echoMs = median(echoes.times);
       const mbPerSec = (2 * workers * 4 * floats) / ms / 1000;
@@ -282,13 +243,13 @@ export async function benchAllReduce(floatsList: number[], workersList: number[]
         `(median of ${reduces.times.length} rounds after ${reduces.warmup} warm-up rounds); ws echo of the same bytes ${echoMs.toFixed(2)} ms`);
     }
   }
-  const after = await loopbackTransfers(count, bytes, transport, 'after', log);
+  const after = await loopbackTransfers(count, bytes, 'after', log);
   const bandwidth = Math.max(...before, ...after);
-  log(`socket bound: every byte out and back through one ${TRANSPORT_NAMES[transport]} at the best transfer, ${(bandwidth / 1e6).toFixed(0)} MB/s`);
+  log(`socket bound: every byte out and back through one loopback link at the best transfer, ${(bandwidth / 1e6).toFixed(0)} MB/s`);
   const runs = measured.map((m) => {
     const boundMs = (1000 * 2 * m.workers * 4 * m.floats) / bandwidth;
     log(`${m.floats.toExponential(0)} floats × ${m.workers} workers: ${m.ms.toFixed(2)} ms against a bound of ${boundMs.toFixed(2)} ms (${(m.ms / boundMs).toFixed(2)}×)`);
     return { ...m, socket_bound_ms: boundMs, ratio_to_bound: m.ms / boundMs };
   });
-  return { transport, loopback_bytes_per_sec: bandwidth, loopback_transfers: [...before, ...after], runs };
+  return { loopback_bytes_per_sec: bandwidth, loopback_transfers: [...before, ...after], runs };
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { BatchNorm, buildModel } from '@flotilla/core';
 import { RunDir, type RunConfig } from '@flotilla/coordinator';
 import { lineChartSvg, type Series } from '../charts/line-chart.js';
-import { runDistributedTraining, type Transport } from '../train/distributed-run.js';
+import { runDistributedTraining } from '../train/distributed-run.js';
 import { mean } from './stats.js';
 
 export interface Topology {
@@ -49,7 +49,7 @@ export function wireBytes(config: RunConfig, workers: number): number {
 export async function benchScaling(
   config: RunConfig, topologies: Topology[],
   /** `timeline`: also record each run's timed steps in its folder's timeline.json (for flotilla timeline). */
-  options: { warmup: number; outDir: string; log: (line: string) => void; matmul?: string; timeline?: boolean; transport?: Transport },
+  options: { warmup: number; outDir: string; log: (line: string) => void; matmul?: string; timeline?: boolean },
 ): Promise<ScalingRun[]> {
   const cores = availableParallelism();
   const runs: ScalingRun[] = [];
@@ -59,7 +59,7 @@ export async function benchScaling(
     // The topology's folder is this benchmark's own output: start it afresh, or the averages
     // below would take in the steps of every earlier run into the same --out.
     rmSync(dir, { recursive: true, force: true });
-    await runDistributedTraining(config, { ...t, transport: options.transport, ...(options.timeline ? { timeline: { from: options.warmup, to: Infinity } } : {}) }, new RunDir(dir), () => {});
+    await runDistributedTraining(config, { ...t, ...(options.timeline ? { timeline: { from: options.warmup, to: Infinity } } : {}) }, new RunDir(dir), () => {});
     const steps = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | string>)
       .filter((r) => r.kind === 'step' && (r.step as number) >= options.warmup);
     const total = (key: string): number => steps.reduce((s, r) => s + (r[key] as number), 0);

@@ -12,7 +12,6 @@ import { matmulKernelLabel, matmulWasmBuild } from '@flotilla/core';
 import { loadMnist } from '@flotilla/datasets';
 import { logFor, runConfigFrom, withTrainOptions, type TrainOptionArgs } from './train-options.js';
 import { noteMissingNodeFlags } from '../node-flags.js';
-import { DEFAULT_TRANSPORT, TRANSPORTS, type Transport } from '../train/distributed-run.js';
 
 interface BenchArgs extends TrainOptionArgs {
   suite: string;
@@ -31,7 +30,6 @@ interface BenchArgs extends TrainOptionArgs {
   'grad-bytes'?: number;
   allreduce?: string;
   timeline?: boolean;
-  transport?: Transport;
 }
 
 const pad = (s: string | number, n: number): string => String(s).padStart(n);
@@ -76,10 +74,9 @@ async function benchScalingCommand(args: BenchArgs): Promise<void> {
   const outDir = args.out ?? join('runs', `bench-scaling-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   // Workers inherit FLOTILLA_MATMUL, so this process's kernel is theirs.
   const matmul = matmulKernelLabel();
-  const transport = args.transport ?? DEFAULT_TRANSPORT;
-  log(`scaling benchmark: ${topologies.map((t) => `${t.workers}x${t.threads}`).join(', ')}; ${config.steps - warmup} timed steps of batch ${config.batch} after ${warmup} warm-up steps; matmul kernel ${matmul}; workers over ${transport === 'unix' ? 'a Unix domain socket' : 'loopback TCP'}`);
-  const runs = await benchScaling(config, topologies, { warmup, outDir, log, matmul, timeline: args.timeline, transport });
-  if (args.json) process.stdout.write(`${JSON.stringify({ matmul, transport, runs })}\n`);
+  log(`scaling benchmark: ${topologies.map((t) => `${t.workers}x${t.threads}`).join(', ')}; ${config.steps - warmup} timed steps of batch ${config.batch} after ${warmup} warm-up steps; matmul kernel ${matmul}`);
+  const runs = await benchScaling(config, topologies, { warmup, outDir, log, matmul, timeline: args.timeline });
+  if (args.json) process.stdout.write(`${JSON.stringify({ matmul, runs })}\n`);
 }
 
 /** `flotilla bench allreduce`: all-reduce time and bandwidth beside the loopback socket bound. */
@@ -94,7 +91,7 @@ async function benchAllReduceCommand(args: BenchArgs): Promise<void> {
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`Invalid --rounds: ${args.rounds} (expected a positive integer)`);
   if (!Number.isInteger(warmupRounds) || warmupRounds < 0) throw new Error(`Invalid --untimed: ${args.untimed} (expected a non-negative integer)`);
   const bench = await benchAllReduce(list(args.floats ?? '1e5,1e6,1e7', '--floats'), list(args.workers ?? '2,4,8', '--workers'), {
-    rounds, warmupRounds, warmupMs: 1000, log, transport: args.transport ?? DEFAULT_TRANSPORT,
+    rounds, warmupRounds, warmupMs: 1000, log,
   });
   if (args.json) process.stdout.write(`${JSON.stringify(bench)}\n`);
 }
@@ -157,7 +154,6 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       .option('latency-us', { type: 'number', describe: 'predict: one-way link latency in µs [default: 50]' })
       .option('grad-bytes', { type: 'number', describe: 'predict: bytes per gradient value on the wire, 4 or 2 [default: 4]' })
       .option('allreduce', { type: 'string', describe: 'predict: ps (parameter server, as built) or ring (what a ring all-reduce would do) [default: ps]' })
-      .option('transport', { choices: TRANSPORTS, describe: 'scaling: how the workers reach the coordinator, unix or tcp (see train --transport); allreduce: the sockets of the bound, the echo and the all-reduce alike [default: unix; tcp on Windows]' })
       .option('timeline', { type: 'boolean', describe: 'scaling: also record each run\'s timed steps in its folder\'s timeline.json (draw one with flotilla timeline OUT/2x1)' }),
   handler: async (args) => {
     if (args.suite === 'scaling' || args.suite === 'allreduce') noteMissingNodeFlags();

@@ -12,7 +12,6 @@ interface CoordinatorArgs extends TrainOptionArgs {
   resume?: string;
   port?: number;
   host?: string;
-  socket?: string;
   token?: string;
   workers?: number;
   timeline?: string;
@@ -25,7 +24,6 @@ export const coordinatorCommand: CommandModule<object, CoordinatorArgs> = {
     withTrainOptions(y)
       .option('port', { type: 'number', describe: 'Port to listen on [default: 7070]' })
       .option('host', { type: 'string', describe: 'Address to bind [default: 127.0.0.1; 0.0.0.0 for other machines]' })
-      .option('socket', { type: 'string', describe: 'Also listen on this Unix domain socket: workers on this machine join with --connect ws+unix://PATH (about twice the bandwidth of loopback TCP)' })
       .option('token', { type: 'string', describe: 'The run token workers must present [default: $FLOTILLA_TOKEN]' })
       .option('workers', { type: 'number', describe: 'Workers to wait for before the first step [default: 1]' })
       .option('resume', { type: 'string', describe: 'Continue the run in this folder from its newest good checkpoint' })
@@ -42,12 +40,11 @@ export const coordinatorCommand: CommandModule<object, CoordinatorArgs> = {
     const runDir = args.resume ? new RunDir(args.resume) : RunDir.forNewRun(args.out ?? RunDir.defaultPath());
     const coordinator = new Coordinator({
       config, ...runData(data, config), runDir, token,
-      host: args.host ?? '127.0.0.1', port: args.port ?? 7070, socketPath: args.socket, workers: args.workers ?? 1, joinTimeoutMs: 3600_000, onEvent: progressReporter(log),
+      host: args.host ?? '127.0.0.1', port: args.port ?? 7070, workers: args.workers ?? 1, joinTimeoutMs: 3600_000, onEvent: progressReporter(log),
       heartbeatTimeoutMs: 1000 * (args['heartbeat-timeout'] ?? 10), resume, timeline: parseTimelineSteps(args.timeline),
     });
     const port = await coordinator.listen();
-    const alsoSocket = args.socket === undefined ? '' : ` and ws+unix://${args.socket}`;
-    log(`coordinator listening on ws://${args.host ?? '127.0.0.1'}:${port}${alsoSocket}, waiting for ${args.workers ?? 1} worker(s); run folder ${runDir.path}`);
+    log(`coordinator listening on ws://${args.host ?? '127.0.0.1'}:${port}, waiting for ${args.workers ?? 1} worker(s); run folder ${runDir.path}`);
     process.once('SIGINT', () => void coordinator.close('interrupted').then(() => process.exit(130)));
     const summary = await coordinator.run();
     log(`test accuracy ${(100 * summary.test_accuracy).toFixed(2)}% (EMA ${(100 * summary.ema_test_accuracy).toFixed(2)}%), ${Math.round(summary.samples_per_sec)} samples/s`);

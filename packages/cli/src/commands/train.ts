@@ -1,7 +1,7 @@
 import { latestGoodCheckpoint, RunDir } from '@flotilla/coordinator';
 import { loadDataset } from '@flotilla/datasets';
 import type { CommandModule } from 'yargs';
-import { runDistributedTraining, TRANSPORTS, type Transport } from '../train/distributed-run.js';
+import { runDistributedTraining } from '../train/distributed-run.js';
 import { runLocalTraining } from '../train/local-run.js';
 import { logFor, resumeConfig, runConfigFrom, withTrainOptions, type TrainOptionArgs } from './train-options.js';
 import { noteMissingNodeFlags } from '../node-flags.js';
@@ -13,7 +13,6 @@ interface TrainArgs extends TrainOptionArgs {
   workers?: number;
   threads?: number;
   timeline?: string;
-  transport?: Transport;
 }
 
 export const trainCommand: CommandModule<object, TrainArgs> = {
@@ -25,7 +24,6 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option('workers', { type: 'number', describe: 'Worker processes to start on this machine [default: 2]' })
       .option('threads', { type: 'number', describe: 'Threads per worker; with --local, threads of this process computing each batch [default: 1]' })
       .option('resume', { type: 'string', describe: 'Continue the distributed run in this folder from its newest good checkpoint' })
-      .option('transport', { choices: TRANSPORTS, describe: 'How the workers reach the coordinator: unix (a Unix domain socket, about twice the bandwidth of loopback TCP) or tcp [default: unix; tcp on Windows]' })
       .option('timeline', { type: 'string', describe: 'Record where every process and thread spends each step, or steps FROM-TO: timeline.json in the run folder, a Chrome trace (open it in ui.perfetto.dev; draw it with flotilla timeline)' }),
   handler: async (args) => {
     const log = logFor(args.json);
@@ -34,7 +32,6 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     const runDir = args.resume ? new RunDir(args.resume) : RunDir.forNewRun(args.out ?? RunDir.defaultPath());
     if (args.local) {
       if (args.timeline !== undefined) throw new Error('--timeline records a distributed run; it does not apply to --local');
-      if (args.transport !== undefined) throw new Error('--transport is how workers reach the coordinator; it does not apply to --local');
       const summary = await runLocalTraining(config, loadDataset(config.dataset), runDir, log, args.threads ?? 1);
       log(`test accuracy ${(100 * summary.test_accuracy).toFixed(2)}%, test loss ${summary.test_loss.toFixed(4)}, ` +
         `${Math.round(summary.samples_per_sec)} samples/s; checkpoint ${summary.checkpoint}`);
@@ -49,7 +46,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     }
     const resume = args.resume ? latestGoodCheckpoint(args.resume, (m) => log(`warning: ${m}`)) : undefined;
     const heartbeatTimeoutMs = 1000 * (args['heartbeat-timeout'] ?? 10);
-    const summary = await runDistributedTraining(config, { workers, threads, heartbeatTimeoutMs, resume, timeline: parseTimelineSteps(args.timeline), transport: args.transport }, runDir, log);
+    const summary = await runDistributedTraining(config, { workers, threads, heartbeatTimeoutMs, resume, timeline: parseTimelineSteps(args.timeline) }, runDir, log);
     log(`test accuracy ${(100 * summary.test_accuracy).toFixed(2)}% (EMA ${(100 * summary.ema_test_accuracy).toFixed(2)}%), ` +
       `test loss ${summary.test_loss.toFixed(4)}, ${Math.round(summary.samples_per_sec)} samples/s; checkpoint ${summary.checkpoint}`);
     if (args.json) process.stdout.write(`${JSON.stringify(summary)}\n`);

@@ -14,7 +14,7 @@ export const workerCommand: CommandModule<object, WorkerArgs> = {
   describe: 'Join a coordinator and compute gradients with a pool of threads',
   builder: (y) =>
     y
-      .option('connect', { type: 'string', demandOption: true, describe: 'Coordinator address, ws://HOST:PORT, or ws+unix://PATH for its --socket on this machine' })
+      .option('connect', { type: 'string', demandOption: true, describe: 'Coordinator address, ws://HOST:PORT' })
       .option('token', { type: 'string', describe: 'The run token [default: $FLOTILLA_TOKEN]' })
       .option('threads', { type: 'number', describe: 'Threads computing gradients [default: 1]' })
       .option('retry-for', { type: 'number', describe: 'Seconds to keep trying to reach the coordinator [default: 60]' }),
@@ -23,7 +23,7 @@ export const workerCommand: CommandModule<object, WorkerArgs> = {
     if (!token) throw new Error('No token: pass --token or set FLOTILLA_TOKEN');
     const threads = args.threads ?? 1;
     if (!Number.isInteger(threads) || threads < 1) throw new Error(`Invalid --threads: ${threads} (expected a positive integer)`);
-    if (!/^(wss?|ws\+unix):\/\//.test(args.connect)) throw new Error(`Invalid --connect: ${args.connect} (expected ws://HOST:PORT or ws+unix://PATH)`);
+    if (!/^wss?:\/\//.test(args.connect)) throw new Error(`Invalid --connect: ${args.connect} (expected ws://HOST:PORT)`);
     noteMissingNodeFlags();
     await runWorker({ url: args.connect, token, threads, retryForMs: 1000 * (args['retry-for'] ?? 60) });
   },

@@ -1,8 +1,6 @@
 import { buildModel } from '@flotilla/core';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Coordinator, newToken, type CoordinatorEvent, type RunConfig, type RunDir, type RunSummary } from '@flotilla/coordinator';
@@ -56,23 +54,6 @@ export interface LaunchOptions {
   maxRestarts?: number;
   /** Record these steps of the run in its timeline (timeline.json in the run folder). */
   timeline?: TimelineSteps;
-  /**
-   * How the workers reach the coordinator: a Unix domain socket (the default but on
-   * Windows; about twice the bandwidth of loopback TCP, for less CPU), or loopback TCP, as
-   * workers on other machines would. The coordinator listens on loopback TCP either way.
-   */
-  transport?: Transport;
-}
-
-export type Transport = 'unix' | 'tcp';
-export const TRANSPORTS: readonly Transport[] = ['unix', 'tcp'];
-
-/** Unix domain sockets where there are any (ws+unix URLs do not take Windows pipe names). */
-export const DEFAULT_TRANSPORT: Transport = process.platform === 'win32' ? 'tcp' : 'unix';
-
-/** A fresh socket path for one run: short (Unix socket paths are limited to about 100 bytes), never reused. */
-function runSocketPath(): string {
-  return join(tmpdir(), `flotilla-${process.pid}-${randomBytes(6).toString('hex')}.sock`);
 }
 
 export async function runDistributedTraining(
@@ -81,20 +62,18 @@ export async function runDistributedTraining(
   const data = loadDataset(config.dataset);
   checkModelFitsData(buildModel(config.model), data, config.dataset);
   const token = newToken();
-  const socketPath = (topology.transport ?? DEFAULT_TRANSPORT) === 'unix' ? runSocketPath() : undefined;
   const coordinator = new Coordinator({
     config, ...runData(data, config), runDir, token,
-    host: '127.0.0.1', port: 0, socketPath, workers: topology.workers, onEvent: progressReporter(log),
+    host: '127.0.0.1', port: 0, workers: topology.workers, onEvent: progressReporter(log),
     heartbeatTimeoutMs: topology.heartbeatTimeoutMs, resume: topology.resume, timeline: topology.timeline,
   });
   const port = await coordinator.listen();
-  const url = socketPath === undefined ? `ws://127.0.0.1:${port}` : `ws+unix://${socketPath}`;
-  log(`coordinator on ${url}; starting ${topology.workers} worker(s) × ${topology.threads} thread(s); run folder ${runDir.path}`);
+  log(`coordinator on ws://127.0.0.1:${port}; starting ${topology.workers} worker(s) × ${topology.threads} thread(s); run folder ${runDir.path}`);
   const children: ChildProcess[] = [];
   const failures: string[] = [];
   const maxRestarts = topology.maxRestarts ?? 3;
   const start = (i: number, restarts: number): void => {
-    const child = spawn(process.execPath, [...NODE_FLAGS, CLI, 'worker', '--connect', url, '--threads', String(topology.threads)], {
+    const child = spawn(process.execPath, [...NODE_FLAGS, CLI, 'worker', '--connect', `ws://127.0.0.1:${port}`, '--threads', String(topology.threads)], {
       env: { ...process.env, FLOTILLA_TOKEN: token },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
