@@ -167,6 +167,25 @@ describe('bad input', () => {
     }
   });
 
+  it('bench scaling --repeats runs the topologies in turn and reports each one\'s median run and its spread', () => {
+    const out = join(base, 'bench-repeats');
+    const r = flotilla(['bench', 'scaling', '--topologies', '1x1,2x1', '--steps', '4', '--untimed', '1', '--repeats', '3', ...DATA, '--out', out, '--json'], { timeoutMs: 180_000 });
+    expect(r.status, r.stderr).toBe(0);
+    // In turn: 1x1, 2x1, 1x1, 2x1, 1x1, 2x1, each run in a folder of its own.
+    const order = [...r.stderr.matchAll(/^(\d) worker\(s\) × (\d) thread\(s\), run (\d) of 3:/gm)].map((m) => `${m[1]}x${m[2]} ${m[3]}`);
+    expect(order).toEqual(['1x1 1', '2x1 1', '1x1 2', '2x1 2', '1x1 3', '2x1 3']);
+    for (const t of ['1x1', '2x1']) for (const k of [1, 2, 3]) expect(stepsLogged(join(out, `${t}-run${k}`))).toBe(4);
+    const { repeats, runs } = lastJson(r.stdout) as { repeats: number; runs: Array<{ samples_per_sec: number; samples_per_sec_runs: number[]; efficiency: number; steps: number }> };
+    expect(repeats).toBe(3);
+    for (const run of runs) {
+      expect(run.samples_per_sec_runs).toHaveLength(3);
+      expect(run.samples_per_sec).toBe([...run.samples_per_sec_runs].sort((a, b) => a - b)[1]);
+      expect(run.steps).toBe(3);
+    }
+    expect(runs[0].efficiency).toBe(1);
+    expect(runs[1].efficiency).toBeCloseTo(runs[1].samples_per_sec / (2 * runs[0].samples_per_sec), 12);
+  });
+
   it('a new run refuses a folder that holds a run, and leaves it alone', () => {
     const out = join(base, 'taken');
     expect(flotilla(['train', '--local', '--steps', '2', ...DATA, '--out', out]).status).toBe(0);

@@ -6,6 +6,7 @@ import { decodeMessage, encodeMessage, FramePool, frameLimits } from '@flotilla/
 import { clientSocketOptions } from '@flotilla/worker';
 import WebSocket, { WebSocketServer } from 'ws';
 import { NODE_FLAGS } from '../node-flags.js';
+import { median } from './stats.js';
 
 const CLI = fileURLToPath(new URL('../../bin/flotilla.js', import.meta.url));
 
@@ -51,7 +52,6 @@ export interface AllReduceOptions {
   log: (line: string) => void;
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Raw one-way loopback TCP bandwidth in bytes/s: a child process sends `bytes`, we read them all. */
 async function loopbackBandwidth(bytes: number): Promise<number> {

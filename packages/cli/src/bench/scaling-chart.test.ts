@@ -3,7 +3,7 @@ import { scalingChart, type ScalingRun } from './scaling.js';
 
 const run = (workers: number, threads: number, samples: number, efficiency: number): ScalingRun => ({
   workers, threads, samples_per_sec: samples, efficiency, oversubscribed: false, steps: 60, step_ms: 1, compute_ms: 1,
-  bn_wait_ms: 0, communication_ms: 0, optimizer_ms: 0, wire_bytes_per_step: 0,
+  bn_wait_ms: 0, communication_ms: 0, optimizer_ms: 0, wire_bytes_per_step: 0, samples_per_sec_runs: [samples],
 });
 
 describe('the scaling chart', () => {

@@ -5,7 +5,7 @@ import { BatchNorm, buildModel } from '@flotilla/core';
 import { RunDir, type RunConfig } from '@flotilla/coordinator';
 import { lineChartSvg, type Series } from '../charts/line-chart.js';
 import { runDistributedTraining } from '../train/distributed-run.js';
-import { mean } from './stats.js';
+import { mean, median } from './stats.js';
 
 export interface Topology {
   workers: number;
@@ -25,7 +25,14 @@ export interface ScalingRun extends Topology {
   optimizer_ms: number;
   /** Payload bytes crossing the sockets per step (parameters out, gradients in, SyncBN rounds). */
   wire_bytes_per_step: number;
+  /**
+   * samples/s of every run of this topology, in the order they ran (--repeats); the fields
+   * above are those of the median run, and efficiency is against the median 1 × 1 run.
+   */
+  samples_per_sec_runs: number[];
 }
+
+type Measured = Omit<ScalingRun, 'efficiency' | 'samples_per_sec_runs'>;
 
 /**
  * Payload bytes per step for N workers: params+buffers out (float32), gradient (float32, or
@@ -41,45 +48,62 @@ export function wireBytes(config: RunConfig, workers: number): number {
   return workers * (4 * (params + buffers) + gradientBytes * params + 4 * buffers + bn);
 }
 
+/** One training run of topology `t` in `dir` (made afresh), measured over its steps from `warmup` on. */
+async function measureRun(config: RunConfig, t: Topology, dir: string, warmup: number, timeline: boolean, cores: number): Promise<Measured> {
+  // The folder is this benchmark's own output: start it afresh, or the averages below would
+  // take in the steps of every earlier run into the same --out.
+  rmSync(dir, { recursive: true, force: true });
+  await runDistributedTraining(config, { ...t, ...(timeline ? { timeline: { from: warmup, to: Infinity } } : {}) }, new RunDir(dir), () => {});
+  const steps = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | string>)
+    .filter((r) => r.kind === 'step' && (r.step as number) >= warmup);
+  const total = (key: string): number => steps.reduce((s, r) => s + (r[key] as number), 0);
+  const average = (key: string): number => mean(steps.map((r) => r[key] as number));
+  return {
+    ...t, samples_per_sec: (1000 * total('samples')) / total('step_ms'), oversubscribed: t.workers * t.threads > cores, steps: steps.length,
+    step_ms: average('step_ms'), compute_ms: average('compute_ms'), bn_wait_ms: average('bn_wait_ms'),
+    communication_ms: average('communication_ms'), optimizer_ms: average('optimizer_ms'), wire_bytes_per_step: wireBytes(config, t.workers),
+  };
+}
+
 /**
  * Real training runs (coordinator here, workers as processes on loopback) for each
  * topology; throughput and the step-time breakdown come from the runs' metrics.jsonl,
- * skipping warm-up steps while V8 optimises.
+ * skipping warm-up steps while V8 optimises. With `repeats` > 1 the topologies run in
+ * turn that many times (1x1, 2x1, 1x1, 2x1, ...: a machine whose speed drifts, as a VM's
+ * does, then moves every topology alike), each into a folder of its own, and each
+ * topology reports its median run with the spread of all of them.
  */
 export async function benchScaling(
   config: RunConfig, topologies: Topology[],
   /** `timeline`: also record each run's timed steps in its folder's timeline.json (for flotilla timeline). */
-  options: { warmup: number; outDir: string; log: (line: string) => void; matmul?: string; timeline?: boolean },
+  options: { warmup: number; outDir: string; log: (line: string) => void; matmul?: string; timeline?: boolean; repeats?: number },
 ): Promise<ScalingRun[]> {
   const cores = availableParallelism();
-  const runs: ScalingRun[] = [];
-  let base = 0;
-  for (const t of topologies) {
-    const dir = join(options.outDir, `${t.workers}x${t.threads}`);
-    // The topology's folder is this benchmark's own output: start it afresh, or the averages
-    // below would take in the steps of every earlier run into the same --out.
-    rmSync(dir, { recursive: true, force: true });
-    await runDistributedTraining(config, { ...t, ...(options.timeline ? { timeline: { from: options.warmup, to: Infinity } } : {}) }, new RunDir(dir), () => {});
-    const steps = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | string>)
-      .filter((r) => r.kind === 'step' && (r.step as number) >= options.warmup);
-    const total = (key: string): number => steps.reduce((s, r) => s + (r[key] as number), 0);
-    const sps = (1000 * total('samples')) / total('step_ms');
-    if (t.workers === 1 && t.threads === 1) base = sps;
-    const run: ScalingRun = {
-      ...t, samples_per_sec: sps, efficiency: base > 0 ? sps / (base * t.workers * t.threads) : NaN,
-      oversubscribed: t.workers * t.threads > cores, steps: steps.length,
-      step_ms: mean(steps.map((r) => r.step_ms as number)), compute_ms: mean(steps.map((r) => r.compute_ms as number)),
-      bn_wait_ms: mean(steps.map((r) => r.bn_wait_ms as number)), communication_ms: mean(steps.map((r) => r.communication_ms as number)),
-      optimizer_ms: mean(steps.map((r) => r.optimizer_ms as number)), wire_bytes_per_step: wireBytes(config, t.workers),
-    };
-    runs.push(run);
-    options.log(`${t.workers} worker(s) × ${t.threads} thread(s): ${Math.round(sps)} samples/s, efficiency ${Number.isFinite(run.efficiency) ? run.efficiency.toFixed(2) : 'n/a (needs a 1x1 run first)'}` +
-      `${run.oversubscribed ? ` (oversubscribed: ${t.workers * t.threads} threads on ${cores} cores)` : ''}; step ${run.step_ms.toFixed(1)} ms = ` +
-      `compute ${run.compute_ms.toFixed(1)} + BatchNorm sync wait ${run.bn_wait_ms.toFixed(1)} + communication ${run.communication_ms.toFixed(1)} + ` +
-      `optimizer ${run.optimizer_ms.toFixed(1)}; ${(run.wire_bytes_per_step / 1e6).toFixed(1)} MB on the wire per step`);
+  const repeats = options.repeats ?? 1;
+  const measured: Measured[][] = topologies.map(() => []);
+  for (let r = 0; r < repeats; r++) {
+    for (const [i, t] of topologies.entries()) {
+      const name = `${t.workers}x${t.threads}`;
+      const run = await measureRun(config, t, join(options.outDir, repeats > 1 ? `${name}-run${r + 1}` : name), options.warmup, options.timeline ?? false, cores);
+      measured[i].push(run);
+      options.log(`${t.workers} worker(s) × ${t.threads} thread(s)${repeats > 1 ? `, run ${r + 1} of ${repeats}` : ''}: ${Math.round(run.samples_per_sec)} samples/s` +
+        `${run.oversubscribed ? ` (oversubscribed: ${t.workers * t.threads} threads on ${cores} cores)` : ''}; step ${run.step_ms.toFixed(1)} ms = ` +
+        `compute ${run.compute_ms.toFixed(1)} + BatchNorm sync wait ${run.bn_wait_ms.toFixed(1)} + communication ${run.communication_ms.toFixed(1)} + ` +
+        `optimizer ${run.optimizer_ms.toFixed(1)}; ${(run.wire_bytes_per_step / 1e6).toFixed(1)} MB on the wire per step`);
+    }
+  }
+  const typical = measured.map((list) => {
+    const middle = median(list.map((m) => m.samples_per_sec));
+    return { ...list.find((m) => m.samples_per_sec === middle)!, samples_per_sec_runs: list.map((m) => m.samples_per_sec) };
+  });
+  const base = typical.find((m) => m.workers === 1 && m.threads === 1)?.samples_per_sec ?? NaN;
+  const runs: ScalingRun[] = typical.map((m) => ({ ...m, efficiency: m.samples_per_sec / (base * m.workers * m.threads) }));
+  for (const run of runs) {
+    const spread = repeats > 1 ? ` (median of ${repeats} runs: ${run.samples_per_sec_runs.map((x) => Math.round(x)).join(', ')})` : '';
+    options.log(`${run.workers} × ${run.threads}: ${Math.round(run.samples_per_sec)} samples/s${spread}, efficiency ${Number.isFinite(run.efficiency) ? run.efficiency.toFixed(2) : 'n/a (no 1x1 run)'}`);
   }
   mkdirSync(options.outDir, { recursive: true });
-  writeFileSync(join(options.outDir, 'scaling.json'), `${JSON.stringify({ ...(options.matmul ? { matmul: options.matmul } : {}), runs }, null, 2)}\n`);
+  writeFileSync(join(options.outDir, 'scaling.json'), `${JSON.stringify({ ...(options.matmul ? { matmul: options.matmul } : {}), repeats, runs }, null, 2)}\n`);
   writeFileSync(join(options.outDir, 'scaling.svg'), scalingChart(runs));
   options.log(`wrote ${join(options.outDir, 'scaling.json')} and scaling.svg`);
   return runs;

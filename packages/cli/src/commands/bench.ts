@@ -30,6 +30,7 @@ interface BenchArgs extends TrainOptionArgs {
   'grad-bytes'?: number;
   allreduce?: string;
   timeline?: boolean;
+  repeats?: number;
 }
 
 const pad = (s: string | number, n: number): string => String(s).padStart(n);
@@ -71,12 +72,14 @@ async function benchScalingCommand(args: BenchArgs): Promise<void> {
   if (!Number.isInteger(warmup) || warmup < 0) throw new Error(`Invalid --untimed: ${args.untimed} (expected a non-negative integer)`);
   if (config.steps <= warmup) throw new Error(`--steps ${config.steps} leaves no timed step after ${warmup} warm-up steps (--untimed)`);
   const topologies = parseTopologies(args.topologies, args.workers ?? '1,2', args.threads ?? '1,2');
+  const repeats = args.repeats ?? 1;
+  if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`Invalid --repeats: ${args.repeats} (expected a positive integer)`);
   const outDir = args.out ?? join('runs', `bench-scaling-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   // Workers inherit FLOTILLA_MATMUL, so this process's kernel is theirs.
   const matmul = matmulKernelLabel();
-  log(`scaling benchmark: ${topologies.map((t) => `${t.workers}x${t.threads}`).join(', ')}; ${config.steps - warmup} timed steps of batch ${config.batch} after ${warmup} warm-up steps; matmul kernel ${matmul}`);
-  const runs = await benchScaling(config, topologies, { warmup, outDir, log, matmul, timeline: args.timeline });
-  if (args.json) process.stdout.write(`${JSON.stringify({ matmul, runs })}\n`);
+  log(`scaling benchmark: ${topologies.map((t) => `${t.workers}x${t.threads}`).join(', ')}${repeats > 1 ? `, ${repeats} times in turn` : ''}; ${config.steps - warmup} timed steps of batch ${config.batch} after ${warmup} warm-up steps; matmul kernel ${matmul}`);
+  const runs = await benchScaling(config, topologies, { warmup, outDir, log, matmul, timeline: args.timeline, repeats });
+  if (args.json) process.stdout.write(`${JSON.stringify({ matmul, repeats, runs })}\n`);
 }
 
 /** `flotilla bench allreduce`: all-reduce time and bandwidth beside the loopback socket bound. */
@@ -154,6 +157,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       .option('latency-us', { type: 'number', describe: 'predict: one-way link latency in µs [default: 50]' })
       .option('grad-bytes', { type: 'number', describe: 'predict: bytes per gradient value on the wire, 4 or 2 [default: 4]' })
       .option('allreduce', { type: 'string', describe: 'predict: ps (parameter server, as built) or ring (what a ring all-reduce would do) [default: ps]' })
+      .option('repeats', { type: 'number', describe: 'scaling: run the topologies in turn this many times and report each one\'s median run and spread [default: 1]' })
       .option('timeline', { type: 'boolean', describe: 'scaling: also record each run\'s timed steps in its folder\'s timeline.json (draw one with flotilla timeline OUT/2x1)' }),
   handler: async (args) => {
     if (args.suite === 'scaling' || args.suite === 'allreduce') noteMissingNodeFlags();
