@@ -27,4 +27,21 @@ describe('the scaling chart', () => {
     expect(svg).toContain('samples/s, W workers × 1 thread');
     expect(svg).not.toContain('efficiency, ');
   });
+
+  it('draws each topology\'s spread over repeated runs as a whisker from its slowest run to its fastest, and none for a single run', () => {
+    expect(scalingChart([run(1, 1, 3924, 1), run(2, 1, 4318, 0.55)])).not.toContain('class="range"');
+    const repeated = (r: ScalingRun, runs: number[]): ScalingRun => ({ ...r, samples_per_sec_runs: runs });
+    const svg = scalingChart([repeated(run(1, 1, 4000, 1), [3000, 4000, 4500]), repeated(run(2, 1, 6000, 0.75), [6000, 5500, 6600])]);
+    const whiskers = [...svg.matchAll(/<path class="range" d="M([\d.]+),([\d.]+)H[\d.]+M[\d.]+,[\d.]+V([\d.]+)/g)].map((m) => m.slice(1).map(Number));
+    expect(whiskers).toHaveLength(2);
+    // The y axis runs 0..niceMax(6600) = 8000 over the plot's 310 px from y = 350 up to y = 40.
+    const y = (v: number): number => 40 + 310 - (v / 8000) * 310;
+    expect(whiskers[0][1]).toBeCloseTo(y(4500), 9);
+    expect(whiskers[0][2]).toBeCloseTo(y(3000), 9);
+    expect(whiskers[1][1]).toBeCloseTo(y(6600), 9);
+    expect(whiskers[1][2]).toBeCloseTo(y(5500), 9);
+    // Each through its own point (x of the circle, whisker centred on it).
+    const circles = [...svg.matchAll(/<circle cx="([\d.]+)" cy="[\d.]+" r="4" fill="#17becf"/g)].map((m) => Number(m[1]));
+    expect(whiskers.map((w) => w[0] + 5)).toEqual(circles);
+  });
 });

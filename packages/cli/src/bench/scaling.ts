@@ -112,7 +112,7 @@ export async function benchScaling(
 /**
  * Throughput (left axis) and efficiency (right axis) against total threads, one line per way
  * of adding threads (more threads in one worker, more one-thread workers, both), so 1 × 2
- * and 2 × 1 stay apart.
+ * and 2 × 1 stay apart; repeated runs add a whisker for their spread.
  */
 export function scalingChart(runs: ScalingRun[]): string {
   const families = [
@@ -124,7 +124,9 @@ export function scalingChart(runs: ScalingRun[]): string {
   for (const f of families) {
     const members = runs.filter(f.has).sort((a, b) => a.workers * a.threads - b.workers * b.threads);
     if (members.length === 0 || (members.length === 1 && members[0].workers * members[0].threads === 1)) continue;
-    series.push({ name: `samples/s, ${f.label}`, color: f.blue, points: members.map((r) => [r.workers * r.threads, r.samples_per_sec]) });
+    // With --repeats, a whisker from the slowest run to the fastest through each median.
+    const ranges = members.map((r): [number, number] | null => (r.samples_per_sec_runs.length > 1 ? [Math.min(...r.samples_per_sec_runs), Math.max(...r.samples_per_sec_runs)] : null));
+    series.push({ name: `samples/s, ${f.label}`, color: f.blue, points: members.map((r) => [r.workers * r.threads, r.samples_per_sec]), ranges });
     const efficient = members.filter((r) => Number.isFinite(r.efficiency));
     if (efficient.length > 0) series.push({ name: `efficiency, ${f.label}`, color: f.red, right: true, points: efficient.map((r) => [r.workers * r.threads, r.efficiency]) });
   }

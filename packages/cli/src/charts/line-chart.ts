@@ -5,6 +5,8 @@ export interface Series {
   color: string;
   /** Plot against the right-hand axis. */
   right?: boolean;
+  /** Per point, a [low, high] range drawn as a whisker through it (e.g. the spread of repeated runs). */
+  ranges?: Array<[number, number] | null>;
 }
 
 export interface ChartOptions {
@@ -41,8 +43,9 @@ export function lineChartSvg(series: Series[], o: ChartOptions): string {
   const pw = width - m.left - m.right, ph = plotHeight - m.top - m.bottom;
   const xs = series.flatMap((s) => s.points.map((p) => p[0]));
   const xMin = Math.min(...xs), xMax = Math.max(...xs);
-  const yMaxL = niceMax(Math.max(0, ...series.filter((s) => !s.right).flatMap((s) => s.points.map((p) => p[1]))));
-  const yMaxR = niceMax(Math.max(0, ...series.filter((s) => s.right).flatMap((s) => s.points.map((p) => p[1]))));
+  const tops = (s: Series): number[] => [...s.points.map((p) => p[1]), ...(s.ranges ?? []).map((r) => r?.[1] ?? 0)];
+  const yMaxL = niceMax(Math.max(0, ...series.filter((s) => !s.right).flatMap(tops)));
+  const yMaxR = niceMax(Math.max(0, ...series.filter((s) => s.right).flatMap(tops)));
   const sx = (x: number): number => m.left + (xMax === xMin ? pw / 2 : ((x - xMin) / (xMax - xMin)) * pw);
   const sy = (y: number, right = false): number => m.top + ph - (y / (right ? yMaxR : yMaxL)) * ph;
   const parts: string[] = [
@@ -68,6 +71,11 @@ export function lineChartSvg(series: Series[], o: ChartOptions): string {
     const pts = s.points.map(([x, y]) => `${sx(x)},${sy(y, s.right)}`).join(' ');
     parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts}"/>`);
     for (const [x, y] of s.points) parts.push(`<circle cx="${sx(x)}" cy="${sy(y, s.right)}" r="4" fill="${s.color}"/>`);
+    s.ranges?.forEach((range, k) => {
+      if (!range) return;
+      const x = sx(s.points[k][0]), lo = sy(range[0], s.right), hi = sy(range[1], s.right);
+      parts.push(`<path class="range" d="M${x - 5},${hi}H${x + 5}M${x},${hi}V${lo}M${x - 5},${lo}H${x + 5}" stroke="${s.color}" stroke-width="1.5" fill="none"/>`);
+    });
     const lx = m.left + (i % 2) * (pw / 2), ly = plotHeight + Math.floor(i / 2) * 18;
     parts.push(`<rect x="${lx}" y="${ly}" width="12" height="3" fill="${s.color}"/>`);
     parts.push(`<text x="${lx + 18}" y="${ly + 5}">${esc(s.name)}</text>`);
