@@ -451,8 +451,9 @@ export function adam(
 // ---------------------------------------------------------------------------------------
 // 16-bit float transport (--grad-dtype): float32 to IEEE binary16 / bfloat16 bit patterns
 // and back, bit for bit what packages/protocol/src/half.ts defines (f16Bits, bf16Bits,
-// f16Value, bf16Value), on the float32 bit patterns with integer lanes. Patterns are u16,
-// 2-byte aligned.
+// f16Value, bf16Value) and tested there, on the float32 bit patterns with integer lanes.
+// Patterns are u16, 2-byte aligned. The wrapper calls them per piece of 8192 values, so a
+// value that sends a call to its scalar form does so for its piece only.
 
 /** Eight u16 patterns from the i32 lanes of a then b, each in [0, 0xffff] (packusdw: no saturation happens). */
 @inline function narrow16(a: v128, b: v128): v128 {
@@ -488,7 +489,7 @@ function bf16One(u: u32): u16 {
  * h[i] = bf16Bits(x[i]): round to nearest even, one add and a shift on the bit pattern.
  * Below 0x7f7f8000 in magnitude that is all (no rounding reaches ∞). The loop notes,
  * without branching, whether any value was at or above it (NaN, ±∞, the top of the range),
- * and if so the scalar form redoes every value (a gradient has none, or is refused anyway).
+ * and if so the scalar form redoes all n (a gradient has none, or is refused anyway).
  */
 export function toBf16(x: usize, h: usize, n: i32): void {
   const ABS = i32x4.splat(0x7fffffff), LIMIT = i32x4.splat(0x7f7f7fff), HALF = i32x4.splat(0x7fff), ONE = i32x4.splat(1);

@@ -1,8 +1,8 @@
 // Micro-benchmark of 16-bit gradient transport (run after building: `node bench/half.mjs` in packages/protocol).
 // Times encodeMessage/decodeMessage of a gradient message of N values in f32, f16 and bf16, and the raw
-// f16Scale / encodeHalf / decodeHalf loops. Median of several timed runs after a warm-up.
+// f16Scale / encodeHalf / decodeHalf loops, beside their TypeScript fallbacks. Median of several timed runs after a warm-up.
 import { decodeMessage, encodeMessage, f16Scale } from '../dist/index.js';
-import { decodeHalf, encodeHalf } from '../dist/half.js';
+import { decodeHalf, decodeHalfTypeScript, encodeHalf, encodeHalfTypeScript } from '../dist/half.js';
 
 const N = Number(process.env.N ?? 536_586);
 const BUFFERS = 256; // BatchNorm buffers ride along as float32
@@ -68,10 +68,14 @@ const halves = new Uint16Array(N);
 const back = new Float32Array(N);
 rows.push(['f16Scale', time(() => { sink += f16Scale(g); })]);
 const scale = f16Scale(g);
-rows.push(['encodeHalf f16', time(() => encodeHalf('f16', g, scale, halves))]);
-rows.push(['decodeHalf f16', time(() => decodeHalf('f16', halves, scale, back))]);
-rows.push(['encodeHalf bf16', time(() => encodeHalf('bf16', g, 1, halves))]);
-rows.push(['decodeHalf bf16', time(() => decodeHalf('bf16', halves, 1, back))]);
+// encodeHalf/decodeHalf take core's WebAssembly SIMD kernels; the *TypeScript rows are the
+// table-driven fallback they replace (where WebAssembly SIMD is missing).
+for (const [kind, s] of [['f16', scale], ['bf16', 1]]) {
+  rows.push([`encodeHalf ${kind}`, time(() => encodeHalf(kind, g, s, halves))]);
+  rows.push([`encodeHalfTypeScript ${kind}`, time(() => encodeHalfTypeScript(kind, g, s, halves))]);
+  rows.push([`decodeHalf ${kind}`, time(() => decodeHalf(kind, halves, s, back))]);
+  rows.push([`decodeHalfTypeScript ${kind}`, time(() => decodeHalfTypeScript(kind, halves, s, back))]);
+}
 
 console.log(`node ${process.version}, ${N} values, median of ${RUNS} runs`);
 for (const [name, ms] of rows) console.log(`${name.padEnd(28)} ${ms.toFixed(3).padStart(8)} ms  ${(ms * 1e6 / N).toFixed(2).padStart(6)} ns/value`);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bf16Value, f16Value } from '../src/index.js';
+import { decodeHalfWasm, encodeHalfWasm, maxAbsBitsWasm } from '@flotilla/core';
 import {
   decodeHalf, decodeHalfTypeScript, encodeHalf, encodeHalfReference, encodeHalfTypeScript, f16Scale, f16ScaleOfMaxBits, f16ScaleReference, maxAbsBits, type HalfKind,
 } from '../src/half.js';
@@ -103,8 +104,17 @@ describe.each(CODECS)('$name: f16', ({ encode }) => {
     }
     const values = new Float32Array(specials);
     for (let k = -170; k <= 130; k++) expectSameEncoding(encode, 'f16', values, 2 ** k, 'specials');
-    // Scales that are not powers of two take the per-element form.
-    for (const scale of [3, 0.75, 1e-30]) expectSameEncoding(encode, 'f16', values, scale, 'specials');
+    // Scales that are not powers of two: the TypeScript takes the per-element form, the
+    // WebAssembly kernels those float32 holds exactly (3, 0.75), the TypeScript the rest.
+    for (const scale of [3, 0.75, 0.3, 1 / 3, 1e-3, 1e-30]) expectSameEncoding(encode, 'f16', values, scale, 'specials');
+  });
+
+  it('matches at scales that are not powers of two, on values that stay on the vector lanes', () => {
+    // Enough values that some products land within float32's rounding of 0.3 (or 1/3, ...)
+    // from a binary16 rounding point: a float32 product by Math.fround(scale) differs there.
+    const rand = seeded(4407);
+    const values = new Float32Array(100_001).map(() => (rand() - 0.5) * 1000);
+    for (const scale of [3, 0.75, 0.3, 1 / 3, 0.7, 1e-3]) expectSameEncoding(encode, 'f16', values, scale, `scale ${scale}`);
   });
 
   it('matches for every float32 exponent and sign, with mantissas at and around the rounding points', () => {
@@ -141,13 +151,21 @@ describe.each(CODECS)('$name: bf16', ({ encode }) => {
 });
 
 /**
- * core's WebAssembly encoders take their vector lanes only for arrays whose every value
- * (times the scale) is finite and below the first value that rounds to ±∞ (65520 for f16,
- * 0x7f7f8000 as a pattern for bf16); one such value sends the whole array down the scalar
- * form, which the arrays above (they all hold one) test. These hold none, at lengths that
- * end with a partial vector.
+ * core's WebAssembly encoders take their vector lanes only for pieces (8192 values) whose
+ * every value (times the scale) is finite and below the first value that rounds to ±∞
+ * (65520 for f16, 0x7f7f8000 as a pattern for bf16); one such value sends its piece down
+ * the scalar form, which the arrays above (they all hold one) test. These hold none, at
+ * lengths that end with a partial vector.
  */
 describe('encodeHalf: WebAssembly lanes (finite values below the overflow point)', () => {
+  it('runs in WebAssembly here (else both rows above test the TypeScript)', () => {
+    const values = new Float32Array(256).fill(1);
+    expect(encodeHalfWasm('bf16', values, 1, 0, new Uint16Array(256))).toBe(true);
+    expect(encodeHalfWasm('f16', values, 2 ** 14, 0x7bff, new Uint16Array(256))).toBe(true);
+    expect(decodeHalfWasm('f16', new Uint16Array(256), 2 ** 14, new Float32Array(256))).toBe(true);
+    expect(maxAbsBitsWasm(values)).toBe(0x3f800000);
+  });
+
   /** Every float32 sign and exponent, mantissas at and around the rounding points, at or below `limit` as |pattern|. */
   function sweep(mantissas: number[], limit: number): Float32Array {
     const patterns: number[] = [];
@@ -161,9 +179,11 @@ describe('encodeHalf: WebAssembly lanes (finite values below the overflow point)
     return new Float32Array(new Uint32Array(patterns).buffer);
   }
 
-  it('f16: normals, subnormals, ties and underflow at scales 2^-140..2^40', () => {
+  it('f16: normals, subnormals, ties and underflow at scales 2^-112..2^40', () => {
+    // (Below 2^-112 the largest binary16 values would divide back past float32's range, so
+    // top < 0x7bff and every piece takes the scalar form, which the tests above cover.)
     const mantissas = [0, 1, 0xfff, 0x1000, 0x1001, 0x2000, 0x3000, 0x7fe000, 0x7fefff, 0x7ff000, 0x7ff001, 0x7fffff, 0x400000, 0x123456];
-    for (let k = -140; k <= 40; k += 3) {
+    for (let k = -112; k <= 40; k += 3) {
       // Patterns whose product with 2^k stays below 65520: |u| < 0x477ff000 − k·2^23 (all, for k ≤ 0, below the top binades).
       const limit = Math.min(0x7f800000, 0x477ff000 - k * 0x800000);
       const values = sweep(mantissas, limit);
@@ -181,11 +201,12 @@ describe('encodeHalf: WebAssembly lanes (finite values below the overflow point)
     }
   });
 
-  it('one value at or past the overflow point, at any position, sends the whole array to the scalar form', () => {
+  it('one value at or past the overflow point, at any position, sends its piece to the scalar form', () => {
     const rand = seeded(4405);
-    const base = new Float32Array(300).map(() => (rand() - 0.5) * 100);
+    const base = new Float32Array(20_001).map(() => (rand() - 0.5) * 100);
     for (const [kind, specials] of [['f16', [65520, -65520, 1e6, Infinity, -Infinity, NaN]], ['bf16', [3.3961514e38, -3.4028234663852886e38, Infinity, NaN]]] as const) {
-      for (const at of [0, 1, 3, 4, 5, 7, 8, 12, 15, 290, 295, 296, 299]) {
+      // In the first piece, the second (from 8192) and the last, partial one (from 16384).
+      for (const at of [0, 1, 3, 4, 5, 7, 8, 12, 15, 8191, 8192, 8197, 12_000, 16_384, 19_999, 20_000]) {
         for (const special of specials) {
           const values = base.slice();
           values[at] = special;
@@ -240,7 +261,7 @@ describe.each(CODECS)('$name: decoding', ({ decode: decodeHalf }) => {
     for (const offset of [0, 1]) {
       const src = halvesAt(65535, offset);
       src.set(all.subarray(0, 65535));
-      for (const scale of [1, 2 ** 18, 2 ** -113, 2 ** 126]) {
+      for (const scale of [1, 2 ** 18, 2 ** -113, 2 ** 126, 3, 0.3]) {
         const out = floatsAt(new Float32Array(src.length), offset);
         decodeHalf('f16', src, scale, out);
         for (let i = 0; i < src.length; i++) {

@@ -52,7 +52,6 @@ export interface AllReduceOptions {
   log: (line: string) => void;
 }
 
-
 /** Raw one-way loopback TCP bandwidth in bytes/s: a child process sends `bytes`, we read them all. */
 async function loopbackBandwidth(bytes: number): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -157,8 +157,8 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       .option('latency-us', { type: 'number', describe: 'predict: one-way link latency in µs [default: 50]' })
       .option('grad-bytes', { type: 'number', describe: 'predict: bytes per gradient value on the wire, 4 or 2 [default: 4]' })
       .option('allreduce', { type: 'string', describe: 'predict: ps (parameter server, as built) or ring (what a ring all-reduce would do) [default: ps]' })
-      .option('repeats', { type: 'number', describe: 'scaling: run the topologies in turn this many times and report each one\'s median run and spread [default: 1]' })
-      .option('timeline', { type: 'boolean', describe: 'scaling: also record each run\'s timed steps in its folder\'s timeline.json (draw one with flotilla timeline OUT/2x1)' }),
+      .option('repeats', { type: 'number', describe: 'scaling: run the topologies in turn this many times, each run in OUT/WxT-runK, and report each one\'s median run (for an even count the faster of the middle two) and spread [default: 1]' })
+      .option('timeline', { type: 'boolean', describe: 'scaling: also record each run\'s timed steps in its folder\'s timeline.json (draw one with flotilla timeline OUT/2x1, or OUT/2x1-run1 with --repeats)' }),
   handler: async (args) => {
     if (args.suite === 'scaling' || args.suite === 'allreduce') noteMissingNodeFlags();
     if (args.suite === 'kernels') benchKernels(args);

@@ -18,6 +18,8 @@ import { ensureMemory, lazyInstance, type WasmMemory } from './wasm-module.js';
  *
  * Results are bit-identical to the TypeScript references (elementwise-reference.ts): see
  * the rules at the top of assembly/elementwise.ts; tests compare them on random shapes.
+ * The 16-bit gradient conversions (encodeHalfWasm, decodeHalfWasm, maxAbsBitsWasm) are
+ * defined, and tested against these, where the wire format lives: protocol's half.ts.
  * Falls back to the references for anything not float32 (gradient checks run in float64),
  * below a few hundred elements (call and copy overhead), and where WebAssembly SIMD is
  * unavailable.
@@ -359,9 +361,12 @@ export function adamWasm(
   pieces(n, [grads], [params, expAvg, expAvgSq], [], ([gp, pp, mp, vp], len) => w.adam(pp, gp, mp, vp, len, stepSize, bc2Sqrt, beta1, beta2, eps, l2, shrink));
 }
 
-/** The smallest and largest powers of two float32 holds exactly (2^-149 is its least subnormal). */
-const F32_POW2_MIN = 2 ** -149, F32_POW2_MAX = 2 ** 127;
-const exactInFloat32 = (power: number): boolean => power >= F32_POW2_MIN && power <= F32_POW2_MAX;
+/**
+ * Whether float32 holds the scale factor `v` exactly (and it is not 0): then a float32
+ * value times `v` is exact in float64 (at most 24 + 24 significant bits), so the kernel's
+ * float32 product rounds once, to what the TypeScript's float64 product rounds to.
+ */
+const exactInFloat32 = (v: number): boolean => v !== 0 && Math.fround(v) === v;
 
 /**
  * The largest |x[i]| as float32 bits (x[i] & 0x7fffffff; 0x7f800000 or more when x holds a
