@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from './files.js';
 
@@ -33,6 +33,21 @@ export class RunDir {
   /** Where a run's timeline goes: timeline.json, or for a run resumed at a step, timeline-from-step-N.json beside the earlier ones. */
   timelinePath(resumedAt = 0): string {
     return join(this.path, resumedAt > 0 ? `timeline-from-step-${resumedAt}.json` : 'timeline.json');
+  }
+
+  /**
+   * The timelines recorded in the run folder at `path`, in the order they were recorded:
+   * timeline.json, then each resume's timeline-from-step-N.json by N. Reads only (a reader
+   * must not create the folder's checkpoints/, as the constructor does).
+   */
+  static timelinesIn(path: string): string[] {
+    const resumed = readdirSync(path)
+      .map((f) => /^timeline-from-step-(\d+)\.json$/.exec(f))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .sort((a, b) => Number(a[1]) - Number(b[1]))
+      .map((m) => join(path, m[0]));
+    const first = join(path, 'timeline.json');
+    return existsSync(first) ? [first, ...resumed] : resumed;
   }
 
   checkpointPath(name: string): string {

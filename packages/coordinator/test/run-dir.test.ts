@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -43,5 +43,19 @@ describe('RunDir.forNewRun', () => {
     used.writeJson('config.json', { seed: 1 });
     expect(() => RunDir.forNewRun(used.path)).toThrow('(config.json, metrics.jsonl)');
     expect(records(used)).toEqual([{ kind: 'step', step: 0, loss: 1 }]);
+  });
+});
+
+describe('RunDir.timelinesIn', () => {
+  it('lists the timelines in recording order (resumes by step, numerically), reads only, and finds none in a folder without', () => {
+    const path = mkdtempSync(join(tmpdir(), 'flotilla-rundir-'));
+    expect(RunDir.timelinesIn(path)).toEqual([]);
+    for (const name of ['timeline-from-step-100.json', 'timeline-from-step-20.json', 'timeline.json', 'timeline.svg', 'timeline-from-step-x.json']) writeFileSync(join(path, name), '[');
+    const dir = new RunDir(path);
+    expect(RunDir.timelinesIn(path)).toEqual([dir.timelinePath(0), dir.timelinePath(20), dir.timelinePath(100)]);
+    const bare = mkdtempSync(join(tmpdir(), 'flotilla-rundir-'));
+    writeFileSync(join(bare, 'timeline-from-step-7.json'), '[');
+    expect(RunDir.timelinesIn(bare)).toEqual([join(bare, 'timeline-from-step-7.json')]);
+    expect(readdirSync(bare)).toEqual(['timeline-from-step-7.json']); // no checkpoints/ made
   });
 });

@@ -1,6 +1,7 @@
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { CommandModule } from 'yargs';
+import { RunDir } from '@flotilla/coordinator';
 import { mean } from '../bench/stats.js';
 import { timelineChartSvg } from '../charts/timeline-chart.js';
 import { coordinatorSteps, parseTimeline, selectSteps, stepRanges, stepsLabel, timelineSummary, type TimelineSummary } from '../charts/timeline-data.js';
@@ -29,14 +30,9 @@ export interface TimelineReport extends TimelineSummary {
 export function timelinePathOf(runOrFile: string): string {
   if (!existsSync(runOrFile)) throw new Error(`no such run folder or file: ${runOrFile}`);
   if (!statSync(runOrFile).isDirectory()) return runOrFile;
-  const path = join(runOrFile, 'timeline.json');
-  if (existsSync(path)) return path;
-  const resumed = readdirSync(runOrFile)
-    .map((f) => /^timeline-from-step-(\d+)\.json$/.exec(f))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .sort((a, b) => Number(b[1]) - Number(a[1]));
-  if (resumed.length > 0) return join(runOrFile, resumed[0][0]);
-  throw new Error(`no timeline.json in ${runOrFile}: record one with flotilla train --timeline`);
+  const recorded = RunDir.timelinesIn(runOrFile);
+  if (recorded.length === 0) throw new Error(`no timeline.json in ${runOrFile}: record one with flotilla train --timeline`);
+  return basename(recorded[0]) === 'timeline.json' ? recorded[0] : recorded[recorded.length - 1];
 }
 
 /** Reads a timeline, draws the chosen steps to an SVG and sums up where their time went. */
