@@ -39,4 +39,15 @@ describe('bench allreduce', () => {
     nan[7] = Number.NaN;
     expect(() => checkSum(nan, want)).toThrow('all-reduce summed element 7 to NaN, expected 1.5');
   });
+
+  it('with --grad-dtype bf16 the gradients come back as 16-bit values: 6 bytes a value and worker, summed exactly', async () => {
+    const bench = await benchAllReduce([4099], [2], {
+      rounds: 3, warmupRounds: 2, warmupMs: 50, transfers: 1, transferBytes: 8 << 20, gradDtype: 'bf16', log: () => {},
+    });
+    expect(bench.grad_dtype).toBe('bf16');
+    const [run] = bench.runs;
+    // Every round's sum was checked (workers × 0.5, exact in bfloat16) inside the bench.
+    expect(run.socket_bound_ms).toBeCloseTo((1000 * run.workers * (4 + 2) * run.floats) / bench.loopback_bytes_per_sec, 9);
+    expect(run.mb_per_sec).toBeCloseTo((run.workers * (4 + 2) * run.floats) / run.ms / 1000, 6);
+  }, 60_000);
 });

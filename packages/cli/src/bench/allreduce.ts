@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { GradientSum } from '@flotilla/coordinator';
+import { GradientSum, type RunConfig } from '@flotilla/coordinator';
 import { decodeMessage, encodeMessage, FramePool, frameLimits } from '@flotilla/protocol';
 import { clientSocketOptions } from '@flotilla/worker';
 import WebSocket, { WebSocketServer } from 'ws';
@@ -9,6 +9,11 @@ import { NODE_FLAGS } from '../node-flags.js';
 import { median } from './stats.js';
 
 const CLI = fileURLToPath(new URL('../../bin/flotilla.js', import.meta.url));
+
+type GradDtype = RunConfig['gradDtype'];
+
+/** Bytes per value of a gradient on the wire. */
+const gradientWidth = (dtype: GradDtype): number => (dtype === 'f32' ? 4 : 2);
 
 export interface AllReduceRun {
   floats: number;
@@ -19,7 +24,7 @@ export interface AllReduceRun {
   warmup_rounds: number;
   /** Median time of one all-reduce: parameters out to every worker, gradients back, summed. */
   ms: number;
-  /** Payload bytes moved per round (out and back, all workers) per second. */
+  /** Payload bytes moved per round (float32 parameters out, gradients back, all workers) per second. */
   mb_per_sec: number;
   /** The same bytes at the raw loopback TCP bandwidth measured in this run. */
   socket_bound_ms: number;
@@ -33,6 +38,8 @@ export interface AllReduceRun {
 }
 
 export interface AllReduceBench {
+  /** The gradients' precision on the way back (the parameters always go out as float32). */
+  grad_dtype: GradDtype;
   /** The bound's bandwidth: the best one-way loopback TCP transfer of the run, bytes/s. */
   loopback_bytes_per_sec: number;
   /** Every transfer measured, bytes/s: half before the all-reduces, half after. */
@@ -49,6 +56,8 @@ export interface AllReduceOptions {
   /** Loopback transfers before the all-reduces, and as many after. */
   transfers?: number;
   transferBytes?: number;
+  /** The gradients' precision, as --grad-dtype sets it for training [default: f32]. */
+  gradDtype?: GradDtype;
   log: (line: string) => void;
 }
 
@@ -84,19 +93,19 @@ async function loopbackBandwidth(bytes: number): Promise<number> {
 }
 
 /**
- * The hidden client half: answers every `params` frame with a `gradient` frame of the same
- * size (in `dtype` precision), decoding and encoding as a worker does. After the text
- * message `echo` it sends every binary frame back untouched (ws alone, no codec), until
- * the text message `frames`.
+ * The hidden client half: answers every `params` frame with a `gradient` frame of as many
+ * values (in `dtype` precision), decoding and encoding as a worker does. After the text
+ * message `echo` it sends back the start of every binary frame untouched, as many bytes as
+ * such a gradient's values (ws alone, no codec), until the text message `frames`.
  */
-export async function allReduceClient(url: string, dtype: 'f32' | 'f16' | 'bf16' = 'f32'): Promise<void> {
+export async function allReduceClient(url: string, dtype: GradDtype = 'f32'): Promise<void> {
   const ws = new WebSocket(url, clientSocketOptions);
   const frames = new FramePool(2);
   let echo = false;
   await new Promise<void>((resolve, reject) => {
     ws.on('message', (data, isBinary) => {
       if (!isBinary) { echo = String(data) === 'echo'; return; }
-      if (echo) { ws.send(data as Buffer); return; }
+      if (echo) { ws.send((data as Buffer).subarray(0, ((data as Buffer).length / 4) * gradientWidth(dtype))); return; }
       const m = decodeMessage(data as Buffer, { owned: true });
       if (m.type === 'bye') { ws.close(); return; }
       if (m.type !== 'params') return;
@@ -158,6 +167,7 @@ function timeAllReduces(sockets: WebSocket[], floats: number, options: AllReduce
     const summed = repliesFrom(sockets, round).map((reply, k) => reply.then((data) => {
       const m = decodeMessage(data, { owned: true });
       if (m.type !== 'gradient') throw new Error(`all-reduce client ${k} answered with ${m.type}`);
+      if ((m.dtype ?? 'f32') !== (options.gradDtype ?? 'f32')) throw new Error(`all-reduce client ${k} sent ${m.dtype ?? 'f32'} gradients, not ${options.gradDtype ?? 'f32'}`);
       sum.add({ workerId: k, samples: m.samples, loss: m.lossSum, grads: m.gradient, buffers: m.buffers, computeMs: 0, bnWaitMs: 0 });
     }));
     const frame = encodeMessage({ type: 'params', step: round, params, buffers: new Float32Array(0) }, pool.alloc);
@@ -171,9 +181,10 @@ function timeAllReduces(sockets: WebSocket[], floats: number, options: AllReduce
   });
 }
 
-/** The same bytes through ws alone: one payload out to every client, echoed back untouched. */
+/** The same bytes through ws alone: one payload out to every client, its start (a gradient's bytes) echoed back untouched. */
 async function timeEchoes(sockets: WebSocket[], floats: number, options: AllReduceOptions): Promise<{ times: number[]; warmup: number }> {
   const payload = Buffer.alloc(4 * floats, 0x5a);
+  const back = payload.subarray(0, floats * gradientWidth(options.gradDtype ?? 'f32'));
   for (const ws of sockets) ws.send('echo');
   try {
     return await timed(options, async (round) => {
@@ -183,7 +194,7 @@ async function timeEchoes(sockets: WebSocket[], floats: number, options: AllRedu
       const echoed = await Promise.all(replies);
       const ms = performance.now() - t0;
       for (const [k, data] of echoed.entries()) {
-        if (!payload.equals(data)) throw new Error(`ws echo from client ${k} differs from what was sent in round ${round}`);
+        if (!back.equals(data)) throw new Error(`ws echo from client ${k} differs from what was sent in round ${round}`);
       }
       return ms;
     });
@@ -212,6 +223,9 @@ async function loopbackTransfers(count: number, bytes: number, when: string, log
  */
 export async function benchAllReduce(floatsList: number[], workersList: number[], options: AllReduceOptions): Promise<AllReduceBench> {
   const { log } = options;
+  const gradDtype = options.gradDtype ?? 'f32';
+  /** Payload bytes of one round per worker and value: float32 parameters out, the gradient back. */
+  const roundBytes = 4 + gradientWidth(gradDtype);
   const count = options.transfers ?? 3, bytes = options.transferBytes ?? 256 << 20;
   const before = await loopbackTransfers(count, bytes, 'before', log);
   const measured: Omit<AllReduceRun, 'socket_bound_ms' | 'ratio_to_bound'>[] = [];
@@ -223,7 +237,7 @@ export async function benchAllReduce(floatsList: number[], workersList: number[]
       const url = `ws://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
       const sockets: WebSocket[] = [];
       const joined = new Promise<void>((resolve) => server.on('connection', (ws) => { sockets.push(ws); if (sockets.length === workers) resolve(); }));
-      const children: ChildProcess[] = Array.from({ length: workers }, () => spawn(process.execPath, [...NODE_FLAGS, CLI, 'bench', 'allreduce-client', '--connect', url], { stdio: 'ignore' }));
+      const children: ChildProcess[] = Array.from({ length: workers }, () => spawn(process.execPath, [...NODE_FLAGS, CLI, 'bench', 'allreduce-client', '--connect', url, '--grad-dtype', gradDtype], { stdio: 'ignore' }));
       await joined;
       let reduces: { times: number[]; warmup: number }, echoes: { times: number[]; warmup: number };
       try {
@@ -236,9 +250,9 @@ export async function benchAllReduce(floatsList: number[], workersList: number[]
         await new Promise((r) => server.close(r));
       }
       const ms = median(reduces.times), echoMs = median(echoes.times);
-      const mbPerSec = (2 * workers * 4 * floats) / ms / 1000;
+      const mbPerSec = (workers * roundBytes * floats) / ms / 1000;
       measured.push({ floats, workers, rounds: reduces.times.length, warmup_rounds: reduces.warmup, ms, mb_per_sec: mbPerSec, ws_echo_ms: echoMs });
-      log(`${floats.toExponential(0)} floats × ${workers} workers: ${ms.toFixed(2)} ms per all-reduce, ${mbPerSec.toFixed(0)} MB/s ` +
+      log(`${floats.toExponential(0)} floats × ${workers} workers${gradDtype === 'f32' ? '' : ` (${gradDtype} gradients)`}: ${ms.toFixed(2)} ms per all-reduce, ${mbPerSec.toFixed(0)} MB/s ` +
         `(median of ${reduces.times.length} rounds after ${reduces.warmup} warm-up rounds); ws echo of the same bytes ${echoMs.toFixed(2)} ms`);
     }
   }
@@ -246,9 +260,9 @@ export async function benchAllReduce(floatsList: number[], workersList: number[]
   const bandwidth = Math.max(...before, ...after);
   log(`socket bound: every byte out and back through one loopback link at the best transfer, ${(bandwidth / 1e6).toFixed(0)} MB/s`);
   const runs = measured.map((m) => {
-    const boundMs = (1000 * 2 * m.workers * 4 * m.floats) / bandwidth;
+    const boundMs = (1000 * m.workers * roundBytes * m.floats) / bandwidth;
     log(`${m.floats.toExponential(0)} floats × ${m.workers} workers: ${m.ms.toFixed(2)} ms against a bound of ${boundMs.toFixed(2)} ms (${(m.ms / boundMs).toFixed(2)}×)`);
     return { ...m, socket_bound_ms: boundMs, ratio_to_bound: m.ms / boundMs };
   });
-  return { loopback_bytes_per_sec: bandwidth, loopback_transfers: [...before, ...after], runs };
+  return { grad_dtype: gradDtype, loopback_bytes_per_sec: bandwidth, loopback_transfers: [...before, ...after], runs };
 }
