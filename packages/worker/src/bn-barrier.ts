@@ -22,6 +22,7 @@ export class ThreadBarrier {
   private readonly shards: Float64Array;
   private readonly result: Float64Array;
   private readonly readyFrom: Int32Array;
+  private readonly width: number;
   /** Milliseconds spent waiting at barriers since the last reset. */
   waitMs = 0;
   /** Set for each step: no other process takes part, so the threads reduce among themselves. */
@@ -34,6 +35,7 @@ export class ThreadBarrier {
    */
   constructor(private readonly state: SharedState, private readonly slotIndex: number, private readonly readiness: GradientReadiness | null = null) {
     const width = slotWidth(state.maxChannels);
+    this.width = width;
     this.control = new Int32Array(state.control);
     this.shard = new Float64Array(state.bnShards, 8 * slotIndex * width, width);
     this.shards = new Float64Array(state.bnShards);
@@ -91,7 +93,7 @@ export class ThreadBarrier {
    */
   private releaseSolo(phase: number, c: number): void {
     const { state, control, result } = this;
-    result[0] = mergeSlots(this.shards, slotWidth(state.maxChannels), state.threads, phase === Phase.forward, result.subarray(1, 1 + c), result.subarray(1 + c, 1 + 2 * c));
+    result[0] = mergeSlots(this.shards, this.width, state.threads, phase === Phase.forward, result.subarray(1, 1 + c), result.subarray(1 + c, 1 + 2 * c));
     // Read before the release, while every slot's word is this barrier's.
     const from = phase === Phase.backward ? sharedReadyFrom(this.readyFrom, state.threads) : -1;
     Atomics.store(control, Control.arrived, 0);
@@ -199,16 +201,6 @@ export class BarrierHost {
    */
   readyFrom(): number {
     return sharedReadyFrom(this.readyWords, this.state.threads);
-  }
-
-  /** Slot k's (count, a, b) for a layer of `channels` channels. */
-  shard(k: number, channels: number): { count: number; a: Float64Array; b: Float64Array } {
-    const base = k * this.width;
-    return {
-      count: this.shards[base],
-      a: this.shards.subarray(base + 1, base + 1 + channels),
-      b: this.shards.subarray(base + 1 + channels, base + 1 + 2 * channels),
-    };
   }
 
   /** The slots merged (see mergeSlots) into a and b, of the layer's channel count; returns the count. */

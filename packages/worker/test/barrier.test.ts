@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { channelMoments, mergeMoments } from '@flotilla/core';
+import { channelMoments } from '@flotilla/core';
 import { describe, expect, it } from 'vitest';
 import { BarrierHost, Phase } from '../src/bn-barrier.js';
 import { Control, createSharedState } from '../src/shared-state.js';
@@ -31,13 +31,7 @@ describe('SyncBN barrier across real threads', () => {
       phases.push(arrival.phase);
       expect(arrival.layer).toBe(7);
       const a = new Float64Array(c), b = new Float64Array(c);
-      let count = 0;
-      for (let k = 0; k < threads; k++) {
-        const s = host.shard(k, c);
-        if (arrival.phase === Phase.forward) count = mergeMoments(count, a, b, s.count, s.a, s.b);
-        else for (let j = 0; j < c; j++) { a[j] += s.a[j]; b[j] += s.b[j]; }
-      }
-      host.release(count, a, b);
+      host.release(host.merge(arrival.phase, a, b), a, b);
     }
     expect(phases).toEqual([Phase.forward, Phase.backward]);
     const wholeMean = new Float64Array(c), wholeM2 = new Float64Array(c);

@@ -21,6 +21,9 @@ describe('solo SyncBN barrier: the last thread to arrive reduces and releases, r
     const all = Float64Array.from({ length: 8 * c }, (_, i) => 10 + Math.sin(i) * (1 + (i % 4)));
     const state = createSharedState(threads, 1, 1, c, tiny);
     new BarrierHost(state, () => c).reset();
+    // reset() leaves partFrom at the parameter count, 1, which the threads post too: start it
+    // elsewhere so the assertion below sees their post.
+    Atomics.store(new Int32Array(state.control), Control.partFrom, 99);
     let offset = 0;
     const shards = rows.map((n, slot) => {
       const mean = new Float64Array(c), m2 = new Float64Array(c);

@@ -1,12 +1,12 @@
 import { buildModel, DEFAULT_MNIST_SPEC } from '@flotilla/core';
-import { minPartFloats, type RunConfig } from '@flotilla/protocol';
+import type { RunConfig } from '@flotilla/protocol';
 import { afterAll, describe, expect, it } from 'vitest';
 // The built session: its piscina threads load dist/thread.js.
 import { RunSession } from '../dist/session.js';
 import type { BatchNormExchange, StepAssignment } from '../dist/step-runner.js';
+import { aloneExchange, joinParts, sameBits, TINY_PARTS, type Part } from './parts.js';
 
 const CONFIG: RunConfig = { seed: 7, bnSync: 'global', smoothing: 0.1, perturb: 0, dataset: 'mnist', trainLimit: 512 };
-const TINY_PARTS = 1e-4; // MiB: 27 floats, so every backward barrier's final suffix is worth a part
 
 // Rows of a global batch of 64, split over K threads by shardRanges: 7 rows (uneven),
 // 2 rows (K = 3: 1, 0, 1) and 1 row (K = 2: 1, 0; K = 3: 0, 1, 0), so some threads see none.
@@ -16,12 +16,9 @@ const ROWS = [
   { step: 2, epoch: 0, batchStart: 128, start: 5, end: 6, globalBatch: 64 },
 ];
 
-/** The main-thread path: a fellow member with no rows, so the exchange echoes this worker's own. */
-const echo = async (mine: BatchNormExchange): Promise<BatchNormExchange> => ({ ...mine, a: mine.a.slice(), b: mine.b.slice() });
 const noExchange = (): Promise<BatchNormExchange> => { throw new Error('a solo step went through the cross-process exchange'); };
 const noParts = (): boolean => { throw new Error('a session with --bucket-mb 0 sent a part'); };
 
-const bits = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
 const sessions: RunSession[] = [];
 afterAll(async () => { await Promise.all(sessions.map((s) => s.close())); });
@@ -37,8 +34,8 @@ describe('solo steps: the threads reduce SyncBN among themselves, real threads',
     it(`K = ${threads}: gradient, loss, samples and BatchNorm buffers equal the main-thread path bit for bit; parts tile the gradient`, async () => {
       const model = buildModel(DEFAULT_MNIST_SPEC, { seed: 11 });
       const P = model.params.length;
-      const parts: Array<{ offset: number; values: Float32Array }> = [];
-      const viaMain = session(threads, { exchange: echo, sendPart: noParts });
+      const parts: Part[] = [];
+      const viaMain = session(threads, { exchange: aloneExchange, sendPart: noParts });
       const solo = session(threads, { exchange: noExchange, sendPart: noParts });
       const soloParts = session(threads, { exchange: noExchange, sendPart: (offset, values) => { parts.push({ offset, values: values.slice() }); return true; } }, TINY_PARTS);
       for (const rows of ROWS) {
@@ -50,8 +47,8 @@ describe('solo steps: the threads reduce SyncBN among themselves, real threads',
         solo.runner.publish(model.params, model.buffers);
         const a = await solo.runner.run({ ...rows, members: 1 });
         expect(a.parts).toBe(0);
-        expect(bits(a.grads).equals(bits(refGrads))).toBe(true);
-        expect(bits(a.buffers).equals(bits(refBuffers))).toBe(true);
+        expect(sameBits(a.grads, refGrads)).toBe(true);
+        expect(sameBits(a.buffers, refBuffers)).toBe(true);
         expect(a.loss).toBe(ref.loss);
         expect(a.samples).toBe(rows.end - rows.start);
         expect(ref.samples).toBe(rows.end - rows.start);
@@ -62,19 +59,10 @@ describe('solo steps: the threads reduce SyncBN among themselves, real threads',
         // Parts go out from the back, adjacent, each big enough; the head is what they left.
         expect(b.parts).toBeGreaterThanOrEqual(1);
         expect(parts).toHaveLength(b.parts);
-        let end = P;
-        for (const part of parts) {
-          expect(part.offset + part.values.length).toBe(end);
-          expect(part.values.length).toBeGreaterThanOrEqual(minPartFloats(TINY_PARTS));
-          end = part.offset;
-        }
-        expect(b.grads.length).toBe(end);
-        expect(soloParts.runner.unsentFrom).toBe(end);
-        const joined = new Float32Array(P);
-        joined.set(b.grads, 0);
-        for (const part of parts) joined.set(part.values, part.offset);
-        expect(bits(joined).equals(bits(refGrads))).toBe(true);
-        expect(bits(b.buffers).equals(bits(refBuffers))).toBe(true);
+        const joined = joinParts(parts, b.grads, P);
+        expect(soloParts.runner.unsentFrom).toBe(b.grads.length);
+        expect(sameBits(joined, refGrads)).toBe(true);
+        expect(sameBits(b.buffers, refBuffers)).toBe(true);
         expect(b.loss).toBe(ref.loss);
         // The next step starts from these statistics, as training would.
         model.buffers.set(refBuffers);
@@ -82,7 +70,7 @@ describe('solo steps: the threads reduce SyncBN among themselves, real threads',
     });
   }
 
-  it('an abort during a solo step makes the threads throw, and the next step runs normally', async () => {
+  it('an abort during a solo step rejects the step on the main thread, and the next step runs normally', async () => {
     const model = buildModel(DEFAULT_MNIST_SPEC, { seed: 11 });
     const s = session(3, { exchange: noExchange, sendPart: () => true }, TINY_PARTS);
     const rows = { ...ROWS[0], members: 1 };
@@ -96,6 +84,6 @@ describe('solo steps: the threads reduce SyncBN among themselves, real threads',
     await expect(aborted).rejects.toThrow(/SyncBN barrier abandoned/);
     s.runner.publish(model.params, model.buffers);
     const after = await s.runner.run(rows);
-    expect(bits(after.grads).equals(bits(grads))).toBe(true);
+    expect(sameBits(after.grads, grads)).toBe(true);
   }, 20_000);
 });

@@ -1,11 +1,12 @@
 import { buildModel, computeGradients, DEFAULT_MNIST_SPEC, epochOrder, gatherBatch, takeFirst, Tensor, type Model } from '@flotilla/core';
 import { loadDataset } from '@flotilla/datasets';
-import { minPartFloats, type RunConfig } from '@flotilla/protocol';
+import type { RunConfig } from '@flotilla/protocol';
 import type { ModelSpec } from '@flotilla/core';
 import { afterAll, describe, expect, it } from 'vitest';
 // The built session: its piscina threads load dist/thread.js.
 import { RunSession } from '../dist/session.js';
 import type { BatchNormExchange } from '../dist/step-runner.js';
+import { aloneExchange, joinParts, sameBits, TINY_PARTS, type Part } from './parts.js';
 
 const CONFIG: RunConfig = { seed: 3, bnSync: 'global', smoothing: 0, perturb: 0, dataset: 'mnist', trainLimit: 512 };
 // A step of 7 rows of a global batch of 64, spread over 3 threads (3, 2 and 2 rows), and one
@@ -15,11 +16,6 @@ const STEPS = [
   { step: 1, epoch: 0, batchStart: 64, start: 30, end: 32, globalBatch: 64, members: 2 },
 ];
 
-/**
- * The SyncBN exchange of a worker whose fellow member has no rows in its shard: the merged
- * statistics are this worker's own (a real coordinator would return the same).
- */
-const alone = async (mine: BatchNormExchange): Promise<BatchNormExchange> => ({ ...mine, a: mine.a.slice(), b: mine.b.slice() });
 
 /** The same rows' gradient computed in this process, in one piece: an independent reference. */
 function referenceGradient(model: Model, step: (typeof STEPS)[number]): Float32Array {
@@ -42,13 +38,11 @@ const relativeL2 = (a: Float32Array, b: Float32Array): number => {
 const sessions: RunSession[] = [];
 afterAll(async () => { await Promise.all(sessions.map((s) => s.close())); });
 
-const TINY = 1e-4; // MiB of parts: 27 floats, so every chance to send a part is taken
-type Part = { offset: number; values: Float32Array };
 
 /** Two sessions of 3 threads on the same model: one sends tiny parts (recorded in `parts`), one whole gradients. */
 function splitAndWhole(spec: ModelSpec, config: RunConfig, exchange: (mine: BatchNormExchange) => Promise<BatchNormExchange>) {
   const parts: Part[] = [];
-  const split = new RunSession('run', 0, spec, { ...config, bucketMb: TINY }, 3, {
+  const split = new RunSession('run', 0, spec, { ...config, bucketMb: TINY_PARTS }, 3, {
     exchange, sendPart: (offset, values) => { parts.push({ offset, values: values.slice() }); return true; },
   });
   const whole = new RunSession('run', 0, spec, config, 3, {
@@ -70,29 +64,11 @@ async function runBoth(sessions: ReturnType<typeof splitAndWhole>, model: Model,
   return { a, head, aBuffers, b };
 }
 
-/** Checks that `parts` tile [head.length, P) from the back, each at least a part's worth; returns head and parts joined. */
-function joinParts(parts: Part[], head: Float32Array, P: number): Float32Array {
-  let end = P;
-  for (const part of parts) {
-    expect(part.offset + part.values.length).toBe(end);
-    expect(part.values.length).toBeGreaterThanOrEqual(minPartFloats(TINY));
-    end = part.offset;
-  }
-  expect(head.length).toBe(end); // the head: what the parts left
-  const joined = new Float32Array(P);
-  joined.set(head, 0);
-  for (const part of parts) joined.set(part.values, part.offset);
-  return joined;
-}
-
-/** Bit for bit. */
-const sameBits = (a: Float32Array, b: Float32Array): boolean => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-
 describe('StepRunner: gradient parts during backward, real threads', () => {
   it('sends the end of the gradient in parts from the back; parts + head equal the whole gradient bit for bit, and the rows\' gradient', async () => {
     const model = buildModel(DEFAULT_MNIST_SPEC, { seed: 5 });
     const replica = buildModel(DEFAULT_MNIST_SPEC, { seed: 5 });
-    const both = splitAndWhole(DEFAULT_MNIST_SPEC, CONFIG, alone);
+    const both = splitAndWhole(DEFAULT_MNIST_SPEC, CONFIG, aloneExchange);
     const { parts } = both;
     const P = model.params.length;
     for (const step of STEPS) {
