@@ -11,4 +11,4 @@ export { frameLimits, minPartFloats, type FrameLimits, type FrameLimitOptions } 
 export { FramePool } from './frame-pool.js';
 export { f16Bits, f16Value, bf16Bits, bf16Value, f16Scale } from './half.js';
 export type { FrameAllocator, WireKind } from './frame.js';
-export { LENGTH_PREFIX_BYTES, MAX_HEADER_BYTES, PAYLOAD_ALIGNMENT, payloadOffset } from './frame.js';
+export { LENGTH_PREFIX_BYTES, MAX_HEADER_BYTES, PAYLOAD_ALIGNMENT, payloadOffset, wireWidth } from './frame.js';

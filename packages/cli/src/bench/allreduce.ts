@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { GradientSum, type RunConfig } from '@flotilla/coordinator';
-import { decodeMessage, encodeMessage, FramePool, frameLimits } from '@flotilla/protocol';
+import { decodeMessage, encodeMessage, FramePool, frameLimits, wireWidth } from '@flotilla/protocol';
 import { clientSocketOptions } from '@flotilla/worker';
 import WebSocket, { WebSocketServer } from 'ws';
 import { NODE_FLAGS } from '../node-flags.js';
@@ -11,9 +11,6 @@ import { median } from './stats.js';
 const CLI = fileURLToPath(new URL('../../bin/flotilla.js', import.meta.url));
 
 type GradDtype = RunConfig['gradDtype'];
-
-/** Bytes per value of a gradient on the wire. */
-const gradientWidth = (dtype: GradDtype): number => (dtype === 'f32' ? 4 : 2);
 
 export interface AllReduceRun {
   floats: number;
@@ -105,7 +102,7 @@ export async function allReduceClient(url: string, dtype: GradDtype = 'f32'): Pr
   await new Promise<void>((resolve, reject) => {
     ws.on('message', (data, isBinary) => {
       if (!isBinary) { echo = String(data) === 'echo'; return; }
-      if (echo) { ws.send((data as Buffer).subarray(0, ((data as Buffer).length / 4) * gradientWidth(dtype))); return; }
+      if (echo) { ws.send((data as Buffer).subarray(0, ((data as Buffer).length / 4) * wireWidth(dtype))); return; }
       const m = decodeMessage(data as Buffer, { owned: true });
       if (m.type === 'bye') { ws.close(); return; }
       if (m.type !== 'params') return;
@@ -156,7 +153,7 @@ function repliesFrom(sockets: WebSocket[], round: number): Promise<Buffer>[] {
 }
 
 /** All-reduces of `floats` values among the connected clients, summed by GradientSum; every sum is checked. */
-function timeAllReduces(sockets: WebSocket[], floats: number, options: AllReduceOptions): Promise<{ times: number[]; warmup: number }> {
+function timeAllReduces(sockets: WebSocket[], floats: number, gradDtype: GradDtype, options: AllReduceOptions): Promise<{ times: number[]; warmup: number }> {
   const params = new Float32Array(floats).fill(0.5);
   const pool = new FramePool(2);
   const target = new Float32Array(floats);
@@ -167,7 +164,7 @@ function timeAllReduces(sockets: WebSocket[], floats: number, options: AllReduce
     const summed = repliesFrom(sockets, round).map((reply, k) => reply.then((data) => {
       const m = decodeMessage(data, { owned: true });
       if (m.type !== 'gradient') throw new Error(`all-reduce client ${k} answered with ${m.type}`);
-      if ((m.dtype ?? 'f32') !== (options.gradDtype ?? 'f32')) throw new Error(`all-reduce client ${k} sent ${m.dtype ?? 'f32'} gradients, not ${options.gradDtype ?? 'f32'}`);
+      if ((m.dtype ?? 'f32') !== gradDtype) throw new Error(`all-reduce client ${k} sent ${m.dtype ?? 'f32'} gradients, not ${gradDtype}`);
       sum.add({ workerId: k, samples: m.samples, loss: m.lossSum, grads: m.gradient, buffers: m.buffers, computeMs: 0, bnWaitMs: 0 });
     }));
     const frame = encodeMessage({ type: 'params', step: round, params, buffers: new Float32Array(0) }, pool.alloc);
@@ -182,9 +179,9 @@ function timeAllReduces(sockets: WebSocket[], floats: number, options: AllReduce
 }
 
 /** The same bytes through ws alone: one payload out to every client, its start (a gradient's bytes) echoed back untouched. */
-async function timeEchoes(sockets: WebSocket[], floats: number, options: AllReduceOptions): Promise<{ times: number[]; warmup: number }> {
+async function timeEchoes(sockets: WebSocket[], floats: number, gradDtype: GradDtype, options: AllReduceOptions): Promise<{ times: number[]; warmup: number }> {
   const payload = Buffer.alloc(4 * floats, 0x5a);
-  const back = payload.subarray(0, floats * gradientWidth(options.gradDtype ?? 'f32'));
+  const back = payload.subarray(0, floats * wireWidth(gradDtype));
   for (const ws of sockets) ws.send('echo');
   try {
     return await timed(options, async (round) => {
@@ -225,7 +222,7 @@ export async function benchAllReduce(floatsList: number[], workersList: number[]
   const { log } = options;
   const gradDtype = options.gradDtype ?? 'f32';
   /** Payload bytes of one round per worker and value: float32 parameters out, the gradient back. */
-  const roundBytes = 4 + gradientWidth(gradDtype);
+  const roundBytes = 4 + wireWidth(gradDtype);
   const count = options.transfers ?? 3, bytes = options.transferBytes ?? 256 << 20;
   const before = await loopbackTransfers(count, bytes, 'before', log);
   const measured: Omit<AllReduceRun, 'socket_bound_ms' | 'ratio_to_bound'>[] = [];
@@ -241,8 +238,8 @@ export async function benchAllReduce(floatsList: number[], workersList: number[]
       await joined;
       let reduces: { times: number[]; warmup: number }, echoes: { times: number[]; warmup: number };
       try {
-        echoes = await timeEchoes(sockets, floats, options);
-        reduces = await timeAllReduces(sockets, floats, options);
+        echoes = await timeEchoes(sockets, floats, gradDtype, options);
+        reduces = await timeAllReduces(sockets, floats, gradDtype, options);
       } finally {
         // Also after a failed round, so no client process is left behind.
         for (const ws of sockets) ws.send(encodeMessage({ type: 'bye', reason: 'done' }));

@@ -5,6 +5,7 @@ import { BatchNorm, buildModel } from '@flotilla/core';
 import { RunDir, type RunConfig } from '@flotilla/coordinator';
 import { lineChartSvg, type Series } from '../charts/line-chart.js';
 import { runDistributedTraining } from '../train/distributed-run.js';
+import { wireWidth } from '@flotilla/protocol';
 import { mean, median } from './stats.js';
 
 export interface Topology {
@@ -44,8 +45,7 @@ export function wireBytes(config: RunConfig, workers: number): number {
   const params = model.params.length, buffers = model.buffers.length;
   const bnChannels = model.modules.filter((m): m is BatchNorm => m instanceof BatchNorm).reduce((s, m) => s + m.channels, 0);
   const bn = config.bnSync === 'global' && workers > 1 ? 2 * 2 * 16 * bnChannels : 0;
-  const gradientBytes = config.gradDtype === 'f32' ? 4 : 2;
-  return workers * (4 * (params + buffers) + gradientBytes * params + 4 * buffers + bn);
+  return workers * (4 * (params + buffers) + wireWidth(config.gradDtype) * params + 4 * buffers + bn);
 }
 
 /** One training run of topology `t` in `dir` (made afresh), measured over its steps from `warmup` on. */

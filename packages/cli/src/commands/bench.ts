@@ -12,7 +12,6 @@ import { matmulKernelLabel, matmulWasmBuild } from '@flotilla/core';
 import { loadMnist } from '@flotilla/datasets';
 import { logFor, runConfigFrom, withTrainOptions, type TrainOptionArgs } from './train-options.js';
 import { noteMissingNodeFlags } from '../node-flags.js';
-import type { RunConfig } from '@flotilla/coordinator';
 
 interface BenchArgs extends TrainOptionArgs {
   suite: string;
@@ -83,13 +82,6 @@ async function benchScalingCommand(args: BenchArgs): Promise<void> {
   if (args.json) process.stdout.write(`${JSON.stringify({ matmul, repeats, runs })}\n`);
 }
 
-/** --grad-dtype for bench allreduce, which builds no run config to validate it. */
-function gradDtypeOf(value: string | undefined): RunConfig['gradDtype'] {
-  if (value === undefined) return 'f32';
-  if (value === 'f32' || value === 'f16' || value === 'bf16') return value;
-  throw new Error(`Invalid --grad-dtype: ${value} (expected f32, f16 or bf16)`);
-}
-
 /** `flotilla bench allreduce`: all-reduce time and bandwidth beside the loopback socket bound. */
 async function benchAllReduceCommand(args: BenchArgs): Promise<void> {
   const log = logFor(args.json);
@@ -101,7 +93,8 @@ async function benchAllReduceCommand(args: BenchArgs): Promise<void> {
   const rounds = args.rounds ?? 20, warmupRounds = args.untimed ?? 5;
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`Invalid --rounds: ${args.rounds} (expected a positive integer)`);
   if (!Number.isInteger(warmupRounds) || warmupRounds < 0) throw new Error(`Invalid --untimed: ${args.untimed} (expected a non-negative integer)`);
-  const gradDtype = gradDtypeOf(args['grad-dtype']);
+  // The run config validates --grad-dtype as training does; the rest of it is not used here.
+  const { gradDtype } = runConfigFrom(args);
   const bench = await benchAllReduce(list(args.floats ?? '1e5,1e6,1e7', '--floats'), list(args.workers ?? '2,4,8', '--workers'), {
     rounds, warmupRounds, warmupMs: 1000, log, gradDtype,
   });
@@ -172,7 +165,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
     if (args.suite === 'scaling' || args.suite === 'allreduce') noteMissingNodeFlags();
     if (args.suite === 'kernels') benchKernels(args);
     else if (args.suite === 'scaling') await benchScalingCommand(args);
-    else if (args.suite === 'allreduce-client') await allReduceClient(args.connect ?? '', gradDtypeOf(args['grad-dtype']));
+    else if (args.suite === 'allreduce-client') await allReduceClient(args.connect ?? '', runConfigFrom(args).gradDtype);
     else if (args.suite === 'predict') benchPredictCommand(args);
     else await benchAllReduceCommand(args);
   },
