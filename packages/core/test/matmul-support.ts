@@ -18,7 +18,7 @@ export function randomArray<T extends FloatArray>(make: (n: number) => T, n: num
   return x;
 }
 export const rand32 = (n: number, rand: () => number): Float32Array => randomArray((len) => new Float32Array(len), n, rand);
-export const rand64 = (n: number, rand: () => number): Float64Array => randomArray((len) => new Float64Array(len), n, rand);
+const rand64 = (n: number, rand: () => number): Float64Array => randomArray((len) => new Float64Array(len), n, rand);
 
 /** S_ij = Σp |op(A)_ip|·|op(B)_pj| (+ |C0_ij| when accumulating): the scale of C_ij's rounding error. */
 export function errorScale(
@@ -59,7 +59,7 @@ const U32 = 2 ** -24; // unit roundoff of float32
  */
 export const f32Tol = (k: number): number => 8 * (1 + Math.sqrt(k)) * U32;
 /** float64 tolerance: the same argument with u = 2^-53, generously rounded up. */
-export const f64Tol = (k: number): number => 1e-13 * (1 + Math.sqrt(k));
+const f64Tol = (k: number): number => 1e-13 * (1 + Math.sqrt(k));
 
 /** [transA, transB]: all four combinations. */
 export const FLAGS: Array<[boolean, boolean]> = [[false, false], [false, true], [true, false], [true, true]];
