@@ -103,17 +103,18 @@ describe('hostile input against a live coordinator', () => {
 
   it('forged and flooding trace messages do not reach the timeline, and the run is unchanged', async () => {
     const out = join(base, 'trace-flood');
-    const coordinator = flotillaAsync(['coordinator', '--port', '0', '--workers', '2', ...RUN, '--out', out, '--json', '--timeline', '5-9'], { env, timeoutMs: 90_000 });
+    const coordinator = flotillaAsync(['coordinator', '--port', '0', '--workers', '2', ...RUN, '--out', out, '--json', '--timeline', '5-99'], { env, timeoutMs: 90_000 });
     const port = await waitFor('the coordinator to listen', () => /listening on ws:\/\/127\.0\.0\.1:(\d+)/.exec(coordinator.output().stderr)?.[1]);
     const url = `ws://127.0.0.1:${port}`;
     const workers = [0, 1].map(() => flotillaAsync(['worker', '--connect', url], { env }));
     await waitFor('10 steps', () => stepsLogged(out) >= 10);
     const span = (name: string) => ({ name, tid: 0, ts: 1e15, dur: 1 });
-    // A worker with the right token, on its welcome: spans of a step not yet assigned, of a
-    // step outside the window, and ten messages for one step in it; then it leaves.
+    // A worker with the right token, on its welcome: spans of a step inside the window but
+    // never assigned (the run has 80 steps), of a step outside the window, and ten messages
+    // for one step in it; then it leaves.
     await connect(url, (ws) => ws.send(hello()), (ws, m) => {
       if (m.type !== 'welcome') return;
-      ws.send(encodeMessage({ type: 'trace', step: 10_000, events: [span('future')] }));
+      ws.send(encodeMessage({ type: 'trace', step: 95, events: [span('future')] }));
       ws.send(encodeMessage({ type: 'trace', step: 2, events: [span('outside')] }));
       for (let i = 0; i < 10; i++) ws.send(encodeMessage({ type: 'trace', step: 7, events: [span('flood')] }));
       ws.send(encodeMessage({ type: 'bye', reason: 'done' }));
@@ -123,8 +124,8 @@ describe('hostile input against a live coordinator', () => {
     const names = (JSON.parse(readFileSync(join(out, 'timeline.json'), 'utf8')) as Array<{ name: string }>).map((e) => e.name);
     expect(names.filter((n) => n === 'future' || n === 'outside')).toEqual([]);
     expect(names.filter((n) => n === 'flood')).toHaveLength(4); // a step's worth of messages per worker
-    // The real workers' spans of the window are there, and nothing outside it.
-    expect(names.filter((n) => n === 'forward + backward')).toHaveLength(2 * 5);
+    // The real workers' spans of the window (steps 5 to 79) are there, and nothing outside it.
+    expect(names.filter((n) => n === 'forward + backward')).toHaveLength(2 * 75);
     expect(relativeL2(finalParams(out), reference)).toBeLessThan(1e-4);
     for (const w of workers) expect((await w.done).status).toBe(0);
   });

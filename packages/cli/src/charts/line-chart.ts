@@ -21,12 +21,15 @@ export interface ChartOptions {
 /** XML-escapes text for element content and double-quoted attributes. */
 export const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-function niceMax(v: number): number {
-  if (!(v > 0)) return 1;
+/** The smallest m × 10^k at or above v > 0, m from `multipliers` (ascending, within [1, 10]). */
+export function roundUpNice(v: number, multipliers: readonly number[]): number {
   const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * p >= v) return m * p;
+  for (const m of multipliers) if (m * p >= v) return m * p;
   return 10 * p;
 }
+
+/** An axis top at or above v: 1 for none. */
+const niceMax = (v: number): number => (v > 0 ? roundUpNice(v, [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) : 1);
 
 /** A short label for an axis value: 3 significant digits, thousands grouped. */
 export const fmt = (v: number): string => (Math.abs(v) >= 1000 ? Math.round(v).toLocaleString('en') : String(Number(v.toPrecision(3))));

@@ -1,4 +1,4 @@
-import { esc, fmt } from './line-chart.js';
+import { esc, fmt, roundUpNice } from './line-chart.js';
 import { stepOf, stepsLabel, type TimelineSelection, type TimelineSpan } from './timeline-data.js';
 
 /** The kinds of span the chart colors, in legend order. */
@@ -22,12 +22,7 @@ export function spanKind(name: string): SpanKind {
 }
 
 /** A step of 1, 2 or 5 × 10^k giving about `count` intervals over `range`. */
-function tickStep(range: number, count: number): number {
-  const raw = range / count;
-  const p = 10 ** Math.floor(Math.log10(raw));
-  for (const m of [1, 2, 5]) if (m * p >= raw) return m * p;
-  return 10 * p;
-}
+const tickStep = (range: number, count: number): number => roundUpNice(range / count, [1, 2, 5]);
 
 const ms = (v: number): string => `${v.toFixed(v >= 10 ? 1 : 2)} ms`;
 

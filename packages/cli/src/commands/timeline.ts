@@ -54,13 +54,15 @@ export function runTimeline(runOrFile: string, o: { fromStep?: number; steps?: n
   if (!Number.isInteger(fromStep) || fromStep < 0) throw new Error(`Invalid --from-step: ${o.fromStep} (expected a non-negative integer)`);
   const last = available[available.length - 1];
   if (fromStep > last) throw new Error(`--from-step ${fromStep} is past the last step of ${path}: it has steps ${stepRanges(available)}`);
-  if (!available.some((s) => s >= fromStep && s < fromStep + count)) {
-    throw new Error(`no step ${fromStep}${count > 1 ? `-${fromStep + count - 1}` : ''} in ${path}: it has steps ${stepRanges(available)}`);
+  let selection;
+  try {
+    selection = selectSteps(records, fromStep, count);
+  } catch (error) {
+    throw new Error(`${path}: ${(error as Error).message}`);
   }
-  const selection = selectSteps(records, fromStep, count);
   const summary = timelineSummary(selection);
   const first = summary.steps[0], final = summary.steps[summary.steps.length - 1];
-  const run = basename(statSync(runOrFile).isDirectory() ? runOrFile : dirname(path));
+  const run = basename(dirname(path));
   const svg = timelineChartSvg(selection, { title: `${run}: ${stepsLabel(first, final)}, where the time went` });
   const out = o.out ?? join(dirname(path), 'timeline.svg');
   writeFileSync(out, svg);

@@ -1,8 +1,7 @@
+import type { CoordinatorOptions } from '@flotilla/coordinator';
+
 /** The steps a run's timeline records: from `from` through `to` (Infinity: to the end). */
-export interface TimelineSteps {
-  from: number;
-  to: number;
-}
+export type TimelineSteps = NonNullable<CoordinatorOptions['timeline']>;
 
 /**
  * The value of `--timeline`: absent, no timeline; given alone (''), every step; `FROM-TO`
