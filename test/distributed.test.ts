@@ -157,6 +157,15 @@ describe('bad input', () => {
       expect(runs[0].efficiency).toBe(1);
       for (const x of runs) expect(x.samples_per_sec).toBeGreaterThan(0);
       for (const t of ['1x1', '2x1']) expect(stepsLogged(join(out, t))).toBe(6);
+      // The step-time spread, from the timed steps in the run's own metrics (step 2 on).
+      for (const [i, t] of ['1x1', '2x1'].entries()) {
+        const stepMs = readFileSync(join(out, t, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; step: number; step_ms: number })
+          .filter((m) => m.kind === 'step' && m.step >= 2).map((m) => m.step_ms).sort((a, b) => a - b);
+        expect(stepMs).toHaveLength(4);
+        expect(runs[i].step_ms).toBeCloseTo(stepMs.reduce((a, b) => a + b, 0) / 4, 9);
+        expect(runs[i].step_ms_median).toBe(stepMs[2]);
+        expect(runs[i].step_ms_p90).toBe(stepMs[3]);
+      }
       // With --timeline each run records its timed steps (after the 2 untimed ones), nothing else.
       const timeline = join(out, '2x1', 'timeline.json');
       if (run === 0) expect(existsSync(timeline)).toBe(false);

@@ -6,7 +6,7 @@ import { RunDir, type RunConfig } from '@flotilla/coordinator';
 import { lineChartSvg, type Series } from '../charts/line-chart.js';
 import { runDistributedTraining } from '../train/distributed-run.js';
 import { wireWidth } from '@flotilla/protocol';
-import { mean, median } from './stats.js';
+import { mean, median, quantile } from './stats.js';
 
 export interface Topology {
   workers: number;
@@ -19,7 +19,10 @@ export interface ScalingRun extends Topology {
   efficiency: number;
   oversubscribed: boolean;
   steps: number;
+  /** Mean step time (what samples/s follows from), then the median step and the 90th percentile. */
   step_ms: number;
+  step_ms_median: number;
+  step_ms_p90: number;
   compute_ms: number;
   bn_wait_ms: number;
   communication_ms: number;
@@ -58,9 +61,10 @@ async function measureRun(config: RunConfig, t: Topology, dir: string, warmup: n
     .filter((r) => r.kind === 'step' && (r.step as number) >= warmup);
   const total = (key: string): number => steps.reduce((s, r) => s + (r[key] as number), 0);
   const average = (key: string): number => mean(steps.map((r) => r[key] as number));
+  const stepMs = steps.map((r) => r.step_ms as number);
   return {
     ...t, samples_per_sec: (1000 * total('samples')) / total('step_ms'), oversubscribed: t.workers * t.threads > cores, steps: steps.length,
-    step_ms: average('step_ms'), compute_ms: average('compute_ms'), bn_wait_ms: average('bn_wait_ms'),
+    step_ms: average('step_ms'), step_ms_median: median(stepMs), step_ms_p90: quantile(stepMs, 0.9), compute_ms: average('compute_ms'), bn_wait_ms: average('bn_wait_ms'),
     communication_ms: average('communication_ms'), optimizer_ms: average('optimizer_ms'), wire_bytes_per_step: wireBytes(config, t.workers),
   };
 }
@@ -89,7 +93,8 @@ export async function benchScaling(
       options.log(`${t.workers} worker(s) × ${t.threads} thread(s)${repeats > 1 ? `, run ${r + 1} of ${repeats}` : ''}: ${Math.round(run.samples_per_sec)} samples/s` +
         `${run.oversubscribed ? ` (oversubscribed: ${t.workers * t.threads} threads on ${cores} cores)` : ''}; step ${run.step_ms.toFixed(1)} ms = ` +
         `compute ${run.compute_ms.toFixed(1)} + BatchNorm sync wait ${run.bn_wait_ms.toFixed(1)} + communication ${run.communication_ms.toFixed(1)} + ` +
-        `optimizer ${run.optimizer_ms.toFixed(1)}; ${(run.wire_bytes_per_step / 1e6).toFixed(1)} MB on the wire per step`);
+        `optimizer ${run.optimizer_ms.toFixed(1)} on average (median step ${run.step_ms_median.toFixed(1)} ms, 90th percentile ${run.step_ms_p90.toFixed(1)}); ` +
+        `${(run.wire_bytes_per_step / 1e6).toFixed(1)} MB on the wire per step`);
     }
   }
   const typical = measured.map((list) => {
