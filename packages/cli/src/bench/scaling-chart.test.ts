@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { scalingChart, type ScalingRun } from './scaling.js';
 
-const run = (workers: number, threads: number, samples: number, efficiency: number): ScalingRun => ({
-  workers, threads, samples_per_sec: samples, efficiency, oversubscribed: false, steps: 60, step_ms: 1, compute_ms: 1,
+const run = (workers: number, threads: number, samples: number, efficiency: number, batch = 256): ScalingRun => ({
+  workers, threads, batch, samples_per_sec: samples, efficiency, oversubscribed: false, steps: 60, step_ms: 1, step_ms_median: 1, step_ms_p90: 1, compute_ms: 1,
   bn_wait_ms: 0, communication_ms: 0, optimizer_ms: 0, wire_bytes_per_step: 0, samples_per_sec_runs: [samples],
 });
 
@@ -20,6 +20,13 @@ describe('the scaling chart', () => {
     const legendYs = [...svg.matchAll(/<text x="[\d.]+" y="([\d.]+)">(?:samples\/s|efficiency), /g)].map((m) => Number(m[1]));
     expect(legendYs).toHaveLength(4);
     for (const y of legendYs) expect(y).toBeGreaterThan(lowestPoint + 20);
+  });
+
+  it('says in its title whether the global batch was kept (strong scaling) or the batch per thread (weak)', () => {
+    expect(scalingChart([run(1, 1, 3924, 1), run(2, 1, 4318, 0.55)])).toContain('>Data-parallel scaling (strong: global batch 256)</text>');
+    // Weak: 2 × 1 ran 512 rows a step; the title gives the 1 × 1 run's, the batch per thread.
+    const weak = scalingChart([run(2, 1, 12600, 0.71, 512), run(1, 1, 8860, 1, 256)], 'weak');
+    expect(weak).toContain('>Data-parallel scaling (weak: batch 256 per thread)</text>');
   });
 
   it('draws no efficiency line without a 1 × 1 baseline (efficiency unknown)', () => {

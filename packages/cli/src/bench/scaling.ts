@@ -14,6 +14,8 @@ export interface Topology {
 }
 
 export interface ScalingRun extends Topology {
+  /** The run's global batch: --batch (strong scaling), or --batch × workers × threads (weak). */
+  batch: number;
   samples_per_sec: number;
   /** samples/s ÷ (total threads × samples/s of 1 worker × 1 thread). */
   efficiency: number;
@@ -63,10 +65,23 @@ async function measureRun(config: RunConfig, t: Topology, dir: string, warmup: n
   const average = (key: string): number => mean(steps.map((r) => r[key] as number));
   const stepMs = steps.map((r) => r.step_ms as number);
   return {
-    ...t, samples_per_sec: (1000 * total('samples')) / total('step_ms'), oversubscribed: t.workers * t.threads > cores, steps: steps.length,
+    ...t, batch: config.batch, samples_per_sec: (1000 * total('samples')) / total('step_ms'), oversubscribed: t.workers * t.threads > cores, steps: steps.length,
     step_ms: average('step_ms'), step_ms_median: median(stepMs), step_ms_p90: quantile(stepMs, 0.9), compute_ms: average('compute_ms'), bn_wait_ms: average('bn_wait_ms'),
     communication_ms: average('communication_ms'), optimizer_ms: average('optimizer_ms'), wire_bytes_per_step: wireBytes(config, t.workers),
   };
+}
+
+/**
+ * How the global batch follows the topology. Strong scaling keeps it (`--batch`, split over
+ * all threads: the same training, done by more hands). Weak scaling keeps each thread's
+ * share (`--batch` rows per thread, so W × T × `--batch` in all), as Horovod's and
+ * PyTorch DDP's throughput figures do with a fixed batch per GPU: more hands, bigger steps.
+ */
+export type ScalingMode = 'strong' | 'weak';
+
+/** The global batch of topology `t` for a --batch of `batch`. */
+export function scaledBatch(batch: number, t: Topology, mode: ScalingMode): number {
+  return mode === 'weak' ? batch * t.workers * t.threads : batch;
 }
 
 /**
@@ -80,17 +95,18 @@ async function measureRun(config: RunConfig, t: Topology, dir: string, warmup: n
 export async function benchScaling(
   config: RunConfig, topologies: Topology[],
   /** `timeline`: also record each run's timed steps in its folder's timeline.json (for flotilla timeline). */
-  options: { warmup: number; outDir: string; log: (line: string) => void; matmul?: string; timeline?: boolean; repeats?: number },
+  options: { warmup: number; outDir: string; log: (line: string) => void; matmul?: string; timeline?: boolean; repeats?: number; mode?: ScalingMode },
 ): Promise<ScalingRun[]> {
+  const mode = options.mode ?? 'strong';
   const cores = availableParallelism();
   const repeats = options.repeats ?? 1;
   const measured: Measured[][] = topologies.map(() => []);
   for (let r = 0; r < repeats; r++) {
     for (const [i, t] of topologies.entries()) {
       const name = `${t.workers}x${t.threads}`;
-      const run = await measureRun(config, t, join(options.outDir, repeats > 1 ? `${name}-run${r + 1}` : name), options.warmup, options.timeline ?? false, cores);
+      const run = await measureRun({ ...config, batch: scaledBatch(config.batch, t, mode) }, t, join(options.outDir, repeats > 1 ? `${name}-run${r + 1}` : name), options.warmup, options.timeline ?? false, cores);
       measured[i].push(run);
-      options.log(`${t.workers} worker(s) × ${t.threads} thread(s)${repeats > 1 ? `, run ${r + 1} of ${repeats}` : ''}: ${Math.round(run.samples_per_sec)} samples/s` +
+      options.log(`${t.workers} worker(s) × ${t.threads} thread(s)${repeats > 1 ? `, run ${r + 1} of ${repeats}` : ''}${mode === 'weak' ? `, batch ${run.batch}` : ''}: ${Math.round(run.samples_per_sec)} samples/s` +
         `${run.oversubscribed ? ` (oversubscribed: ${t.workers * t.threads} threads on ${cores} cores)` : ''}; step ${run.step_ms.toFixed(1)} ms = ` +
         `compute ${run.compute_ms.toFixed(1)} + BatchNorm sync wait ${run.bn_wait_ms.toFixed(1)} + communication ${run.communication_ms.toFixed(1)} + ` +
         `optimizer ${run.optimizer_ms.toFixed(1)} on average (median step ${run.step_ms_median.toFixed(1)} ms, 90th percentile ${run.step_ms_p90.toFixed(1)}); ` +
@@ -108,8 +124,8 @@ export async function benchScaling(
     options.log(`${run.workers} × ${run.threads}: ${Math.round(run.samples_per_sec)} samples/s${spread}, efficiency ${Number.isFinite(run.efficiency) ? run.efficiency.toFixed(2) : 'n/a (no 1x1 run)'}`);
   }
   mkdirSync(options.outDir, { recursive: true });
-  writeFileSync(join(options.outDir, 'scaling.json'), `${JSON.stringify({ ...(options.matmul ? { matmul: options.matmul } : {}), repeats, runs }, null, 2)}\n`);
-  writeFileSync(join(options.outDir, 'scaling.svg'), scalingChart(runs));
+  writeFileSync(join(options.outDir, 'scaling.json'), `${JSON.stringify({ ...(options.matmul ? { matmul: options.matmul } : {}), scaling: mode, repeats, runs }, null, 2)}\n`);
+  writeFileSync(join(options.outDir, 'scaling.svg'), scalingChart(runs, mode));
   options.log(`wrote ${join(options.outDir, 'scaling.json')} and scaling.svg`);
   return runs;
 }
@@ -119,7 +135,7 @@ export async function benchScaling(
  * of adding threads (more threads in one worker, more one-thread workers, both), so 1 × 2
  * and 2 × 1 stay apart; repeated runs add a whisker for their spread.
  */
-export function scalingChart(runs: ScalingRun[]): string {
+export function scalingChart(runs: ScalingRun[], mode: ScalingMode = 'strong'): string {
   const families = [
     { label: '1 worker × T threads', blue: '#1f77b4', red: '#d62728', has: (r: ScalingRun) => r.workers === 1 },
     { label: 'W workers × 1 thread', blue: '#17becf', red: '#ff7f0e', has: (r: ScalingRun) => r.threads === 1 },
@@ -135,7 +151,9 @@ export function scalingChart(runs: ScalingRun[]): string {
     const efficient = members.filter((r) => Number.isFinite(r.efficiency));
     if (efficient.length > 0) series.push({ name: `efficiency, ${f.label}`, color: f.red, right: true, points: efficient.map((r) => [r.workers * r.threads, r.efficiency]) });
   }
-  return lineChartSvg(series, { title: 'Data-parallel scaling (default MNIST model)', xLabel: 'total threads (workers × threads)', yLabel: 'samples/s', yRightLabel: 'scaling efficiency' });
+  const batch = runs.find((r) => r.workers * r.threads === 1)?.batch ?? runs[0]?.batch;
+  const how = mode === 'weak' ? `weak: batch ${batch} per thread` : `strong: global batch ${batch}`;
+  return lineChartSvg(series, { title: `Data-parallel scaling (${how})`, xLabel: 'total threads (workers × threads)', yLabel: 'samples/s', yRightLabel: 'scaling efficiency' });
 }
 
 /** "1x1,1x2,2x1" or the grid of --workers × --threads. */

@@ -31,6 +31,7 @@ interface BenchArgs extends TrainOptionArgs {
   allreduce?: string;
   timeline?: boolean;
   repeats?: number;
+  weak?: boolean;
 }
 
 const pad = (s: string | number, n: number): string => String(s).padStart(n);
@@ -77,9 +78,11 @@ async function benchScalingCommand(args: BenchArgs): Promise<void> {
   const outDir = args.out ?? join('runs', `bench-scaling-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   // Workers inherit FLOTILLA_MATMUL, so this process's kernel is theirs.
   const matmul = matmulKernelLabel();
-  log(`scaling benchmark: ${topologies.map((t) => `${t.workers}x${t.threads}`).join(', ')}${repeats > 1 ? `, ${repeats} times in turn` : ''}; ${config.steps - warmup} timed steps of batch ${config.batch} after ${warmup} warm-up steps; matmul kernel ${matmul}`);
-  const runs = await benchScaling(config, topologies, { warmup, outDir, log, matmul, timeline: args.timeline, repeats });
-  if (args.json) process.stdout.write(`${JSON.stringify({ matmul, repeats, runs })}\n`);
+  const mode = args.weak ? 'weak' : 'strong';
+  const batch = mode === 'weak' ? `${config.batch} per thread (weak scaling)` : `${config.batch} (strong scaling)`;
+  log(`scaling benchmark: ${topologies.map((t) => `${t.workers}x${t.threads}`).join(', ')}${repeats > 1 ? `, ${repeats} times in turn` : ''}; ${config.steps - warmup} timed steps of batch ${batch} after ${warmup} warm-up steps; matmul kernel ${matmul}`);
+  const runs = await benchScaling(config, topologies, { warmup, outDir, log, matmul, timeline: args.timeline, repeats, mode });
+  if (args.json) process.stdout.write(`${JSON.stringify({ matmul, scaling: mode, repeats, runs })}\n`);
 }
 
 /** `flotilla bench allreduce`: all-reduce time and bandwidth beside the loopback socket bound. */
@@ -160,6 +163,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       .option('grad-bytes', { type: 'number', describe: 'predict: bytes per gradient value on the wire, 4 or 2 [default: 4]' })
       .option('allreduce', { type: 'string', describe: 'predict: ps (parameter server, as built) or ring (what a ring all-reduce would do) [default: ps]' })
       .option('repeats', { type: 'number', describe: 'scaling: run the topologies in turn this many times, each run in OUT/WxT-runK, and report each one\'s median run (for an even count the faster of the middle two) and spread [default: 1]' })
+      .option('weak', { type: 'boolean', describe: 'scaling: weak scaling, --batch rows per thread (W × T × --batch per step, as Horovod and DDP figures keep the batch per GPU); without it, strong scaling: the global batch --batch split over all threads' })
       .option('timeline', { type: 'boolean', describe: 'scaling: also record each run\'s timed steps in its folder\'s timeline.json (draw one with flotilla timeline OUT/2x1, or OUT/2x1-run1 with --repeats)' }),
   handler: async (args) => {
     if (args.suite === 'scaling' || args.suite === 'allreduce') noteMissingNodeFlags();
