@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { NetnsSummary } from './netns-summary.js';
 import { summarizeNetnsRuns } from './netns-summary.js';
-import { calibrate, checkAgainst, fitLine, predictStep, type Calibration } from './predict.js';
+import { calibrate, checkAgainst, CURRENT_DESIGN, fitLine, predictGrid, predictStep, type Calibration } from './predict.js';
 
 /** Round numbers, so the expected values below can be worked out by hand. */
 const CAL: Calibration = {
@@ -31,6 +31,21 @@ describe('the step-time model', () => {
     expect(p.optimizer_ms).toBeCloseTo(13, 9);
     expect(p.step_ms).toBeCloseTo(10 + 3.936842 + 208.1 + 13, 5);
     expect(p.samples_per_sec).toBeCloseTo(256_000 / 235.036842, 3);
+  });
+
+  it('predicts a grid of rates × worker counts, the global batch split (strong) or growing with the workers (weak)', () => {
+    const strong = predictGrid(CAL, [1, 10], [8, 16], 50, CURRENT_DESIGN, 256, 'strong');
+    expect(strong.map((p) => [p.gbit, p.workers, p.batch])).toEqual([[1, 8, 256], [1, 16, 256], [10, 8, 256], [10, 16, 256]]);
+    expect(strong[2]).toEqual(predictStep(CAL, 8, { gbit: 10, latencyUs: 50 })); // the case worked out above
+    const weak = predictGrid(CAL, [10], [8, 16], 50, CURRENT_DESIGN, 256, 'weak');
+    // 256 rows for each of the 8 (16) one-thread workers: 2048 (4096) in all, and each
+    // worker computes 2 + 0.25 · 256 = 66 ms whatever the count.
+    expect(weak.map((p) => p.batch)).toEqual([2048, 4096]);
+    for (const p of weak) expect(p.compute_ms).toBeCloseTo(66, 9);
+    // The rest of the 8-worker step is the strong one's (SyncBN, communication, optimizer):
+    // 3.936842 + 208.1 + 13 ms, so 2048 samples in 291.036842 ms.
+    expect(weak[0].step_ms).toBeCloseTo(66 + 3.936842 + 208.1 + 13, 5);
+    expect(weak[0].samples_per_sec).toBeCloseTo(2_048_000 / 291.036842, 3);
   });
 
   it('is link-bound at 1 Gbit/s', () => {

@@ -1,4 +1,5 @@
 import type { NetnsRun, NetnsSummary } from './netns-summary.js';
+import { scaledBatch, type ScalingMode } from './scaling-mode.js';
 
 /**
  * A step-time model of Flotilla's synchronous parameter-server step, calibrated on a
@@ -182,6 +183,18 @@ export function predictStep(
   };
 }
 
+/**
+ * Predictions for every link rate × worker count (each worker with the calibration's
+ * threads). Strong scaling splits the global batch `batch` over them all; weak scaling gives
+ * every thread `batch` rows, so the global batch grows with the workers (scaledBatch).
+ */
+export function predictGrid(
+  c: Calibration, rates: readonly number[], workerCounts: readonly number[], latencyUs: number, design: Design, batch: number, mode: ScalingMode,
+): StepPrediction[] {
+  return rates.flatMap((gbit) => workerCounts.map((workers) =>
+    predictStep(c, workers, { gbit, latencyUs }, design, scaledBatch(batch, { workers, threads: c.threads }, mode))));
+}
+
 /** Predicted against measured for each run of a summary (its own rate, zero latency). */
 export function checkAgainst(c: Calibration, measured: NetnsSummary): Array<{ measured: NetnsRun; predicted: StepPrediction }> {
   const gbit = measured.bits_per_sec === null ? null : measured.bits_per_sec / 1e9;
@@ -211,9 +224,9 @@ export function checkTable(rows: ReturnType<typeof checkAgainst>, rate: string):
 
 export function predictionTable(rows: StepPrediction[]): string {
   return [
-    '| link | workers | step | compute | SyncBN | communication | optimizer | samples/s | busiest link, host thread |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-    ...rows.map((p) => `| ${p.gbit === null ? 'unlimited' : `${p.gbit} Gbit/s`} | ${p.workers} | ${f1(p.step_ms)} | ${f1(p.compute_ms)} | ${f1(p.bn_wait_ms)} | ` +
+    '| link | workers | global batch | step | compute | SyncBN | communication | optimizer | samples/s | busiest link, host thread |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows.map((p) => `| ${p.gbit === null ? 'unlimited' : `${p.gbit} Gbit/s`} | ${p.workers} | ${p.batch} | ${f1(p.step_ms)} | ${f1(p.compute_ms)} | ${f1(p.bn_wait_ms)} | ` +
       `${f1(p.communication_ms)} | ${f1(p.optimizer_ms)} | ${int(p.samples_per_sec)} | ${f1(p.link_busy_ms)}, ${f1(p.host_busy_ms)} |`),
   ].join('\n');
 }

@@ -6,12 +6,8 @@ import { RunDir, type RunConfig } from '@flotilla/coordinator';
 import { lineChartSvg, type Series } from '../charts/line-chart.js';
 import { runDistributedTraining } from '../train/distributed-run.js';
 import { wireWidth } from '@flotilla/protocol';
+import { scaledBatch, type ScalingMode, type Topology } from './scaling-mode.js';
 import { mean, median, quantile } from './stats.js';
-
-export interface Topology {
-  workers: number;
-  threads: number;
-}
 
 export interface ScalingRun extends Topology {
   /** The run's global batch: --batch (strong scaling), or --batch × workers × threads (weak). */
@@ -69,19 +65,6 @@ async function measureRun(config: RunConfig, t: Topology, dir: string, warmup: n
     step_ms: average('step_ms'), step_ms_median: median(stepMs), step_ms_p90: quantile(stepMs, 0.9), compute_ms: average('compute_ms'), bn_wait_ms: average('bn_wait_ms'),
     communication_ms: average('communication_ms'), optimizer_ms: average('optimizer_ms'), wire_bytes_per_step: wireBytes(config, t.workers),
   };
-}
-
-/**
- * How the global batch follows the topology. Strong scaling keeps it (`--batch`, split over
- * all threads: the same training, done by more hands). Weak scaling keeps each thread's
- * share (`--batch` rows per thread, so W × T × `--batch` in all), as Horovod's and
- * PyTorch DDP's throughput figures do with a fixed batch per GPU: more hands, bigger steps.
- */
-export type ScalingMode = 'strong' | 'weak';
-
-/** The global batch of topology `t` for a --batch of `batch`. */
-export function scaledBatch(batch: number, t: Topology, mode: ScalingMode): number {
-  return mode === 'weak' ? batch * t.workers * t.threads : batch;
 }
 
 /**

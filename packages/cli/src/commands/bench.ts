@@ -5,7 +5,7 @@ import { allReduceClient, benchAllReduce } from '../bench/allreduce.js';
 import { benchMatmul } from '../bench/matmul.js';
 import { benchMemory } from '../bench/memory.js';
 import type { NetnsSummary } from '../bench/netns-summary.js';
-import { calibrate, calibrationText, checkAgainst, checkTable, predictionTable, predictStep, type Design } from '../bench/predict.js';
+import { calibrate, calibrationText, checkAgainst, checkTable, predictGrid, predictionTable, type Design } from '../bench/predict.js';
 import { benchScaling, parseTopologies } from '../bench/scaling.js';
 import { benchTrainThroughput } from '../bench/train-throughput.js';
 import { matmulKernelLabel, matmulWasmBuild } from '@flotilla/core';
@@ -131,14 +131,15 @@ function benchPredictCommand(args: BenchArgs): void {
   if (gradBytes !== 4 && gradBytes !== 2) throw new Error(`Invalid --grad-bytes: ${gradBytes} (4 or 2)`);
   const design: Design = { allreduce, gradBytes };
   const latencyUs = args['latency-us'] ?? 50;
-  const batch = args.batch ?? calibration.batch;
-  const predictions = numbers(args.rates ?? '1,10,100', '--rates').flatMap((gbit) =>
-    numbers(args.workers ?? '8,16,32,64', '--workers').map((w) => predictStep(calibration, w, { gbit, latencyUs }, design, batch)));
+  const mode = args.weak ? 'weak' : 'strong';
+  // Weak scaling keeps each thread's share of the calibration runs' batch unless --batch says otherwise.
+  const batch = args.batch ?? (mode === 'weak' ? calibration.batch / calibration.threads : calibration.batch);
+  const predictions = predictGrid(calibration, numbers(args.rates ?? '1,10,100', '--rates'), numbers(args.workers ?? '8,16,32,64', '--workers'), latencyUs, design, batch, mode);
   log('');
   log(`predicted (ms per step; ${allreduce === 'ps' ? 'parameter server' : 'ring all-reduce'}, ${gradBytes === 4 ? 'float32' : '16-bit'} gradients, ` +
-    `global batch ${batch}, ${calibration.threads} thread(s) per worker, one-way latency ${latencyUs} µs):`);
+    `${mode === 'weak' ? `batch ${batch} per thread (weak scaling)` : `global batch ${batch}`}, ${calibration.threads} thread(s) per worker, one-way latency ${latencyUs} µs):`);
   log(predictionTable(predictions));
-  if (args.json) process.stdout.write(`${JSON.stringify({ calibration, check, design, latency_us: latencyUs, predictions })}\n`);
+  if (args.json) process.stdout.write(`${JSON.stringify({ calibration, check, design, scaling: mode, latency_us: latencyUs, predictions })}\n`);
 }
 
 export const benchCommand: CommandModule<object, BenchArgs> = {
@@ -163,7 +164,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       .option('grad-bytes', { type: 'number', describe: 'predict: bytes per gradient value on the wire, 4 or 2 [default: 4]' })
       .option('allreduce', { type: 'string', describe: 'predict: ps (parameter server, as built) or ring (what a ring all-reduce would do) [default: ps]' })
       .option('repeats', { type: 'number', describe: 'scaling: run the topologies in turn this many times, each run in OUT/WxT-runK, and report each one\'s median run (for an even count the faster of the middle two) and spread [default: 1]' })
-      .option('weak', { type: 'boolean', describe: 'scaling: weak scaling, --batch rows per thread (W × T × --batch per step, as Horovod and DDP figures keep the batch per GPU); without it, strong scaling: the global batch --batch split over all threads' })
+      .option('weak', { type: 'boolean', describe: 'scaling and predict: weak scaling, --batch rows per thread (W × T × --batch per step, as Horovod and DDP figures keep the batch per GPU); without it, strong scaling: the global batch --batch split over all threads' })
       .option('timeline', { type: 'boolean', describe: 'scaling: also record each run\'s timed steps in its folder\'s timeline.json (draw one with flotilla timeline OUT/2x1, or OUT/2x1-run1 with --repeats)' }),
   handler: async (args) => {
     if (args.suite === 'scaling' || args.suite === 'allreduce') noteMissingNodeFlags();
