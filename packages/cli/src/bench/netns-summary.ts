@@ -81,6 +81,50 @@ export function summarizeNetnsRuns(dirs: string[], meta: { rate: string; bitsPer
   };
 }
 
+/**
+ * Reads OUT/<rate>.json as written by scripts/netns-bench.sh, checking every field the
+ * model reads, so a wrong or damaged file is named with what is wrong with it rather than
+ * failing somewhere inside the arithmetic (or, worse, predicting NaN).
+ */
+export function readNetnsSummary(path: string): NetnsSummary {
+  const fail = (why: string): never => {
+    throw new Error(`${path} is not a netns-bench summary (OUT/<rate>.json from scripts/netns-bench.sh): ${why}`);
+  };
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Error(`cannot read ${path}: ${(error as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return fail(`not JSON (${(error as Error).message})`);
+  }
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const count = (o: Record<string, unknown>, key: string, where: string, min: number): void => {
+    const v = o[key];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min) fail(`${where}"${key}" must be a number ≥ ${min}, got ${JSON.stringify(v)}`);
+  };
+  if (!isObject(value)) return fail('expected a JSON object');
+  if (typeof value.rate !== 'string') fail(`"rate" must be a string, got ${JSON.stringify(value.rate)}`);
+  if (value.bits_per_sec !== null) count(value, 'bits_per_sec', '', 1);
+  count(value, 'batch', '', 1);
+  const model = value.model;
+  if (!isObject(model)) return fail('"model" must be an object');
+  for (const key of ['params', 'buffers', 'bn_layers', 'bn_channels']) count(model, key, 'model.', 0);
+  if (model.bn_sync !== 'global' && model.bn_sync !== 'local') fail(`model."bn_sync" must be "global" or "local", got ${JSON.stringify(model.bn_sync)}`);
+  if (!Array.isArray(value.runs) || value.runs.length === 0) return fail('"runs" must be a non-empty array');
+  value.runs.forEach((run: unknown, i: number) => {
+    if (!isObject(run)) return fail(`runs[${i}] must be an object`);
+    for (const key of ['workers', 'threads']) count(run, key, `runs[${i}].`, 1);
+    for (const key of ['step_ms', 'compute_ms', 'bn_wait_ms', 'communication_ms', 'optimizer_ms']) count(run, key, `runs[${i}].`, 0);
+    if (run.coordinator_cpu_ms !== null && run.coordinator_cpu_ms !== undefined) count(run, 'coordinator_cpu_ms', `runs[${i}].`, 0);
+  });
+  return value as unknown as NetnsSummary;
+}
+
 /** The summary as a table for the terminal (and the README). */
 export function netnsTable(s: NetnsSummary): string {
   const f = (x: number, d = 1): string => x.toFixed(d);

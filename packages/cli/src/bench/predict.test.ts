@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { NetnsSummary } from './netns-summary.js';
-import { summarizeNetnsRuns } from './netns-summary.js';
+import { readNetnsSummary, summarizeNetnsRuns } from './netns-summary.js';
 import { calibrate, checkAgainst, CURRENT_DESIGN, fitLine, predictGrid, predictStep, type Calibration } from './predict.js';
 
 /** Round numbers, so the expected values below can be worked out by hand. */
@@ -143,5 +143,37 @@ describe('netns-bench summaries', () => {
     expect(r.compute_ms).toBe(10);
     expect(r.samples_per_sec).toBeCloseTo(16_000 / 40, 9);
     expect(r.coordinator_link_bytes_per_step).toBe(300); // 900 bytes over all 3 steps
+  });
+
+  it('are read back as written, and a wrong or damaged file is refused naming what is wrong', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flotilla-netns-read-'));
+    const good: NetnsSummary = {
+      rate: '1gbit', bits_per_sec: 1e9, batch: 256, warmup: 20,
+      model: { params: 536_586, buffers: 1_536, bn_layers: 2, bn_channels: 768, bn_sync: 'global' },
+      runs: [{
+        workers: 1, threads: 1, steps: 30, samples_per_sec: 4436, step_ms: 57.7, compute_ms: 20.9, bn_wait_ms: 0.2, communication_ms: 34.6,
+        optimizer_ms: 2, coordinator_link_bytes_per_step: 4.36e6, drops: 0, coordinator_cpu_ms: 8.9, worker_cpu_ms: null,
+      }],
+    };
+    const file = (name: string, text: string): string => {
+      const path = join(dir, name);
+      writeFileSync(path, text);
+      return path;
+    };
+    expect(readNetnsSummary(file('good.json', JSON.stringify(good)))).toEqual(good);
+    const bad = (text: string): string => {
+      const path = file('bad.json', text);
+      expect(() => readNetnsSummary(path)).toThrow(`${path} is not a netns-bench summary`);
+      try { readNetnsSummary(path); } catch (error) { return (error as Error).message; }
+      return '';
+    };
+    expect(bad('{"rate": "1gbit", ')).toMatch(/not JSON/);
+    expect(bad('[1, 2]')).toMatch(/expected a JSON object/);
+    expect(bad(JSON.stringify({ ...good, runs: [] }))).toMatch(/"runs" must be a non-empty array/);
+    expect(bad(JSON.stringify({ ...good, batch: 0 }))).toMatch(/"batch" must be a number ≥ 1, got 0/);
+    expect(bad(JSON.stringify({ ...good, model: { ...good.model, bn_sync: 'sometimes' } }))).toMatch(/model\."bn_sync" must be "global" or "local"/);
+    expect(bad(JSON.stringify({ ...good, runs: [{ ...good.runs[0], compute_ms: 'fast' }] }))).toMatch(/runs\[0\]\."compute_ms" must be a number ≥ 0, got "fast"/);
+    expect(bad(JSON.stringify({ ...good, runs: [{ ...good.runs[0], workers: null }] }))).toMatch(/runs\[0\]\."workers" must be a number ≥ 1, got null/);
+    expect(() => readNetnsSummary(join(dir, 'missing.json'))).toThrow(/cannot read .*missing\.json: ENOENT/);
   });
 });

@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { allReduceClient, benchAllReduce } from '../bench/allreduce.js';
 import { benchMatmul } from '../bench/matmul.js';
 import { benchMemory } from '../bench/memory.js';
-import type { NetnsSummary } from '../bench/netns-summary.js';
+import { readNetnsSummary } from '../bench/netns-summary.js';
 import { calibrate, calibrationText, checkAgainst, checkTable, predictGrid, predictionTable, type Design } from '../bench/predict.js';
 import { benchScaling, parseTopologies } from '../bench/scaling.js';
 import { benchTrainThroughput } from '../bench/train-throughput.js';
@@ -108,19 +107,18 @@ async function benchAllReduceCommand(args: BenchArgs): Promise<void> {
 function benchPredictCommand(args: BenchArgs): void {
   const log = logFor(args.json);
   if (!args.from) throw new Error('bench predict needs --from OUT/<rate>.json (written by scripts/netns-bench.sh)');
-  const read = (path: string): NetnsSummary => JSON.parse(readFileSync(path, 'utf8')) as NetnsSummary;
   const numbers = (s: string, what: string): number[] => s.split(',').map((v) => {
     const n = Number(v);
     if (!(n > 0)) throw new Error(`Invalid ${what}: ${v} (expected positive numbers, comma-separated)`);
     return n;
   });
-  const from = read(args.from);
+  const from = readNetnsSummary(args.from);
   const calibration = calibrate(from);
   log(`calibrated on ${args.from} (${from.rate} links, workers ${from.runs.map((r) => r.workers).join(', ')}):`);
   log(calibrationText(calibration));
   let check;
   if (args.check) {
-    const measured = read(args.check);
+    const measured = readNetnsSummary(args.check);
     check = checkAgainst(calibration, measured);
     log('');
     log(checkTable(check, `${measured.rate} (${args.check})`));
@@ -133,7 +131,8 @@ function benchPredictCommand(args: BenchArgs): void {
   const latencyUs = args['latency-us'] ?? 50;
   const mode = args.weak ? 'weak' : 'strong';
   // Weak scaling keeps each thread's share of the calibration runs' batch unless --batch says otherwise.
-  const batch = args.batch ?? (mode === 'weak' ? calibration.batch / calibration.threads : calibration.batch);
+  const batch = args.batch ?? (mode === 'weak' ? Math.round(calibration.batch / calibration.threads) : calibration.batch);
+  if (!Number.isInteger(batch) || batch < 1) throw new Error(`Invalid --batch: ${args.batch ?? batch} (expected a positive integer)`);
   const predictions = predictGrid(calibration, numbers(args.rates ?? '1,10,100', '--rates'), numbers(args.workers ?? '8,16,32,64', '--workers'), latencyUs, design, batch, mode);
   log('');
   log(`predicted (ms per step; ${allreduce === 'ps' ? 'parameter server' : 'ring all-reduce'}, ${gradBytes === 4 ? 'float32' : '16-bit'} gradients, ` +
