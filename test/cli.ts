@@ -76,6 +76,12 @@ export async function waitFor<T>(what: string, check: () => T | undefined | null
   }
 }
 
+/** The records of one kind in a run folder's metrics.jsonl, in order. */
+export function metricsOf(runDir: string, kind: 'step' | 'epoch'): Array<Record<string, number>> {
+  return readFileSync(`${runDir}/metrics.jsonl`, 'utf8').trim().split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>).filter((r) => r.kind === kind) as Array<Record<string, number>>;
+}
+
 /** Optimizer steps logged so far in a run folder's metrics.jsonl. */
 export function stepsLogged(runDir: string): number {
   try {

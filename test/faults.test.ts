@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { finalParams, flotilla, flotillaAsync, referenceParams, freePort, lastJson, relativeL2, stepsLogged, waitFor } from './cli.js';
+import { finalParams, flotilla, flotillaAsync, referenceParams, freePort, lastJson, metricsOf, relativeL2, stepsLogged, waitFor } from './cli.js';
 
 const base = mkdtempSync(join(tmpdir(), 'flotilla-faults-'));
 const TOKEN = 'fault-test-token';
@@ -79,8 +79,7 @@ describe('coordinator resume', () => {
     expect(lastJson(result.stdout)).toMatchObject({ steps: 60 });
     expect(relativeL2(finalParams(out), reference)).toBeLessThan(1e-5);
     // The redone steps replace their first records: metrics.jsonl has every step once, in order.
-    const steps = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n')
-      .map((line) => JSON.parse(line) as { kind: string; step: number }).filter((r) => r.kind === 'step').map((r) => r.step);
+    const steps = metricsOf(out, 'step').map((r) => r.step);
     expect(steps).toEqual(Array.from({ length: 60 }, (_, i) => i));
     for (const w of workers) expect((await w.done).status).toBe(0);
   });

@@ -127,6 +127,8 @@ def run_rank(rank, args, port, results):
         except DataError as e:
             sys.exit(f"{PROG}: rank {rank}: {e}")
         n = train_u8.shape[0]
+        if n < batch:
+            sys.exit(f"{PROG}: rank {rank}: a global batch of {batch} ({world} x {per}) is more than the {n} training samples")
         perm = torch.randperm(n, generator=torch.Generator().manual_seed(args.seed))  # same order on every rank
         total = args.warmup + args.steps
         batches = []

@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { NetnsSummary } from './netns-summary.js';
 import { readNetnsSummary, summarizeNetnsRuns } from './netns-summary.js';
-import { calibrate, checkAgainst, CURRENT_DESIGN, fitLine, predictGrid, predictStep, type Calibration } from './predict.js';
+import { calibrate, checkAgainst, CURRENT_DESIGN, defaultPredictBatch, fitLine, predictGrid, predictStep, type Calibration } from './predict.js';
+import { scaledBatch } from './scaling-mode.js';
 
 /** Round numbers, so the expected values below can be worked out by hand. */
 const CAL: Calibration = {
-  batch: 256, threads: 1, paramFloats: 1e6, bufferFloats: 0, bnBytes: 50_000, bnRounds: 4,
+  batch: 256, workers: 1, threads: 1, paramFloats: 1e6, bufferFloats: 0, bnBytes: 50_000, bnRounds: 4,
   computeFixedMs: 2, computePerSampleMs: 0.25, bnRoundMs: 0.5,
   hostWorkerMsPerMB: 2, hostCoordinatorMsPerMB: 3, optimizerMs: 5, sumMsPerWorker: 1,
 };
@@ -46,6 +47,22 @@ describe('the step-time model', () => {
     // 3.936842 + 208.1 + 13 ms, so 2048 samples in 291.036842 ms.
     expect(weak[0].step_ms).toBeCloseTo(66 + 3.936842 + 208.1 + 13, 5);
     expect(weak[0].samples_per_sec).toBeCloseTo(2_048_000 / 291.036842, 3);
+    // Two threads per worker: 256 rows for each of 16 threads, 4096 in all; each thread's shard is still 256.
+    const twoThreads = predictGrid({ ...CAL, threads: 2 }, [10], [8], 50, CURRENT_DESIGN, 256, 'weak');
+    expect(twoThreads[0].batch).toBe(4096);
+    expect(twoThreads[0].compute_ms).toBeCloseTo(66, 9);
+  });
+
+  it('scales --batch per topology: kept (strong) or times workers × threads (weak)', () => {
+    expect(scaledBatch(60, { workers: 2, threads: 3 }, 'strong')).toBe(60);
+    expect(scaledBatch(60, { workers: 2, threads: 3 }, 'weak')).toBe(360);
+  });
+
+  it('defaults --batch to the calibration\'s global batch, or with --weak to one thread\'s rows in the runs that set compute', () => {
+    expect(defaultPredictBatch(CAL, 'strong')).toBe(256);
+    expect(defaultPredictBatch(CAL, 'weak')).toBe(256); // 1 worker × 1 thread computed all 256
+    expect(defaultPredictBatch({ ...CAL, workers: 2 }, 'weak')).toBe(128); // calibrated on 2 workers: 128 rows each
+    expect(defaultPredictBatch({ ...CAL, workers: 1, threads: 3 }, 'weak')).toBe(85); // 256 / 3, to whole rows
   });
 
   it('is link-bound at 1 Gbit/s', () => {

@@ -47,8 +47,9 @@ import { scaledBatch, type ScalingMode } from './scaling-mode.js';
 export const PAYLOAD_EFFICIENCY = 0.95;
 
 export interface Calibration {
-  /** Global batch and threads per worker of the calibration runs. */
+  /** Global batch, workers (the fewest, whose runs set compute) and threads per worker of the calibration runs. */
   batch: number;
+  workers: number;
   threads: number;
   paramFloats: number;
   bufferFloats: number;
@@ -140,7 +141,7 @@ export function calibrate(s: NetnsSummary): Calibration {
   const hw = Math.max(0, avg(base, (r) => r.communication_ms - r.workers * bytes * Math.max(wire, hc)) / bytes);
   const bnRoundMs = bnRounds === 0 ? 0 : Math.max(0, avg(base, (r) => r.bn_wait_ms - r.workers * bnBytes * (wire + hc)) / bnRounds);
   return {
-    batch: s.batch, threads: base[0].threads, paramFloats: s.model.params, bufferFloats: s.model.buffers, bnBytes, bnRounds,
+    batch: s.batch, workers: fewest, threads: base[0].threads, paramFloats: s.model.params, bufferFloats: s.model.buffers, bnBytes, bnRounds,
     computeFixedMs: compute.intercept, computePerSampleMs: compute.slope, bnRoundMs,
     hostWorkerMsPerMB: hw * 1e6, hostCoordinatorMsPerMB: hc * 1e6,
     optimizerMs: optimizer.intercept, sumMsPerWorker: optimizer.slope,
@@ -193,6 +194,14 @@ export function predictGrid(
 ): StepPrediction[] {
   return rates.flatMap((gbit) => workerCounts.map((workers) =>
     predictStep(c, workers, { gbit, latencyUs }, design, scaledBatch(batch, { workers, threads: c.threads }, mode))));
+}
+
+/**
+ * --batch when not given: the calibration's global batch (strong scaling), or the rows one
+ * thread computed in the calibration runs that set the compute constants (weak).
+ */
+export function defaultPredictBatch(c: Calibration, mode: ScalingMode): number {
+  return mode === 'weak' ? Math.max(1, Math.round(c.batch / (c.workers * c.threads))) : c.batch;
 }
 
 /** Predicted against measured for each run of a summary (its own rate, zero latency). */

@@ -23,10 +23,10 @@ describe('the scaling chart', () => {
   });
 
   it('says in its title whether the global batch was kept (strong scaling) or the batch per thread (weak)', () => {
-    expect(scalingChart([run(1, 1, 3924, 1), run(2, 1, 4318, 0.55)])).toContain('>Data-parallel scaling (strong: global batch 256)</text>');
-    // Weak: 2 × 1 ran 512 rows a step; the title gives the 1 × 1 run's, the batch per thread.
-    const weak = scalingChart([run(2, 1, 12600, 0.71, 512), run(1, 1, 8860, 1, 256)], 'weak');
-    expect(weak).toContain('>Data-parallel scaling (weak: batch 256 per thread)</text>');
+    expect(scalingChart([run(1, 1, 3924, 1), run(2, 1, 4318, 0.55)])).toContain('>Data-parallel scaling, global batch 256</text>');
+    // Weak: 2 × 2 ran 1024 rows a step, 256 per thread; with or without a 1 × 1 run.
+    const weak = scalingChart([run(2, 2, 20000, NaN, 1024), run(1, 2, 15000, NaN, 512)], 'weak');
+    expect(weak).toContain('>Data-parallel scaling, batch 256 per thread (weak scaling)</text>');
   });
 
   it('draws no efficiency line without a 1 × 1 baseline (efficiency unknown)', () => {

@@ -16,3 +16,13 @@ export type ScalingMode = 'strong' | 'weak';
 export function scaledBatch(batch: number, t: Topology, mode: ScalingMode): number {
   return mode === 'weak' ? batch * t.workers * t.threads : batch;
 }
+
+/** The mode the --weak flag asks for. */
+export function scalingModeOf(args: { weak?: boolean }): ScalingMode {
+  return args.weak ? 'weak' : 'strong';
+}
+
+/** How --batch reads in `mode`, for logs and titles: "global batch 256" or "batch 256 per thread (weak scaling)". */
+export function describeBatch(batch: number, mode: ScalingMode): string {
+  return mode === 'weak' ? `batch ${batch} per thread (weak scaling)` : `global batch ${batch}`;
+}

@@ -6,7 +6,7 @@ import { RunDir, type RunConfig } from '@flotilla/coordinator';
 import { lineChartSvg, type Series } from '../charts/line-chart.js';
 import { runDistributedTraining } from '../train/distributed-run.js';
 import { wireWidth } from '@flotilla/protocol';
-import { scaledBatch, type ScalingMode, type Topology } from './scaling-mode.js';
+import { describeBatch, scaledBatch, type ScalingMode, type Topology } from './scaling-mode.js';
 import { mean, median, quantile } from './stats.js';
 
 export interface ScalingRun extends Topology {
@@ -134,9 +134,9 @@ export function scalingChart(runs: ScalingRun[], mode: ScalingMode = 'strong'): 
     const efficient = members.filter((r) => Number.isFinite(r.efficiency));
     if (efficient.length > 0) series.push({ name: `efficiency, ${f.label}`, color: f.red, right: true, points: efficient.map((r) => [r.workers * r.threads, r.efficiency]) });
   }
-  const batch = runs.find((r) => r.workers * r.threads === 1)?.batch ?? runs[0]?.batch;
-  const how = mode === 'weak' ? `weak: batch ${batch} per thread` : `strong: global batch ${batch}`;
-  return lineChartSvg(series, { title: `Data-parallel scaling (${how})`, xLabel: 'total threads (workers × threads)', yLabel: 'samples/s', yRightLabel: 'scaling efficiency' });
+  // Any run tells --batch: the global batch (strong) or W × T times it (weak).
+  const batch = runs.length === 0 ? NaN : mode === 'weak' ? runs[0].batch / (runs[0].workers * runs[0].threads) : runs[0].batch;
+  return lineChartSvg(series, { title: `Data-parallel scaling, ${describeBatch(batch, mode)}`, xLabel: 'total threads (workers × threads)', yLabel: 'samples/s', yRightLabel: 'scaling efficiency' });
 }
 
 /** "1x1,1x2,2x1" or the grid of --workers × --threads. */

@@ -4,7 +4,8 @@ import { allReduceClient, benchAllReduce } from '../bench/allreduce.js';
 import { benchMatmul } from '../bench/matmul.js';
 import { benchMemory } from '../bench/memory.js';
 import { readNetnsSummary } from '../bench/netns-summary.js';
-import { calibrate, calibrationText, checkAgainst, checkTable, predictGrid, predictionTable, type Design } from '../bench/predict.js';
+import { calibrate, calibrationText, checkAgainst, checkTable, defaultPredictBatch, predictGrid, predictionTable, type Design } from '../bench/predict.js';
+import { describeBatch, scalingModeOf } from '../bench/scaling-mode.js';
 import { benchScaling, parseTopologies } from '../bench/scaling.js';
 import { benchTrainThroughput } from '../bench/train-throughput.js';
 import { matmulKernelLabel, matmulWasmBuild } from '@flotilla/core';
@@ -77,9 +78,8 @@ async function benchScalingCommand(args: BenchArgs): Promise<void> {
   const outDir = args.out ?? join('runs', `bench-scaling-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   // Workers inherit FLOTILLA_MATMUL, so this process's kernel is theirs.
   const matmul = matmulKernelLabel();
-  const mode = args.weak ? 'weak' : 'strong';
-  const batch = mode === 'weak' ? `${config.batch} per thread (weak scaling)` : `${config.batch} (strong scaling)`;
-  log(`scaling benchmark: ${topologies.map((t) => `${t.workers}x${t.threads}`).join(', ')}${repeats > 1 ? `, ${repeats} times in turn` : ''}; ${config.steps - warmup} timed steps of batch ${batch} after ${warmup} warm-up steps; matmul kernel ${matmul}`);
+  const mode = scalingModeOf(args);
+  log(`scaling benchmark: ${topologies.map((t) => `${t.workers}x${t.threads}`).join(', ')}${repeats > 1 ? `, ${repeats} times in turn` : ''}; ${config.steps - warmup} timed steps, ${describeBatch(config.batch, mode)}, after ${warmup} warm-up steps; matmul kernel ${matmul}`);
   const runs = await benchScaling(config, topologies, { warmup, outDir, log, matmul, timeline: args.timeline, repeats, mode });
   if (args.json) process.stdout.write(`${JSON.stringify({ matmul, scaling: mode, repeats, runs })}\n`);
 }
@@ -129,14 +129,13 @@ function benchPredictCommand(args: BenchArgs): void {
   if (gradBytes !== 4 && gradBytes !== 2) throw new Error(`Invalid --grad-bytes: ${gradBytes} (4 or 2)`);
   const design: Design = { allreduce, gradBytes };
   const latencyUs = args['latency-us'] ?? 50;
-  const mode = args.weak ? 'weak' : 'strong';
-  // Weak scaling keeps each thread's share of the calibration runs' batch unless --batch says otherwise.
-  const batch = args.batch ?? (mode === 'weak' ? Math.round(calibration.batch / calibration.threads) : calibration.batch);
+  const mode = scalingModeOf(args);
+  const batch = args.batch ?? defaultPredictBatch(calibration, mode);
   if (!Number.isInteger(batch) || batch < 1) throw new Error(`Invalid --batch: ${args.batch ?? batch} (expected a positive integer)`);
   const predictions = predictGrid(calibration, numbers(args.rates ?? '1,10,100', '--rates'), numbers(args.workers ?? '8,16,32,64', '--workers'), latencyUs, design, batch, mode);
   log('');
   log(`predicted (ms per step; ${allreduce === 'ps' ? 'parameter server' : 'ring all-reduce'}, ${gradBytes === 4 ? 'float32' : '16-bit'} gradients, ` +
-    `${mode === 'weak' ? `batch ${batch} per thread (weak scaling)` : `global batch ${batch}`}, ${calibration.threads} thread(s) per worker, one-way latency ${latencyUs} µs):`);
+    `${describeBatch(batch, mode)}, ${calibration.threads} thread(s) per worker, one-way latency ${latencyUs} µs):`);
   log(predictionTable(predictions));
   if (args.json) process.stdout.write(`${JSON.stringify({ calibration, check, design, scaling: mode, latency_us: latencyUs, predictions })}\n`);
 }

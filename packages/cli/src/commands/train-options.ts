@@ -40,7 +40,7 @@ export function withTrainOptions<T>(y: Argv<T>): Argv<T & TrainOptionArgs> {
     .option('data', { type: 'string', describe: 'Data set: mnist, names, words, csv:PATH#LABEL_COLUMN or lines:PATH [default: mnist]' })
     .option('epochs', { type: 'number', describe: 'Passes over the training data [default: 5]' })
     .option('steps', { type: 'number', describe: 'Stop after this many optimizer steps [default: all epochs]' })
-    .option('batch', { type: 'number', describe: 'Global mini-batch size, split over all threads of all workers [default: 256]' })
+    .option('batch', { type: 'number', describe: 'Global mini-batch size, split over all threads of all workers [default: 256]; with bench scaling --weak and bench predict --weak, the rows of each thread' })
     .option('lr', { type: 'number', describe: 'Learning rate [default: 0.001]' })
     .option('optimizer', { type: 'string', describe: 'sgd, momentum, nesterov, adagrad, rmsprop, adadelta, adam, adamw [default: adam]' })
     .option('momentum', { type: 'number', describe: 'Momentum μ for --optimizer momentum or nesterov [default: 0.9]' })
