@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { scalingChart, type ScalingRun } from './scaling.js';
+import { scalingChart, scalingTable, type ScalingRun } from './scaling.js';
 
 const run = (workers: number, threads: number, samples: number, efficiency: number, batch = 256): ScalingRun => ({
   workers, threads, batch, samples_per_sec: samples, efficiency, oversubscribed: false, steps: 60, step_ms: 1, step_ms_median: 1, step_ms_p90: 1, compute_ms: 1,
@@ -50,5 +50,20 @@ describe('the scaling chart', () => {
     // Each through its own point (x of the circle, whisker centred on it).
     const circles = [...svg.matchAll(/<circle cx="([\d.]+)" cy="[\d.]+" r="4" fill="#17becf"/g)].map((m) => Number(m[1]));
     expect(whiskers.map((w) => w[0] + 5)).toEqual(circles);
+  });
+});
+
+describe('the scaling table', () => {
+  it('has a row per topology with its median run, the spread of repeated runs, and n/a for an unknown efficiency', () => {
+    const one: ScalingRun = {
+      workers: 1, threads: 1, batch: 256, samples_per_sec: 8776.6, efficiency: 1, oversubscribed: false, steps: 30,
+      step_ms: 29.16, step_ms_median: 28.81, step_ms_p90: 31.98, compute_ms: 20.11, bn_wait_ms: 0.13, communication_ms: 7.2, optimizer_ms: 1.72,
+      wire_bytes_per_step: 4_304_976, samples_per_sec_runs: [8471.7, 8776.6, 8797.1],
+    };
+    const four: ScalingRun = { ...one, workers: 2, threads: 2, batch: 1024, samples_per_sec: 12_000, efficiency: NaN, oversubscribed: true, samples_per_sec_runs: [12_000] };
+    const lines = scalingTable([one, four]).split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines[2]).toBe('| 1 × 1 | 256 | 8,777 (8,472–8,797) | 1.00 | 29.2 | 28.8 | 32.0 | 20.1 | 0.1 | 7.2 | 1.7 | 4.3 |');
+    expect(lines[3]).toBe('| 2 × 2 (oversubscribed) | 1024 | 12,000 | n/a | 29.2 | 28.8 | 32.0 | 20.1 | 0.1 | 7.2 | 1.7 | 4.3 |');
   });
 });

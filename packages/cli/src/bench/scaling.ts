@@ -102,15 +102,30 @@ export async function benchScaling(
   });
   const base = typical.find((m) => m.workers === 1 && m.threads === 1)?.samples_per_sec ?? NaN;
   const runs: ScalingRun[] = typical.map((m) => ({ ...m, efficiency: m.samples_per_sec / (base * m.workers * m.threads) }));
-  for (const run of runs) {
-    const spread = repeats > 1 ? ` (median of ${repeats} runs: ${run.samples_per_sec_runs.map((x) => Math.round(x)).join(', ')})` : '';
-    options.log(`${run.workers} × ${run.threads}: ${Math.round(run.samples_per_sec)} samples/s${spread}, efficiency ${Number.isFinite(run.efficiency) ? run.efficiency.toFixed(2) : 'n/a (no 1x1 run)'}`);
-  }
+  options.log('');
+  options.log(`${repeats > 1 ? `Each topology's median run of ${repeats} (the range of all in brackets); ` : ''}step times in ms, the breakdown per step on average:`);
+  options.log(scalingTable(runs));
   mkdirSync(options.outDir, { recursive: true });
   writeFileSync(join(options.outDir, 'scaling.json'), `${JSON.stringify({ ...(options.matmul ? { matmul: options.matmul } : {}), scaling: mode, repeats, runs }, null, 2)}\n`);
   writeFileSync(join(options.outDir, 'scaling.svg'), scalingChart(runs, mode));
   options.log(`wrote ${join(options.outDir, 'scaling.json')} and scaling.svg`);
   return runs;
+}
+
+/** The runs as a Markdown table, as the README shows them; efficiency n/a without a 1 × 1 run. */
+export function scalingTable(runs: readonly ScalingRun[]): string {
+  const int = (x: number): string => Math.round(x).toLocaleString('en-US');
+  const f1 = (x: number): string => x.toFixed(1);
+  return [
+    '| workers × threads | global batch | samples/s | efficiency | step: mean | median | 90th pct. | compute | SyncBN wait | communication | optimizer | MB on the wire |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...runs.map((r) => {
+      const spread = r.samples_per_sec_runs.length > 1 ? ` (${int(Math.min(...r.samples_per_sec_runs))}–${int(Math.max(...r.samples_per_sec_runs))})` : '';
+      return `| ${r.workers} × ${r.threads}${r.oversubscribed ? ' (oversubscribed)' : ''} | ${r.batch} | ${int(r.samples_per_sec)}${spread} | ` +
+        `${Number.isFinite(r.efficiency) ? r.efficiency.toFixed(2) : 'n/a'} | ${f1(r.step_ms)} | ${f1(r.step_ms_median)} | ${f1(r.step_ms_p90)} | ` +
+        `${f1(r.compute_ms)} | ${f1(r.bn_wait_ms)} | ${f1(r.communication_ms)} | ${f1(r.optimizer_ms)} | ${(r.wire_bytes_per_step / 1e6).toFixed(1)} |`;
+    }),
+  ].join('\n');
 }
 
 /**
