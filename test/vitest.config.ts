@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { TEST_ENV } from '../vitest.package.js';
 
 export default defineConfig({
   test: {
@@ -8,5 +9,6 @@ export default defineConfig({
     hookTimeout: 300_000,
     // The runs compete for two cores; one file at a time keeps their timing sane.
     fileParallelism: false,
+    env: TEST_ENV,
   },
 });

@@ -69,20 +69,23 @@ export function reluForward(x: usize, y: usize, n: i32): void {
   }
 }
 
-/** gx[i] += g[i] · (x[i] > 0 ? 1 : 0). g·d is exact, so one float32 add remains. */
-export function reluBackward(x: usize, g: usize, gx: usize, n: i32): void {
+/**
+ * gx[i] += g[i] · (x[i] > 0 ? 1 : 0). g·d is exact, so one float32 add remains. Without
+ * `add` gx is not read: it gets 0 + that, what adding into zeros would give.
+ */
+export function reluBackward(x: usize, g: usize, gx: usize, n: i32, add: bool): void {
   const zero = f32x4.splat(0);
   const one = f32x4.splat(1);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const o = <usize>i << 2;
     const d = v128.and(one, f32x4.gt(v128.load(x + o), zero));
-    v128.store(gx + o, f32x4.add(v128.load(gx + o), f32x4.mul(v128.load(g + o), d)));
+    v128.store(gx + o, f32x4.add(add ? v128.load(gx + o) : zero, f32x4.mul(v128.load(g + o), d)));
   }
   for (; i < n; i++) {
     const o = <usize>i << 2;
     const d: f32 = load<f32>(x + o) > 0 ? 1 : 0;
-    store<f32>(gx + o, load<f32>(gx + o) + load<f32>(g + o) * d);
+    store<f32>(gx + o, (add ? load<f32>(gx + o) : 0) + load<f32>(g + o) * d);
   }
 }
 
@@ -283,10 +286,14 @@ export function batchNormBackwardSums(g: usize, xhat: usize, rows: i32, c: i32, 
   }
 }
 
-/** gx += scale·(g − meanDy − xhat·meanDyXhat), float64 per element in that order. */
+/**
+ * gx += scale·(g − meanDy − xhat·meanDyXhat), float64 per element in that order; without
+ * `add` gx is not read (0 + that, as reluBackward).
+ */
 export function batchNormBackwardDx(
-  g: usize, xhat: usize, rows: i32, c: i32, scale: usize, meanDy: usize, meanDyXhat: usize, gx: usize,
+  g: usize, xhat: usize, rows: i32, c: i32, scale: usize, meanDy: usize, meanDyXhat: usize, gx: usize, add: bool,
 ): void {
+  const zero = f32x4.splat(0);
   const stride = <usize>c << 2;
   let j = 0;
   for (; j + 4 <= c; j += 4) {
@@ -296,7 +303,7 @@ export function batchNormBackwardDx(
     const e0 = v128.load(meanDyXhat + jo8), e1 = v128.load(meanDyXhat + jo8, 16);
     let o = <usize>j << 2;
     for (let r = 0; r < rows; r++, o += stride) {
-      const gv = v128.load(g + o), hv = v128.load(xhat + o), av = v128.load(gx + o);
+      const gv = v128.load(g + o), hv = v128.load(xhat + o), av = add ? v128.load(gx + o) : zero;
       const t0 = f64x2.sub(f64x2.sub(f64x2.promote_low_f32x4(gv), d0), f64x2.mul(f64x2.promote_low_f32x4(hv), e0));
       const t1 = f64x2.sub(f64x2.sub(f64x2.promote_low_f32x4(high(gv)), d1), f64x2.mul(f64x2.promote_low_f32x4(high(hv)), e1));
       const r0 = f64x2.add(f64x2.promote_low_f32x4(av), f64x2.mul(s0, t0));
@@ -309,7 +316,7 @@ export function batchNormBackwardDx(
     let o = <usize>j << 2;
     for (let r = 0; r < rows; r++, o += stride) {
       const t = <f64>load<f32>(g + o) - dj - <f64>load<f32>(xhat + o) * ej;
-      store<f32>(gx + o, <f32>(<f64>load<f32>(gx + o) + sj * t));
+      store<f32>(gx + o, <f32>((add ? <f64>load<f32>(gx + o) : 0) + sj * t));
     }
   }
 }

@@ -6,6 +6,8 @@ import { mean, sum } from '../src/ops/reduce.js';
 import { concat, gather, reshape, slice, transpose } from '../src/ops/shape.js';
 import { logSoftmax, softmax } from '../src/ops/softmax.js';
 import { exp, gelu, log, neg, relu, scale, sigmoid, square, tanh } from '../src/ops/unary.js';
+import { batchNormTrain } from '../src/ops/fused/batchnorm.js';
+import { applyMask } from '../src/ops/fused/mask.js';
 import { expectClose, expectGradcheck, randn } from './helpers.js';
 
 describe('binary ops: values and broadcasting', () => {
@@ -49,6 +51,18 @@ describe('gradient checks (float64, central differences)', () => {
       expectGradcheck(() => op(x), [x]);
     });
   }
+
+  // A first gradient is stored without reading the buffer (which the test suites fill with
+  // NaN, see vitest.package.ts); a second one is added to it. An input used twice takes both paths.
+  it('relu, dropout masks and BatchNorm store a first gradient and add a second (an input used twice)', () => {
+    const x = randn([6, 5], 11, 2);
+    const keep = Float64Array.from({ length: 30 }, (_, i) => (i % 3 === 0 ? 0 : 1.25));
+    expectGradcheck(() => add(relu(x), applyMask(x, keep)), [x]);
+    expectGradcheck(() => add(applyMask(x, keep), square(relu(x))), [x]);
+    const gamma = randn([5], 12, 0.5, 1), beta = randn([5], 13);
+    const bn = (t: Tensor): Tensor => batchNormTrain(t, gamma, beta, 1e-5, null, () => {});
+    expectGradcheck(() => mul(bn(x), relu(bn(x))), [x, gamma, beta]);
+  });
 
   it('log (positive inputs)', () => {
     const x = randn([4, 5], 6, 0.3, 2);

@@ -1,4 +1,4 @@
-import { allocFloat, dtypeOf, sizeOf, type DType, type FloatArray } from '../dtype.js';
+import { allocFloat, allocFloatEmpty, dtypeOf, sizeOf, type DType, type FloatArray } from '../dtype.js';
 
 /**
  * A node of the computation graph: the inputs of the op that made a tensor and the
@@ -49,6 +49,11 @@ export class Tensor {
 
   static zeros(shape: readonly number[], dtype: DType = 'float32', requiresGrad = false): Tensor {
     return new Tensor(allocFloat(dtype, sizeOf(shape)), shape, requiresGrad);
+  }
+
+  /** A tensor whose every element the caller writes before any is read (allocFloatEmpty). */
+  static empty(shape: readonly number[], dtype: DType = 'float32'): Tensor {
+    return new Tensor(allocFloatEmpty(dtype, sizeOf(shape)), shape);
   }
 
   static from(values: ArrayLike<number>, shape: readonly number[], dtype: DType = 'float32', requiresGrad = false): Tensor {
@@ -113,11 +118,13 @@ export class Tensor {
 
   /**
    * Where a backward pass puts a contribution: the gradient buffer, and whether to add to
-   * what it holds (false while it holds only zeros, so a kernel may store instead). One call,
-   * because gradIsZero() must be read before gradBuffer() ends the zeros.
+   * what it holds (false while it holds only zeros: the caller must then store every
+   * element, so a first buffer is not even zeroed). One call, because gradIsZero() must be
+   * read before gradBuffer() ends the zeros.
    */
   gradTarget(): { grad: FloatArray; add: boolean } {
     const add = !this.gradIsZero();
+    if (this.gradStorage === null) this.gradStorage = allocFloatEmpty(this.dtype, this.data.length);
     return { grad: this.gradBuffer(), add };
   }
 

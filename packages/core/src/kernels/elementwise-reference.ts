@@ -59,8 +59,9 @@ export function reluReference(xs: FloatArray, ys: FloatArray): void {
  * than a conditional, which V8 compiles without a branch (the sign of a pre-activation is a
  * coin flip, and a mispredicted branch per element made this 3× slower).
  */
-export function reluBackwardReference(xs: FloatArray, g: FloatArray, gx: FloatArray): void {
-  for (let i = 0; i < g.length; i++) gx[i] += g[i] * +(xs[i] > 0);
+export function reluBackwardReference(xs: FloatArray, g: FloatArray, gx: FloatArray, accumulate = true): void {
+  if (accumulate) for (let i = 0; i < g.length; i++) gx[i] += g[i] * +(xs[i] > 0);
+  else for (let i = 0; i < g.length; i++) gx[i] = 0 + g[i] * +(xs[i] > 0);
 }
 
 /** y[i] = x[i] · m[i]. */
@@ -118,14 +119,17 @@ export function batchNormBackwardSumsReference(
   }
 }
 
-/** gx += scale·(g − meanDy − x̂·meanDyXhat) over [rows, c]. */
+/** gx += scale·(g − meanDy − x̂·meanDyXhat) over [rows, c]; or gx = 0 + that, without `accumulate`. */
 export function batchNormBackwardDxReference(
   g: FloatArray, xhat: FloatArray, rows: number, c: number,
-  scale: Float64Array, meanDy: Float64Array, meanDyXhat: Float64Array, gx: FloatArray,
+  scale: Float64Array, meanDy: Float64Array, meanDyXhat: Float64Array, gx: FloatArray, accumulate = true,
 ): void {
   for (let r = 0; r < rows; r++) {
     const base = r * c;
-    for (let j = 0; j < c; j++) gx[base + j] += scale[j] * (g[base + j] - meanDy[j] - xhat[base + j] * meanDyXhat[j]);
+    for (let j = 0; j < c; j++) {
+      const v = scale[j] * (g[base + j] - meanDy[j] - xhat[base + j] * meanDyXhat[j]);
+      gx[base + j] = (accumulate ? gx[base + j] : 0) + v;
+    }
   }
 }
 

@@ -137,6 +137,14 @@ describe('WebAssembly SIMD elementwise kernels', () => {
       reluBackwardReference(xs, g, gw);
       reluBackwardWasm(xs, g, gg);
       expectBitIdentical(gg, gw, `reluBackward n=${n}`);
+      // Storing (a first gradient): bit for bit adding into +0, whatever gx held (NaN here).
+      const zeros = new Float32Array(n);
+      reluBackwardReference(xs, g, zeros);
+      const storedRef = new Float32Array(n).fill(NaN), stored = new Float32Array(n).fill(NaN);
+      reluBackwardReference(xs, g, storedRef, false);
+      reluBackwardWasm(xs, g, stored, false);
+      expectBitIdentical(storedRef, zeros, `reluBackward store (reference) n=${n}`);
+      expectBitIdentical(stored, zeros, `reluBackward store n=${n}`);
     }
   });
 
@@ -193,6 +201,14 @@ describe('WebAssembly SIMD elementwise kernels', () => {
       batchNormBackwardDxReference(g, hw, rows, c, scale, meanDy, meanDyXhat, dw);
       batchNormBackwardDxWasm(g, hw, rows, c, scale, meanDy, meanDyXhat, dg);
       expectBitIdentical(dg, dw, `dx [${rows}, ${c}]`);
+      // Storing: what adding into +0 gives, gx never read.
+      const zeros = new Float32Array(n);
+      batchNormBackwardDxReference(g, hw, rows, c, scale, meanDy, meanDyXhat, zeros);
+      const storedRef = new Float32Array(n).fill(NaN), stored = new Float32Array(n).fill(NaN);
+      batchNormBackwardDxReference(g, hw, rows, c, scale, meanDy, meanDyXhat, storedRef, false);
+      batchNormBackwardDxWasm(g, hw, rows, c, scale, meanDy, meanDyXhat, stored, false);
+      expectBitIdentical(storedRef, zeros, `dx store (reference) [${rows}, ${c}]`);
+      expectBitIdentical(stored, zeros, `dx store [${rows}, ${c}]`);
     }
   });
 

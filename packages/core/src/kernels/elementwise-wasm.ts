@@ -33,13 +33,13 @@ interface WasmExports {
   firstNonFinite(x: number, n: number): number;
   axpby(x: number, y: number, n: number, a: number, b: number): void;
   reluForward(x: number, y: number, n: number): void;
-  reluBackward(x: number, g: number, gx: number, n: number): void;
+  reluBackward(x: number, g: number, gx: number, n: number, accumulate: boolean): void;
   mul(x: number, m: number, y: number, n: number): void;
   mulAccumulate(g: number, m: number, gx: number, n: number): void;
   channelMoments(x: number, rows: number, c: number, mean: number, m2: number): void;
   batchNormNormalize(x: number, rows: number, c: number, mean: number, invStd: number, gamma: number, beta: number, xhat: number, y: number): void;
   batchNormBackwardSums(g: number, xhat: number, rows: number, c: number, sumDy: number, sumDyXhat: number): void;
-  batchNormBackwardDx(g: number, xhat: number, rows: number, c: number, scale: number, meanDy: number, meanDyXhat: number, gx: number): void;
+  batchNormBackwardDx(g: number, xhat: number, rows: number, c: number, scale: number, meanDy: number, meanDyXhat: number, gx: number, accumulate: boolean): void;
   adam(
     p: number, g: number, m: number, v: number, n: number,
     stepSize: number, bc2Sqrt: number, beta1: number, beta2: number, eps: number, l2: number, shrink: number,
@@ -230,12 +230,13 @@ export function reluWasm(xs: FloatArray, ys: FloatArray): void {
   pieces(n, [xs], [], [ys], ([x, y], len) => w.reluForward(x, y, len));
 }
 
-export function reluBackwardWasm(xs: FloatArray, g: FloatArray, gx: FloatArray): void {
+export function reluBackwardWasm(xs: FloatArray, g: FloatArray, gx: FloatArray, accumulate = true): void {
   const n = g.length;
   const w = n >= WASM_MIN_ELEMENTS && xs instanceof Float32Array && g instanceof Float32Array && gx instanceof Float32Array
     ? instance() : null;
-  if (w === null) { reluBackwardReference(xs, g, gx); return; }
-  pieces(n, [xs, g], [gx], [], ([x, gp, a], len) => w.reluBackward(x, gp, a, len));
+  if (w === null) { reluBackwardReference(xs, g, gx, accumulate); return; }
+  // A gradient only written is not copied in.
+  pieces(n, [xs, g], accumulate ? [gx] : [], accumulate ? [] : [gx], ([x, gp, a], len) => w.reluBackward(x, gp, a, len, accumulate));
 }
 
 export function mulWasm(x: FloatArray, m: FloatArray, y: FloatArray): void {
@@ -299,17 +300,18 @@ export function batchNormBackwardSumsWasm(
 
 export function batchNormBackwardDxWasm(
   g: FloatArray, xhat: FloatArray, rows: number, c: number,
-  scale: Float64Array, meanDy: Float64Array, meanDyXhat: Float64Array, gx: FloatArray,
+  scale: Float64Array, meanDy: Float64Array, meanDyXhat: Float64Array, gx: FloatArray, accumulate = true,
 ): void {
   const n = rows * c;
   const w = n >= WASM_MIN_ELEMENTS && g instanceof Float32Array && xhat instanceof Float32Array && gx instanceof Float32Array
     ? instance() : null;
-  if (w === null) { batchNormBackwardDxReference(g, xhat, rows, c, scale, meanDy, meanDyXhat, gx); return; }
+  if (w === null) { batchNormBackwardDxReference(g, xhat, rows, c, scale, meanDy, meanDyXhat, gx, accumulate); return; }
   const channels = () => ({ sp: put64(scale, c), dp: put64(meanDy, c), ep: put64(meanDyXhat, c) });
   forRowChunks(rows, c, 3, 3 * bytes64(c), channels, (r0, nr, { sp, dp, ep }) => {
     const at = r0 * c, len = nr * c, out = piece(gx, at, len);
-    const gp = put32(piece(g, at, len), len), hp = put32(piece(xhat, at, len), len), ap = put32(out, len);
-    w.batchNormBackwardDx(gp, hp, nr, c, sp, dp, ep, ap);
+    const gp = put32(piece(g, at, len), len), hp = put32(piece(xhat, at, len), len);
+    const ap = accumulate ? put32(out, len) : reserve(len, 4); // only written: not copied in
+    w.batchNormBackwardDx(gp, hp, nr, c, sp, dp, ep, ap, accumulate);
     get32(ap, out, len);
   });
 }

@@ -33,8 +33,11 @@ export interface Kernels {
   axpby(x: FloatArray, y: FloatArray, a: number, b: number): void;
   /** ys[i] = xs[i] > 0 ? xs[i] : 0. */
   relu(xs: FloatArray, ys: FloatArray): void;
-  /** gx[i] += g[i] · (xs[i] > 0 ? 1 : 0). */
-  reluBackward(xs: FloatArray, g: FloatArray, gx: FloatArray): void;
+  /**
+   * gx[i] += g[i] · (xs[i] > 0 ? 1 : 0). With `accumulate` false gx is only written, as
+   * 0 + that (bit for bit what adding into zeros gives): a first gradient needs no zeroing.
+   */
+  reluBackward(xs: FloatArray, g: FloatArray, gx: FloatArray, accumulate?: boolean): void;
   /** y[i] = x[i] · m[i]. */
   mul(x: FloatArray, m: FloatArray, y: FloatArray): void;
   /** gx[i] += g[i] · m[i]. */
@@ -48,10 +51,10 @@ export interface Kernels {
   ): void;
   /** sumDy[j] = Σ_r g, sumDyXhat[j] = Σ_r g·x̂ (overwritten). */
   batchNormBackwardSums(g: FloatArray, xhat: FloatArray, rows: number, c: number, sumDy: Float64Array, sumDyXhat: Float64Array): void;
-  /** gx += scale·(g − meanDy − x̂·meanDyXhat). */
+  /** gx += scale·(g − meanDy − x̂·meanDyXhat); with `accumulate` false gx = 0 + that, as reluBackward. */
   batchNormBackwardDx(
     g: FloatArray, xhat: FloatArray, rows: number, c: number,
-    scale: Float64Array, meanDy: Float64Array, meanDyXhat: Float64Array, gx: FloatArray,
+    scale: Float64Array, meanDy: Float64Array, meanDyXhat: Float64Array, gx: FloatArray, accumulate?: boolean,
   ): void;
   /**
    * One Adam step in place, the constants derived by optim/adam.ts: with g' = g + l2·p,

@@ -11,7 +11,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   }
   const [m, k] = a.shape as [number, number];
   const n = b.shape[1];
-  const out = Tensor.zeros([m, n], a.dtype);
+  const out = Tensor.empty([m, n], a.dtype); // stored whole, zeros when k = 0
   kernels.matmul(a.data, b.data, out.data, m, n, k, false, false, false);
   return record(out, 'matmul', [a, b], () => {
     const g = out.grad!;

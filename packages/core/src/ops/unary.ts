@@ -24,15 +24,20 @@ interface UnaryKernel {
   forward(xs: FloatArray, ys: FloatArray): void;
   /** gx[i] += g[i] · f'(xs[i], ys[i]). */
   backward(xs: FloatArray, ys: FloatArray, g: FloatArray, gx: FloatArray): void;
+  /** gx[i] = 0 + g[i] · f'(xs[i], ys[i]), gx not read: a first gradient needs no zeroing. */
+  backwardStore?(xs: FloatArray, ys: FloatArray, g: FloatArray, gx: FloatArray): void;
 }
 
 function unaryOp(kernel: UnaryKernel, x: Tensor): Tensor {
-  const out = Tensor.zeros(x.shape, x.dtype);
+  const out = Tensor.empty(x.shape, x.dtype);
   const xs = x.data, ys = out.data;
   kernel.forward(xs, ys);
   return record(out, kernel.name, [x], () => {
     if (!needsGrad(x)) return;
-    kernel.backward(xs, ys, out.grad!, x.gradBuffer());
+    if (kernel.backwardStore) {
+      const { grad, add } = x.gradTarget();
+      (add ? kernel.backward : kernel.backwardStore)(xs, ys, out.grad!, grad);
+    } else kernel.backward(xs, ys, out.grad!, x.gradBuffer());
   });
 }
 
@@ -104,6 +109,7 @@ const KERNELS = {
     name: 'relu',
     forward: (xs, ys) => kernels.relu(xs, ys),
     backward: (xs, _ys, g, gx) => kernels.reluBackward(xs, g, gx),
+    backwardStore: (xs, _ys, g, gx) => kernels.reluBackward(xs, g, gx, false),
   },
   gelu: {
     name: 'gelu',

@@ -1,5 +1,5 @@
 import type { Tensor } from '../../autodiff/tensor.js';
-import { allocFloat } from '../../dtype.js';
+import { allocFloatEmpty } from '../../dtype.js';
 import { kernels } from '../../kernels/index.js';
 import { applyMask } from '../../ops/fused/mask.js';
 import { CounterRng, RngPurpose } from '../../rng.js';
@@ -21,7 +21,7 @@ export class Dropout extends Module {
 
   /** The mask for `rows` rows of `perRow` elements starting at global row `rowOffset`. */
   mask(ctx: ForwardContext, rows: number, perRow: number, dtype: 'float32' | 'float64'): Float32Array | Float64Array {
-    const mask = allocFloat(dtype, rows * perRow);
+    const mask = allocFloatEmpty(dtype, rows * perRow); // keepMask writes every element
     // One pass, the uniform compared with p as it is generated (CounterRng.fillMask; the
     // default kernel runs Philox in WebAssembly SIMD lanes, bit-identically).
     kernels.keepMask(mask, new CounterRng(ctx.seed), [RngPurpose.dropout * 65536 + this.id, ctx.step], ctx.rowOffset * perRow, this.p, 1 / (1 - this.p));

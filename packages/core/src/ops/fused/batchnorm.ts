@@ -1,5 +1,5 @@
 import { Tensor, needsGrad, record } from '../../autodiff/tensor.js';
-import { allocFloat } from '../../dtype.js';
+import { allocFloatEmpty } from '../../dtype.js';
 import { kernels } from '../../kernels/index.js';
 
 /**
@@ -65,8 +65,9 @@ export function batchNormTrain(
   }
   onStatistics({ count, mean, variance });
 
-  const out = Tensor.zeros(x.shape, x.dtype);
-  const xhat = allocFloat(x.dtype, x.size);
+  // Both written whole by the kernel.
+  const out = Tensor.empty(x.shape, x.dtype);
+  const xhat = allocFloatEmpty(x.dtype, x.size);
   const gm = gamma.data;
   kernels.batchNormNormalize(x.data, rows, c, mean, invStd, gm, beta.data, xhat, out.data);
   return record(out, 'batchNorm', [x, gamma, beta], () => {
@@ -80,7 +81,8 @@ export function batchNormTrain(
     if (reducer) reducer.reduceGradients(sumDy, sumDyXhat);
     const scale = new Float64Array(c);
     for (let j = 0; j < c; j++) { scale[j] = gm[j] * invStd[j]; sumDy[j] /= count; sumDyXhat[j] /= count; }
-    kernels.batchNormBackwardDx(g, xhat, rows, c, scale, sumDy, sumDyXhat, x.gradBuffer());
+    const { grad, add } = x.gradTarget();
+    kernels.batchNormBackwardDx(g, xhat, rows, c, scale, sumDy, sumDyXhat, grad, add);
   });
 }
 

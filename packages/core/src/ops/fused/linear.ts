@@ -12,7 +12,8 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
     throw new Error(`linear: input [${x.shape.join(', ')}] does not end in ${inF} features`);
   }
   const rows = inF === 0 ? 0 : x.size / inF;
-  const out = Tensor.zeros([...x.shape.slice(0, -1), outF], x.dtype);
+  // The kernel stores every element of y, except with no input features (no rows to run).
+  const out = inF === 0 ? Tensor.zeros([...x.shape.slice(0, -1), outF], x.dtype) : Tensor.empty([...x.shape.slice(0, -1), outF], x.dtype);
   const y = out.data;
   kernels.matmul(x.data, weight.data, y, rows, outF, inF, false, true, false);
   if (bias !== null) {

@@ -5,10 +5,13 @@ import { kernels } from '../../kernels/index.js';
 /** y = x ⊙ mask for a constant mask (inverted dropout passes 0 or 1/(1−p)). VJP: g ⊙ mask. */
 export function applyMask(x: Tensor, mask: FloatArray): Tensor {
   if (mask.length !== x.size) throw new Error(`applyMask: mask has ${mask.length} elements, input ${x.size}`);
-  const out = Tensor.zeros(x.shape, x.dtype);
+  const out = Tensor.empty(x.shape, x.dtype);
   kernels.mul(x.data, mask, out.data);
   return record(out, 'mask', [x], () => {
     if (!needsGrad(x)) return;
-    kernels.mulAccumulate(out.grad!, mask, x.gradBuffer());
+    // Into a first gradient, store (mul) rather than add into zeros (mulAccumulate).
+    const { grad, add } = x.gradTarget();
+    if (add) kernels.mulAccumulate(out.grad!, mask, grad);
+    else kernels.mul(out.grad!, mask, grad);
   });
 }
