@@ -17,7 +17,7 @@ interface BinaryRule {
 function binaryOp(rule: BinaryRule, a: Tensor, b: Tensor): Tensor {
   if (a.dtype !== b.dtype) throw new Error(`${rule.name}: dtypes differ (${a.dtype} and ${b.dtype})`);
   const { shape, ia, ib } = broadcastPlan(a.shape, b.shape);
-  const out = Tensor.zeros(shape, a.dtype);
+  const out = Tensor.empty(shape, a.dtype); // every element written below
   const x = a.data, y = b.data, o = out.data;
   const n = o.length;
   if (ia === null && ib === null) {

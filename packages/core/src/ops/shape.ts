@@ -43,7 +43,7 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
       counter[a] = 0;
     }
   }
-  const out = Tensor.zeros(shape, x.dtype);
+  const out = Tensor.empty(shape, x.dtype); // map covers every element
   for (let i = 0; i < map.length; i++) out.data[i] = x.data[map[i]];
   return record(out, 'transpose', [x], () => {
     if (!needsGrad(x)) return;
@@ -64,7 +64,7 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   }
   const total = xs.reduce((s, t) => s + t.shape[ax], 0);
   const shape = first.shape.map((d, i) => (i === ax ? total : d));
-  const out = Tensor.zeros(shape, first.dtype);
+  const out = Tensor.empty(shape, first.dtype); // the blocks tile every row
   const { outer, inner } = axisExtents(shape, ax);
   const blocks = xs.map((t, index) => ({ t, width: t.shape[ax] * inner, start: 0, index }));
   let start = 0;
@@ -94,7 +94,7 @@ export function slice(x: Tensor, axis: number, start: number, end: number): Tens
   }
   const { outer, inner } = axisExtents(x.shape, ax);
   const shape = x.shape.map((d, i) => (i === ax ? end - start : d));
-  const out = Tensor.zeros(shape, x.dtype);
+  const out = Tensor.empty(shape, x.dtype); // outer rows of width each
   const width = (end - start) * inner;
   for (let o = 0; o < outer; o++) {
     const from = (o * dim + start) * inner;
@@ -122,7 +122,7 @@ export function gather(table: Tensor, indices: Tensor): Tensor {
     const r = idx[i];
     if (!Number.isInteger(r) || r < 0 || r >= v) throw new Error(`gather: index ${r} at position ${i} is outside [0, ${v})`);
   }
-  const out = Tensor.zeros([...indices.shape, d], table.dtype);
+  const out = Tensor.empty([...indices.shape, d], table.dtype); // one row per index
   for (let i = 0; i < idx.length; i++) out.data.set(table.data.subarray(idx[i] * d, idx[i] * d + d), i * d);
   return record(out, 'gather', [table], () => {
     if (!needsGrad(table)) return;

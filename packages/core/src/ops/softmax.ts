@@ -23,7 +23,7 @@ function lastAxis(x: Tensor, op: string): { rows: number; c: number } {
 /** log softmax over the last axis. VJP: dx = g − softmax·Σg (per row). */
 export function logSoftmax(x: Tensor): Tensor {
   const { rows, c } = lastAxis(x, 'logSoftmax');
-  const out = Tensor.zeros(x.shape, x.dtype);
+  const out = Tensor.empty(x.shape, x.dtype); // written whole, row by row
   logSoftmaxRows(x.data, out.data, rows, c);
   return record(out, 'logSoftmax', [x], () => {
     if (!needsGrad(x)) return;
@@ -40,7 +40,7 @@ export function logSoftmax(x: Tensor): Tensor {
 /** softmax over the last axis. VJP: dx = y·(g − Σ g·y) (per row). */
 export function softmax(x: Tensor): Tensor {
   const { rows, c } = lastAxis(x, 'softmax');
-  const out = Tensor.zeros(x.shape, x.dtype);
+  const out = Tensor.empty(x.shape, x.dtype); // written whole, row by row
   const y = out.data;
   logSoftmaxRows(x.data, y, rows, c);
   for (let i = 0; i < y.length; i++) y[i] = Math.exp(y[i]);

@@ -9,7 +9,7 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): T
   const d = gamma.size;
   if (x.rank < 1 || x.shape[x.rank - 1] !== d) throw new Error(`layerNorm: input [${x.shape.join(', ')}] does not end in ${d} features`);
   const rows = d === 0 ? 0 : x.size / d;
-  const out = Tensor.zeros(x.shape, x.dtype);
+  const out = Tensor.empty(x.shape, x.dtype); // every row written below
   const xhat = new Float64Array(x.size);
   const invStd = new Float64Array(rows);
   const xs = x.data, y = out.data, gm = gamma.data, bt = beta.data;
