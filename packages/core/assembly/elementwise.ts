@@ -152,19 +152,23 @@ export function axpby(x: usize, y: usize, n: i32, a: f64, b: f64): void {
   return v128.shuffle<i32>(v, v, 2, 3, 2, 3);
 }
 
-/** gx[i] += g[i] · m[i], in float64 (the product is exact there, the sum rounds twice). */
-export function mulAccumulate(g: usize, m: usize, gx: usize, n: i32): void {
+/**
+ * gx[i] += g[i] · m[i], in float64 (the product is exact there, the sum rounds twice);
+ * without `add` gx is not read (0 + that, as reluBackward).
+ */
+export function mulAccumulate(g: usize, m: usize, gx: usize, n: i32, add: bool): void {
+  const zero = f32x4.splat(0);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const o = <usize>i << 2;
-    const gv = v128.load(g + o), mv = v128.load(m + o), av = v128.load(gx + o);
+    const gv = v128.load(g + o), mv = v128.load(m + o), av = add ? v128.load(gx + o) : zero;
     const lo = f64x2.add(f64x2.promote_low_f32x4(av), f64x2.mul(f64x2.promote_low_f32x4(gv), f64x2.promote_low_f32x4(mv)));
     const hi = f64x2.add(f64x2.promote_low_f32x4(high(av)), f64x2.mul(f64x2.promote_low_f32x4(high(gv)), f64x2.promote_low_f32x4(high(mv))));
     v128.store(gx + o, v128.shuffle<i32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5));
   }
   for (; i < n; i++) {
     const o = <usize>i << 2;
-    store<f32>(gx + o, <f32>(<f64>load<f32>(gx + o) + <f64>load<f32>(g + o) * <f64>load<f32>(m + o)));
+    store<f32>(gx + o, <f32>((add ? <f64>load<f32>(gx + o) : 0) + <f64>load<f32>(g + o) * <f64>load<f32>(m + o)));
   }
 }
 

@@ -8,6 +8,7 @@ import { logSoftmax, softmax } from '../src/ops/softmax.js';
 import { exp, gelu, log, neg, relu, scale, sigmoid, square, tanh } from '../src/ops/unary.js';
 import { batchNormTrain } from '../src/ops/fused/batchnorm.js';
 import { applyMask } from '../src/ops/fused/mask.js';
+import { linear } from '../src/ops/fused/linear.js';
 import { expectClose, expectGradcheck, randn } from './helpers.js';
 
 describe('binary ops: values and broadcasting', () => {
@@ -53,15 +54,27 @@ describe('gradient checks (float64, central differences)', () => {
   }
 
   // A first gradient is stored without reading the buffer (which the test suites fill with
-  // NaN, see vitest.package.ts); a second one is added to it. An input used twice takes both paths.
-  it('relu, dropout masks and BatchNorm store a first gradient and add a second (an input used twice)', () => {
+  // NaN, see vitest.package.ts); a second one is added to it. gradcheck zeroes the inputs'
+  // gradients, so the tensor under test is an intermediate, h = 1.5·x: used once, its
+  // gradient is stored; used twice, stored and then added to.
+  it('relu, dropout masks and BatchNorm store a first gradient and add a second', () => {
     const x = randn([6, 5], 11, 2);
+    const h = (): Tensor => scale(x, 1.5);
     const keep = Float64Array.from({ length: 30 }, (_, i) => (i % 3 === 0 ? 0 : 1.25));
-    expectGradcheck(() => add(relu(x), applyMask(x, keep)), [x]);
-    expectGradcheck(() => add(applyMask(x, keep), square(relu(x))), [x]);
     const gamma = randn([5], 12, 0.5, 1), beta = randn([5], 13);
     const bn = (t: Tensor): Tensor => batchNormTrain(t, gamma, beta, 1e-5, null, () => {});
-    expectGradcheck(() => mul(bn(x), relu(bn(x))), [x, gamma, beta]);
+    expectGradcheck(() => relu(h()), [x]);
+    expectGradcheck(() => applyMask(h(), keep), [x]);
+    expectGradcheck(() => bn(h()), [x, gamma, beta]);
+    expectGradcheck(() => { const t = h(); return add(relu(t), applyMask(t, keep)); }, [x]);
+    expectGradcheck(() => { const t = h(); return mul(bn(t), applyMask(t, keep)); }, [x, gamma, beta]);
+    expectGradcheck(() => { const t = h(); return mul(bn(t), relu(bn(t))); }, [x, gamma, beta]);
+  });
+
+  it('linear without input features gives the bias on every row', () => {
+    const y = linear(Tensor.zeros([3, 0], 'float64'), Tensor.zeros([2, 0], 'float64'), Tensor.from([5, 7], [2], 'float64'));
+    expect(y.shape).toEqual([3, 2]);
+    expect(Array.from(y.data)).toEqual([5, 7, 5, 7, 5, 7]);
   });
 
   it('log (positive inputs)', () => {

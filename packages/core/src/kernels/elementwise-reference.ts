@@ -69,9 +69,10 @@ export function mulReference(x: FloatArray, m: FloatArray, y: FloatArray): void 
   for (let i = 0; i < y.length; i++) y[i] = x[i] * m[i];
 }
 
-/** gx[i] += g[i] · m[i]. */
-export function mulAccumulateReference(g: FloatArray, m: FloatArray, gx: FloatArray): void {
-  for (let i = 0; i < g.length; i++) gx[i] += g[i] * m[i];
+/** gx[i] += g[i] · m[i]; without `accumulate` gx[i] = 0 + g[i] · m[i], gx not read. */
+export function mulAccumulateReference(g: FloatArray, m: FloatArray, gx: FloatArray, accumulate = true): void {
+  if (accumulate) for (let i = 0; i < g.length; i++) gx[i] += g[i] * m[i];
+  else for (let i = 0; i < g.length; i++) gx[i] = 0 + g[i] * m[i];
 }
 
 /**

@@ -163,6 +163,14 @@ describe('WebAssembly SIMD elementwise kernels', () => {
       mulAccumulateReference(g, m, aw);
       mulAccumulateWasm(g, m, ag);
       expectBitIdentical(ag, aw, `mulAccumulate n=${n}`);
+      // Storing: what adding into +0 gives (+0 where g·m is −0), the NaN targets never read.
+      const zeros = new Float32Array(n);
+      mulAccumulateReference(g, m, zeros);
+      const storedRef = new Float32Array(n).fill(NaN), stored = new Float32Array(n).fill(NaN);
+      mulAccumulateReference(g, m, storedRef, false);
+      mulAccumulateWasm(g, m, stored, false);
+      expectBitIdentical(storedRef, zeros, `mulAccumulate store (reference) n=${n}`);
+      expectBitIdentical(stored, zeros, `mulAccumulate store n=${n}`);
     }
   });
 

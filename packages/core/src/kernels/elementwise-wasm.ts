@@ -35,7 +35,7 @@ interface WasmExports {
   reluForward(x: number, y: number, n: number): void;
   reluBackward(x: number, g: number, gx: number, n: number, accumulate: boolean): void;
   mul(x: number, m: number, y: number, n: number): void;
-  mulAccumulate(g: number, m: number, gx: number, n: number): void;
+  mulAccumulate(g: number, m: number, gx: number, n: number, accumulate: boolean): void;
   channelMoments(x: number, rows: number, c: number, mean: number, m2: number): void;
   batchNormNormalize(x: number, rows: number, c: number, mean: number, invStd: number, gamma: number, beta: number, xhat: number, y: number): void;
   batchNormBackwardSums(g: number, xhat: number, rows: number, c: number, sumDy: number, sumDyXhat: number): void;
@@ -247,12 +247,12 @@ export function mulWasm(x: FloatArray, m: FloatArray, y: FloatArray): void {
   pieces(n, [x, m], [], [y], ([xp, mp, yp], len) => w.mul(xp, mp, yp, len));
 }
 
-export function mulAccumulateWasm(g: FloatArray, m: FloatArray, gx: FloatArray): void {
+export function mulAccumulateWasm(g: FloatArray, m: FloatArray, gx: FloatArray, accumulate = true): void {
   const n = g.length;
   const w = n >= WASM_MIN_ELEMENTS && g instanceof Float32Array && m instanceof Float32Array && gx instanceof Float32Array
     ? instance() : null;
-  if (w === null) { mulAccumulateReference(g, m, gx); return; }
-  pieces(n, [g, m], [gx], [], ([gp, mp, a], len) => w.mulAccumulate(gp, mp, a, len));
+  if (w === null) { mulAccumulateReference(g, m, gx, accumulate); return; }
+  pieces(n, [g, m], accumulate ? [gx] : [], accumulate ? [] : [gx], ([gp, mp, a], len) => w.mulAccumulate(gp, mp, a, len, accumulate));
 }
 
 export function channelMomentsWasm(x: FloatArray, rows: number, c: number, mean: Float64Array, m2: Float64Array): void {

@@ -37,11 +37,11 @@ export interface Kernels {
    * gx[i] += g[i] · (xs[i] > 0 ? 1 : 0). With `accumulate` false gx is only written, as
    * 0 + that (bit for bit what adding into zeros gives): a first gradient needs no zeroing.
    */
-  reluBackward(xs: FloatArray, g: FloatArray, gx: FloatArray, accumulate?: boolean): void;
+  reluBackward(xs: FloatArray, g: FloatArray, gx: FloatArray, accumulate: boolean): void;
   /** y[i] = x[i] · m[i]. */
   mul(x: FloatArray, m: FloatArray, y: FloatArray): void;
-  /** gx[i] += g[i] · m[i]. */
-  mulAccumulate(g: FloatArray, m: FloatArray, gx: FloatArray): void;
+  /** gx[i] += g[i] · m[i]; with `accumulate` false gx = 0 + that, as reluBackward. */
+  mulAccumulate(g: FloatArray, m: FloatArray, gx: FloatArray, accumulate: boolean): void;
   /** Per-channel mean and M2 = Σ(x − mean)², two-pass, float64. */
   channelMoments(x: FloatArray, rows: number, c: number, mean: Float64Array, m2: Float64Array): void;
   /** x̂ = (x − mean)·invStd, y = γ·x̂ + β (from x̂ before rounding). */
@@ -54,7 +54,7 @@ export interface Kernels {
   /** gx += scale·(g − meanDy − x̂·meanDyXhat); with `accumulate` false gx = 0 + that, as reluBackward. */
   batchNormBackwardDx(
     g: FloatArray, xhat: FloatArray, rows: number, c: number,
-    scale: Float64Array, meanDy: Float64Array, meanDyXhat: Float64Array, gx: FloatArray, accumulate?: boolean,
+    scale: Float64Array, meanDy: Float64Array, meanDyXhat: Float64Array, gx: FloatArray, accumulate: boolean,
   ): void;
   /**
    * One Adam step in place, the constants derived by optim/adam.ts: with g' = g + l2·p,

@@ -108,7 +108,7 @@ const KERNELS = {
   relu: {
     name: 'relu',
     forward: (xs, ys) => kernels.relu(xs, ys),
-    backward: (xs, _ys, g, gx) => kernels.reluBackward(xs, g, gx),
+    backward: (xs, _ys, g, gx) => kernels.reluBackward(xs, g, gx, true),
     backwardStore: (xs, _ys, g, gx) => kernels.reluBackward(xs, g, gx, false),
   },
   gelu: {

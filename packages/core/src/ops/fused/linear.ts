@@ -1,4 +1,5 @@
 import { Tensor, needsGrad, record } from '../../autodiff/tensor.js';
+import { sizeOf } from '../../dtype.js';
 import { kernels } from '../../kernels/index.js';
 
 /**
@@ -11,9 +12,9 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
   if (x.rank < 1 || x.shape[x.rank - 1] !== inF) {
     throw new Error(`linear: input [${x.shape.join(', ')}] does not end in ${inF} features`);
   }
-  const rows = inF === 0 ? 0 : x.size / inF;
-  // The kernel stores every element of y, except with no input features (no rows to run).
-  const out = inF === 0 ? Tensor.zeros([...x.shape.slice(0, -1), outF], x.dtype) : Tensor.empty([...x.shape.slice(0, -1), outF], x.dtype);
+  const rows = sizeOf(x.shape.slice(0, -1));
+  // The kernel stores every element of y (zeros when there are no input features).
+  const out = Tensor.empty([...x.shape.slice(0, -1), outF], x.dtype);
   const y = out.data;
   kernels.matmul(x.data, weight.data, y, rows, outF, inF, false, true, false);
   if (bias !== null) {

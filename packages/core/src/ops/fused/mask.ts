@@ -9,9 +9,8 @@ export function applyMask(x: Tensor, mask: FloatArray): Tensor {
   kernels.mul(x.data, mask, out.data);
   return record(out, 'mask', [x], () => {
     if (!needsGrad(x)) return;
-    // Into a first gradient, store (mul) rather than add into zeros (mulAccumulate).
+    // Into a first gradient, store rather than add into zeros.
     const { grad, add } = x.gradTarget();
-    if (add) kernels.mulAccumulate(out.grad!, mask, grad);
-    else kernels.mul(out.grad!, mask, grad);
+    kernels.mulAccumulate(out.grad!, mask, grad, add);
   });
 }
