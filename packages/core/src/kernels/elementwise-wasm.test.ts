@@ -39,6 +39,24 @@ function expectBitIdentical(got: FloatArray, want: FloatArray, what: string): vo
 }
 
 /** Gaussian-ish float32 data with a few special values sprinkled in. */
+/**
+ * A backward kernel's store mode (a first gradient, accumulate false) against adding into
+ * zeros: bit for bit (+0 where the contribution is −0), in the reference and the
+ * WebAssembly kernel alike, with targets full of NaN that a read would show.
+ */
+function expectStoreAsAddingIntoZeros(
+  n: number, what: string,
+  reference: (gx: Float32Array, accumulate: boolean) => void, wasm: (gx: Float32Array, accumulate: boolean) => void,
+): void {
+  const zeros = new Float32Array(n);
+  reference(zeros, true);
+  for (const [name, kernel] of [['reference', reference], ['wasm', wasm]] as const) {
+    const stored = new Float32Array(n).fill(NaN);
+    kernel(stored, false);
+    expectBitIdentical(stored, zeros, `${what}, stored (${name})`);
+  }
+}
+
 function data(n: number, rand: () => number, scale = 1, shift = 0, specials = true): Float32Array {
   const x = new Float32Array(n);
   for (let i = 0; i < n; i++) x[i] = shift + scale * (rand() + rand() + rand() - 1.5) * 2;
@@ -137,14 +155,7 @@ describe('WebAssembly SIMD elementwise kernels', () => {
       reluBackwardReference(xs, g, gw);
       reluBackwardWasm(xs, g, gg);
       expectBitIdentical(gg, gw, `reluBackward n=${n}`);
-      // Storing (a first gradient): bit for bit adding into +0, whatever gx held (NaN here).
-      const zeros = new Float32Array(n);
-      reluBackwardReference(xs, g, zeros);
-      const storedRef = new Float32Array(n).fill(NaN), stored = new Float32Array(n).fill(NaN);
-      reluBackwardReference(xs, g, storedRef, false);
-      reluBackwardWasm(xs, g, stored, false);
-      expectBitIdentical(storedRef, zeros, `reluBackward store (reference) n=${n}`);
-      expectBitIdentical(stored, zeros, `reluBackward store n=${n}`);
+      expectStoreAsAddingIntoZeros(n, `reluBackward n=${n}`, (gx, add) => reluBackwardReference(xs, g, gx, add), (gx, add) => reluBackwardWasm(xs, g, gx, add));
     }
   });
 
@@ -163,14 +174,7 @@ describe('WebAssembly SIMD elementwise kernels', () => {
       mulAccumulateReference(g, m, aw);
       mulAccumulateWasm(g, m, ag);
       expectBitIdentical(ag, aw, `mulAccumulate n=${n}`);
-      // Storing: what adding into +0 gives (+0 where g·m is −0), the NaN targets never read.
-      const zeros = new Float32Array(n);
-      mulAccumulateReference(g, m, zeros);
-      const storedRef = new Float32Array(n).fill(NaN), stored = new Float32Array(n).fill(NaN);
-      mulAccumulateReference(g, m, storedRef, false);
-      mulAccumulateWasm(g, m, stored, false);
-      expectBitIdentical(storedRef, zeros, `mulAccumulate store (reference) n=${n}`);
-      expectBitIdentical(stored, zeros, `mulAccumulate store n=${n}`);
+      expectStoreAsAddingIntoZeros(n, `mulAccumulate n=${n}`, (gx, add) => mulAccumulateReference(g, m, gx, add), (gx, add) => mulAccumulateWasm(g, m, gx, add));
     }
   });
 
@@ -209,14 +213,9 @@ describe('WebAssembly SIMD elementwise kernels', () => {
       batchNormBackwardDxReference(g, hw, rows, c, scale, meanDy, meanDyXhat, dw);
       batchNormBackwardDxWasm(g, hw, rows, c, scale, meanDy, meanDyXhat, dg);
       expectBitIdentical(dg, dw, `dx [${rows}, ${c}]`);
-      // Storing: what adding into +0 gives, gx never read.
-      const zeros = new Float32Array(n);
-      batchNormBackwardDxReference(g, hw, rows, c, scale, meanDy, meanDyXhat, zeros);
-      const storedRef = new Float32Array(n).fill(NaN), stored = new Float32Array(n).fill(NaN);
-      batchNormBackwardDxReference(g, hw, rows, c, scale, meanDy, meanDyXhat, storedRef, false);
-      batchNormBackwardDxWasm(g, hw, rows, c, scale, meanDy, meanDyXhat, stored, false);
-      expectBitIdentical(storedRef, zeros, `dx store (reference) [${rows}, ${c}]`);
-      expectBitIdentical(stored, zeros, `dx store [${rows}, ${c}]`);
+      expectStoreAsAddingIntoZeros(n, `dx [${rows}, ${c}]`,
+        (gx, add) => batchNormBackwardDxReference(g, hw, rows, c, scale, meanDy, meanDyXhat, gx, add),
+        (gx, add) => batchNormBackwardDxWasm(g, hw, rows, c, scale, meanDy, meanDyXhat, gx, add));
     }
   });
 
