@@ -110,13 +110,15 @@ describe('hostile input against a live coordinator', () => {
     await waitFor('10 steps', () => stepsLogged(out) >= 10);
     const span = (name: string) => ({ name, tid: 0, ts: 1e15, dur: 1 });
     // A worker with the right token, on its welcome: spans of a step inside the window but
-    // never assigned (the run has 80 steps), of a step outside the window, and ten messages
-    // for one step in it; then it leaves.
+    // never assigned (the run has 80 steps), of a step outside the window, ten messages for
+    // one step in it, and twenty for two steps taken in turn (8, 9, 8, 9, ...: a worker's
+    // steps only go forward); then it leaves.
     await connect(url, (ws) => ws.send(hello()), (ws, m) => {
       if (m.type !== 'welcome') return;
       ws.send(encodeMessage({ type: 'trace', step: 95, events: [span('future')] }));
       ws.send(encodeMessage({ type: 'trace', step: 2, events: [span('outside')] }));
       for (let i = 0; i < 10; i++) ws.send(encodeMessage({ type: 'trace', step: 7, events: [span('flood')] }));
+      for (let i = 0; i < 20; i++) ws.send(encodeMessage({ type: 'trace', step: 8 + (i % 2), events: [span('alternating')] }));
       ws.send(encodeMessage({ type: 'bye', reason: 'done' }));
     });
     const result = await coordinator.done;
@@ -124,6 +126,8 @@ describe('hostile input against a live coordinator', () => {
     const names = (JSON.parse(readFileSync(join(out, 'timeline.json'), 'utf8')) as Array<{ name: string }>).map((e) => e.name);
     expect(names.filter((n) => n === 'future' || n === 'outside')).toEqual([]);
     expect(names.filter((n) => n === 'flood')).toHaveLength(4); // a step's worth of messages per worker
+    // Step 8's first message, then step 9's four: the returns to step 8 are replays, dropped.
+    expect(names.filter((n) => n === 'alternating')).toHaveLength(1 + 4);
     // The real workers' spans of the window (steps 5 to 79) are there, and nothing outside it.
     expect(names.filter((n) => n === 'forward + backward')).toHaveLength(2 * 75);
     expect(relativeL2(finalParams(out), reference)).toBeLessThan(1e-4);

@@ -278,7 +278,8 @@ export class Coordinator {
         return;
       case 'trace':
         // Only spans of steps the run records and has assigned, a step's worth per worker.
-        if (!this.trace || !this.records(message.step) || message.step > this.state.step) return;
+        // A worker's steps only move forward, so a step before its last traced one is a replay.
+        if (!this.trace || !this.records(message.step) || message.step > this.state.step || message.step < conn.traced.step) return;
         if (conn.traced.step !== message.step) conn.traced = { step: message.step, messages: 0 };
         if (++conn.traced.messages > MAX_TRACE_MESSAGES) return;
         this.trace.spans(conn.id + 1, message.events);
