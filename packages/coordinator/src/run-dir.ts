@@ -50,6 +50,12 @@ export class RunDir {
     return existsSync(first) ? [first, ...resumed] : resumed;
   }
 
+  /** The step records of metrics.jsonl in the run folder at `path`, in order. Reads only, as timelinesIn. */
+  static stepsIn(path: string): Array<Record<string, number>> {
+    return readFileSync(join(path, 'metrics.jsonl'), 'utf8').split('\n').filter((line) => line.length > 0)
+      .map((line) => JSON.parse(line) as Record<string, unknown>).filter((r) => r.kind === 'step') as Array<Record<string, number>>;
+  }
+
   checkpointPath(name: string): string {
     return join(this.path, 'checkpoints', `${name}.safetensors`);
   }

@@ -32,6 +32,17 @@ describe('RunDir.truncateMetricsAt (before a resume)', () => {
   });
 });
 
+describe('RunDir.stepsIn', () => {
+  it('reads the step records of a run folder in order, without the epochs', () => {
+    const dir = new RunDir(mkdtempSync(join(tmpdir(), 'flotilla-rundir-')));
+    dir.appendMetrics({ kind: 'step', step: 0, step_ms: 30 });
+    dir.appendMetrics({ kind: 'step', step: 1, step_ms: 25 });
+    dir.appendMetrics({ kind: 'epoch', epoch: 1, step: 2 });
+    dir.appendMetrics({ kind: 'step', step: 2, step_ms: 27 });
+    expect(RunDir.stepsIn(dir.path)).toEqual([{ kind: 'step', step: 0, step_ms: 30 }, { kind: 'step', step: 1, step_ms: 25 }, { kind: 'step', step: 2, step_ms: 27 }]);
+  });
+});
+
 describe('RunDir.forNewRun', () => {
   it('takes a new or empty folder, and refuses one that holds a run without touching it', () => {
     const root = mkdtempSync(join(tmpdir(), 'flotilla-rundir-'));

@@ -554,7 +554,7 @@ function f16One(y: f32, top: u32): u16 {
 }
 
 /**
- * h[i] = f16Clamped(x[i], scale, top), scale a power of two float32 holds exactly (so the
+ * h[i] = f16Clamped(x[i], scale, top), scale a value float32 holds exactly (so the
  * float32 product is the float64 one rounded once). Every lane takes both the normal and
  * the subnormal form and picks one, which is all below 65520 in magnitude. The loop notes,
  * without branching, whether any value was at or above it (±∞, NaN, overflow), and if so
@@ -593,7 +593,7 @@ export function toF16(x: usize, h: usize, n: i32, scale: f32, top: i32): void {
 }
 
 /**
- * f16Value of four patterns (in i32 lanes) times `inverse` (1/scale, a power of two float32
+ * f16Value of four patterns (in i32 lanes) times `inverse` (1/scale, a value float32
  * holds exactly, so the float32 product is the float64 one rounded once): the exponent
  * re-biased into float32's (twice for ±∞ and NaN, which keeps them so), subnormals as
  * m·2^-24 (0.5 + m·2^-24 as a pattern, less 0.5). The constants are hoisted by the caller.

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BatchNorm, buildModel } from '@flotilla/core';
-import type { RunConfig } from '@flotilla/coordinator';
+import { RunDir, type RunConfig } from '@flotilla/coordinator';
 import { mean } from './stats.js';
 
 /** One worker count of `scripts/netns-bench.sh`: means per timed step. */
@@ -45,18 +45,17 @@ export function summarizeNetnsRuns(dirs: string[], meta: { rate: string; bitsPer
   let config: RunConfig | null = null;
   const runs = dirs.map((dir): NetnsRun => {
     config = JSON.parse(readFileSync(join(dir, 'run', 'config.json'), 'utf8')) as RunConfig;
-    const records = readFileSync(join(dir, 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | string>);
-    const all = records.filter((r) => r.kind === 'step');
-    const steps = all.filter((r) => (r.step as number) >= meta.warmup);
+    const all = RunDir.stepsIn(join(dir, 'run'));
+    const steps = all.filter((r) => r.step >= meta.warmup);
     if (steps.length === 0) throw new Error(`${dir}: no steps after the ${meta.warmup} warm-up steps`);
-    const avg = (key: string): number => mean(steps.map((r) => r[key] as number));
+    const avg = (key: string): number => mean(steps.map((r) => r[key]));
     const link = existsSync(join(dir, 'link.json'))
       ? JSON.parse(readFileSync(join(dir, 'link.json'), 'utf8')) as {
         workers: number; threads: number; coordinator_tx_bytes: number; coordinator_rx_bytes: number; drops: number;
         coordinator_cpu_ms_per_step?: number; worker_cpu_ms_per_step?: number;
       }
       : null;
-    const sum = (key: string): number => steps.reduce((s, r) => s + (r[key] as number), 0);
+    const sum = (key: string): number => steps.reduce((s, r) => s + r[key], 0);
     return {
       workers: link?.workers ?? NaN, threads: link?.threads ?? NaN, steps: steps.length,
       samples_per_sec: (1000 * sum('samples')) / sum('step_ms'),

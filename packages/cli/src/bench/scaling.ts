@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { BatchNorm, buildModel } from '@flotilla/core';
@@ -36,6 +36,14 @@ export interface ScalingRun extends Topology {
 
 type Measured = Omit<ScalingRun, 'efficiency' | 'samples_per_sec_runs'>;
 
+/** What a scaling benchmark reports: scaling.json, and the --json line. */
+export interface ScalingReport {
+  matmul?: string;
+  scaling: ScalingMode;
+  repeats: number;
+  runs: ScalingRun[];
+}
+
 /**
  * Payload bytes per step for N workers: params+buffers out (float32), gradient (float32, or
  * 16-bit with --grad-dtype) + buffers back, and with global SyncBN across more than one
@@ -55,11 +63,10 @@ async function measureRun(config: RunConfig, t: Topology, dir: string, warmup: n
   // take in the steps of every earlier run into the same --out.
   rmSync(dir, { recursive: true, force: true });
   await runDistributedTraining(config, { ...t, ...(timeline ? { timeline: { from: warmup, to: Infinity } } : {}) }, new RunDir(dir), () => {});
-  const steps = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | string>)
-    .filter((r) => r.kind === 'step' && (r.step as number) >= warmup);
-  const total = (key: string): number => steps.reduce((s, r) => s + (r[key] as number), 0);
-  const average = (key: string): number => mean(steps.map((r) => r[key] as number));
-  const stepMs = steps.map((r) => r.step_ms as number);
+  const steps = RunDir.stepsIn(dir).filter((r) => r.step >= warmup);
+  const total = (key: string): number => steps.reduce((s, r) => s + r[key], 0);
+  const average = (key: string): number => mean(steps.map((r) => r[key]));
+  const stepMs = steps.map((r) => r.step_ms);
   return {
     ...t, batch: config.batch, samples_per_sec: (1000 * total('samples')) / total('step_ms'), oversubscribed: t.workers * t.threads > cores, steps: steps.length,
     step_ms: average('step_ms'), step_ms_median: median(stepMs), step_ms_p90: quantile(stepMs, 0.9), compute_ms: average('compute_ms'), bn_wait_ms: average('bn_wait_ms'),
@@ -79,7 +86,7 @@ export async function benchScaling(
   config: RunConfig, topologies: Topology[],
   /** `timeline`: also record each run's timed steps in its folder's timeline.json (for flotilla timeline). */
   options: { warmup: number; outDir: string; log: (line: string) => void; matmul?: string; timeline?: boolean; repeats?: number; mode?: ScalingMode },
-): Promise<ScalingRun[]> {
+): Promise<ScalingReport> {
   const mode = options.mode ?? 'strong';
   const cores = availableParallelism();
   const repeats = options.repeats ?? 1;
@@ -105,11 +112,12 @@ export async function benchScaling(
   options.log('');
   options.log(`${repeats > 1 ? `Each topology's median run of ${repeats} (the range of all in brackets); ` : ''}step times in ms, the breakdown per step on average:`);
   options.log(scalingTable(runs));
+  const report: ScalingReport = { ...(options.matmul ? { matmul: options.matmul } : {}), scaling: mode, repeats, runs };
   mkdirSync(options.outDir, { recursive: true });
-  writeFileSync(join(options.outDir, 'scaling.json'), `${JSON.stringify({ ...(options.matmul ? { matmul: options.matmul } : {}), scaling: mode, repeats, runs }, null, 2)}\n`);
+  writeFileSync(join(options.outDir, 'scaling.json'), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(join(options.outDir, 'scaling.svg'), scalingChart(runs, mode));
   options.log(`wrote ${join(options.outDir, 'scaling.json')} and scaling.svg`);
-  return runs;
+  return report;
 }
 
 /** The runs as a Markdown table, as the README shows them; efficiency n/a without a 1 × 1 run. */

@@ -80,8 +80,8 @@ async function benchScalingCommand(args: BenchArgs): Promise<void> {
   const matmul = matmulKernelLabel();
   const mode = scalingModeOf(args);
   log(`scaling benchmark: ${topologies.map((t) => `${t.workers}x${t.threads}`).join(', ')}${repeats > 1 ? `, ${repeats} times in turn` : ''}; ${config.steps - warmup} timed steps, ${describeBatch(config.batch, mode)}, after ${warmup} warm-up steps; matmul kernel ${matmul}`);
-  const runs = await benchScaling(config, topologies, { warmup, outDir, log, matmul, timeline: args.timeline, repeats, mode });
-  if (args.json) process.stdout.write(`${JSON.stringify({ matmul, scaling: mode, repeats, runs })}\n`);
+  const report = await benchScaling(config, topologies, { warmup, outDir, log, matmul, timeline: args.timeline, repeats, mode });
+  if (args.json) process.stdout.write(`${JSON.stringify(report)}\n`);
 }
 
 /** `flotilla bench allreduce`: all-reduce time and bandwidth beside the loopback socket bound. */

@@ -1,5 +1,5 @@
 import type { Dataset, GradientSource, Model } from '@flotilla/core';
-import type { RunConfig } from '@flotilla/coordinator';
+import { workerConfigOf, type RunConfig } from '@flotilla/coordinator';
 import { RunSession } from '@flotilla/worker';
 
 /**
@@ -14,9 +14,9 @@ export class ThreadGradients {
 
   constructor(private readonly model: Model, config: RunConfig, train: Dataset, threads: number) {
     const noExchange = (): never => { throw new Error('a one-process step has no other process to exchange BatchNorm statistics with'); };
-    this.session = new RunSession('local', 0, config.model, {
-      seed: config.seed, bnSync: config.bnSync, smoothing: config.smoothing, perturb: config.perturb, dataset: config.dataset, trainLimit: 0,
-    }, threads, { exchange: noExchange, sendPart: () => false }, train);
+    // A worker's config as its welcome brings it, without gradient parts: nothing is sent.
+    const { bucketMb: _noParts, ...workerConfig } = workerConfigOf(config);
+    this.session = new RunSession('local', 0, config.model, workerConfig, threads, { exchange: noExchange, sendPart: () => false }, train);
   }
 
   /** The gradient source for LocalTrainer.trainEpochWith. */

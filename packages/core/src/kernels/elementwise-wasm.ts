@@ -385,7 +385,7 @@ export function maxAbsBitsWasm(x: Float32Array): number {
 
 /**
  * dst[i] = the 16-bit pattern of src[i]: bfloat16 (bf16Bits), or binary16 of src[i]·scale
- * held at ±top (f16Clamped; `scale` a power of two). Returns false, touching nothing, where
+ * held at ±top (f16Clamped; `scale` exact in float32, as the codec's powers of two are). Returns false, touching nothing, where
  * the module does not apply (too short, no WebAssembly SIMD, a scale float32 cannot hold):
  * the caller then takes its TypeScript path.
  */
@@ -404,7 +404,7 @@ export function encodeHalfWasm(kind: 'f16' | 'bf16', src: Float32Array, scale: n
 
 /**
  * dst[i] = the value of the 16-bit pattern src[i] (bf16Value, or f16Value divided by
- * `scale`, a power of two). Returns false, touching nothing, where the module does not apply.
+ * `scale`, whose inverse float32 holds exactly). Returns false, touching nothing, where the module does not apply.
  */
 export function decodeHalfWasm(kind: 'f16' | 'bf16', src: Uint16Array, scale: number, dst: Float32Array): boolean {
   const n = src.length;
