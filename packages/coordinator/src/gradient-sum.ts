@@ -140,17 +140,27 @@ export class GradientSum {
     this.reducedFrom = from;
   }
 
-  /** target[lo, hi) = Σ over members in id order; the first is copied (0 + g is g). */
+  /**
+   * target[lo, hi) = Σ over members in id order (the first copied: 0 + g is g), one addN per
+   * stretch where every member's value comes from a single piece.
+   */
   private sumRange(lo: number, hi: number): void {
-    const { target } = this;
-    this.ordered.forEach((id, k) => {
-      for (const { offset, values } of this.pieces.get(id)!) {
-        if (offset >= hi) continue; // pieces run from the back: the ones before reach [lo, hi)
-        const a = Math.max(lo, offset), b = Math.min(hi, offset + values.length);
-        if (a >= b) break;
-        if (k === 0) target.set(values.subarray(a - offset, b - offset), a);
-        else kernels.accumulate(values.subarray(a - offset, b - offset), target.subarray(a, b));
+    const cuts = new Set([lo, hi]);
+    for (const pieces of this.pieces.values()) {
+      for (const { offset, values } of pieces) {
+        for (const at of [offset, offset + values.length]) if (at > lo && at < hi) cuts.add(at);
       }
-    });
+    }
+    const bounds = [...cuts].sort((x, y) => x - y);
+    for (let s = 0; s + 1 < bounds.length; s++) {
+      const a = bounds[s], b = bounds[s + 1];
+      kernels.addN(this.ordered.map((id) => this.valuesOf(id, a, b)), this.target.subarray(a, b));
+    }
+  }
+
+  /** Member `id`'s values for [a, b), which lie within one of its pieces. */
+  private valuesOf(id: number, a: number, b: number): Float32Array {
+    const { offset, values } = this.pieces.get(id)!.find((p) => p.offset <= a && b <= p.offset + p.values.length)!;
+    return values.subarray(a - offset, b - offset);
   }
 }

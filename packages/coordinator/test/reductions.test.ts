@@ -100,6 +100,25 @@ describe('GradientSum', () => {
     expect(grads.subarray(0, 9).every(Number.isNaN)).toBe(true);
   });
 
+  it('sums many members in id order, rounded to float32 after each add, wherever each one split its gradient', () => {
+    // Long enough for the WebAssembly kernel; each member splits elsewhere, so the sum runs over stretches.
+    const n = 9000, ids = [7, 2, 5];
+    const g = new Map(ids.map((id) => [id, Float32Array.from({ length: n }, (_, i) => Math.fround(Math.sin(3 * i + id) * 10 ** ((i % 9) - 4)))]));
+    const want = Float32Array.from({ length: n }, (_, i) => Math.fround(Math.fround(g.get(2)![i] + g.get(5)![i]) + g.get(7)![i]));
+    const grads = new Float32Array(n).fill(NaN);
+    const sum = new GradientSum(ids, grads, 1);
+    sum.addPart(7, 4000, g.get(7)!.subarray(4000));
+    sum.addPart(2, 6500, g.get(2)!.subarray(6500));
+    sum.addPart(5, 300, g.get(5)!.subarray(300));
+    sum.addPart(2, 1234, g.get(2)!.subarray(1234, 6500));
+    sum.add(contribution(2, g.get(2)!.slice(0, 1234)), 2);
+    sum.add(contribution(5, g.get(5)!.slice(0, 300)), 1);
+    expect(grads.subarray(0, 4000).every(Number.isNaN)).toBe(true); // worker 7 has not sent its head
+    sum.add(contribution(7, g.get(7)!.slice(0, 4000)), 1);
+    sum.reduceInto(new Float32Array(1));
+    expect(new Uint32Array(grads.buffer)).toEqual(new Uint32Array(want.buffer));
+  });
+
   it('refuses parts that do not tile the gradient from the back, and heads that do not fit them', () => {
     const sum = new GradientSum([1, 2], new Float32Array(P), 1);
     const g = gradientOf(1);

@@ -218,8 +218,8 @@ export class StepRunner {
     const { shared, grads } = this;
     const first = slot(shared.grads, 0, shared.paramCount);
     if (shared.threads === 1) return first.subarray(lo, hi);
-    grads.set(first.subarray(lo, hi), lo);
-    for (let k = 1; k < shared.threads; k++) kernels.accumulate(slot(shared.grads, k, shared.paramCount).subarray(lo, hi), grads.subarray(lo, hi));
+    const slots = Array.from({ length: shared.threads }, (_, k) => slot(shared.grads, k, shared.paramCount).subarray(lo, hi));
+    kernels.addN(slots, grads.subarray(lo, hi));
     return grads.subarray(lo, hi);
   }
 

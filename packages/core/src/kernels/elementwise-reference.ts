@@ -41,6 +41,13 @@ export function accumulateReference(x: FloatArray, y: FloatArray): void {
   for (let i = 0; i < y.length; i++) y[i] += x[i];
 }
 
+/** y[i] = Σ_k xs[k][i], added in list order (y may be xs[0]). */
+export function addNReference(xs: readonly FloatArray[], y: FloatArray): void {
+  if (xs.length === 0) throw new Error('addN needs at least one array to sum');
+  if (xs[0] !== y) for (let i = 0; i < y.length; i++) y[i] = xs[0][i];
+  for (let k = 1; k < xs.length; k++) accumulateReference(xs[k], y);
+}
+
 /** y[i] = a·y[i] + b·x[i] (an exponential moving average's update with a = decay, b = 1 − decay). */
 export function axpbyReference(x: FloatArray, y: FloatArray, a: number, b: number): void {
   for (let i = 0; i < y.length; i++) y[i] = a * y[i] + b * x[i];

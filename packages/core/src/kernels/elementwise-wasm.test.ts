@@ -5,12 +5,12 @@ import { CounterRng, type Stream } from '../rng.js';
 import {
   adamReference, batchNormBackwardDxReference, batchNormBackwardSumsReference, batchNormNormalizeReference, channelMomentsReference,
   keepMaskReference, mulAccumulateReference, mulReference, reluBackwardReference, reluReference, sumSquaresReference,
-  accumulateReference, axpbyReference, firstNonFiniteReference,
+  accumulateReference, addNReference, axpbyReference, firstNonFiniteReference,
 } from './elementwise-reference.js';
 import {
   adamWasm, batchNormBackwardDxWasm, batchNormBackwardSumsWasm, batchNormNormalizeWasm, channelMomentsWasm, fillUniformWasm,
   keepMaskWasm, mulAccumulateWasm, mulWasm, reluBackwardWasm, reluWasm, sumSquaresWasm, wasmElementwiseAvailable, WASM_MIN_ELEMENTS,
-  accumulateWasm, axpbyWasm, firstNonFiniteWasm,
+  accumulateWasm, addNWasm, axpbyWasm, firstNonFiniteWasm,
 } from './elementwise-wasm.js';
 import { ELEMENTWISE_WASM, kernels } from './index.js';
 
@@ -121,6 +121,47 @@ describe('WebAssembly SIMD elementwise kernels', () => {
         }
       }
     }
+  });
+
+  it('addN sums its arrays in list order, each sum rounded to float32, as the definition does, across pieces and tails', () => {
+    const rand = makeRandom(13);
+    for (const n of [1, 255, 256, 259, 8191, 8192, 8193, 20001]) {
+      for (const k of [1, 2, 3, 5]) {
+        const xs = Array.from({ length: k }, () => data(n + 2, rand)); // longer than y: only y's length counts
+        // The definition, independent of the kernels: ((x0 + x1) + x2) + …, rounded after each add.
+        const want = new Float32Array(n);
+        for (let i = 0; i < n; i++) {
+          let s = xs[0][i];
+          for (let j = 1; j < k; j++) s = Math.fround(s + xs[j][i]);
+          want[i] = s;
+        }
+        const reference = new Float32Array(n).fill(NaN), wasm = new Float32Array(n).fill(NaN);
+        addNReference(xs, reference);
+        addNWasm(xs, wasm);
+        expectBitIdentical(reference, want, `addN reference n=${n} k=${k}`);
+        expectBitIdentical(wasm, want, `addN wasm n=${n} k=${k}`);
+        // The sum may land in the first array itself (a worker's first thread slot).
+        const first = xs[0].slice(0, n);
+        addNWasm([first, ...xs.slice(1)], first);
+        expectBitIdentical(first, want, `addN wasm into xs[0] n=${n} k=${k}`);
+      }
+    }
+  });
+
+  it('addN rounds differently by order, so the order it is given is the order it sums in', () => {
+    // 1 + 2^-24 rounds back to 1, so (1 + 2^-24) + 2^-24 is 1 while 1 + (2^-24 + 2^-24) is 1 + 2^-23.
+    const n = 1024;
+    const big = new Float32Array(n).fill(1), tiny = new Float32Array(n).fill(2 ** -24);
+    const pair = new Float32Array(n).fill(2 ** -23);
+    for (const addN of [addNReference, addNWasm]) {
+      const y = new Float32Array(n);
+      addN([big, tiny, tiny], y);
+      expect(y[0]).toBe(1);
+      expect(y[n - 1]).toBe(1);
+      addN([pair, big], y);
+      expect(y[0]).toBe(1 + 2 ** -23);
+    }
+    expect(() => addNReference([], new Float32Array(4))).toThrow(/at least one/);
   });
 
   it('accumulate and axpby (gradient sums, the EMA) match the references bit for bit, across pieces and tails', () => {

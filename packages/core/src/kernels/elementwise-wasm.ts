@@ -3,7 +3,7 @@ import type { CounterRng, Stream } from '../rng.js';
 import { ELEMENTWISE_WASM_BASE64 } from './elementwise-wasm-bytes.js';
 import {
   batchNormBackwardDxReference, batchNormBackwardSumsReference, batchNormNormalizeReference, channelMomentsReference,
-  accumulateReference, adamReference, axpbyReference, firstNonFiniteReference, keepMaskReference, sumSquaresReference, mulAccumulateReference, mulReference, reluBackwardReference, reluReference,
+  accumulateReference, addNReference, adamReference, axpbyReference, firstNonFiniteReference, keepMaskReference, sumSquaresReference, mulAccumulateReference, mulReference, reluBackwardReference, reluReference,
 } from './elementwise-reference.js';
 import { ensureMemory, lazyInstance, type WasmMemory } from './wasm-module.js';
 
@@ -214,6 +214,27 @@ export function accumulateWasm(x: FloatArray, y: FloatArray): void {
   const w = n >= WASM_MIN_ELEMENTS && x instanceof Float32Array && y instanceof Float32Array && x.length >= n ? instance() : null;
   if (w === null) { accumulateReference(x, y); return; }
   pieces(n, [x], [y], [], ([xp, yp], len) => w.accumulate(xp, yp, len));
+}
+
+/**
+ * Per piece: the first array is copied in as the sum, every other one into a second slot
+ * and added there by the accumulate kernel, and the sum copied out once: k + 1 copies of a
+ * piece where a copy and k − 1 accumulates over whole arrays made 3k − 1.
+ */
+export function addNWasm(xs: readonly FloatArray[], y: FloatArray): void {
+  const n = y.length;
+  const w = n >= WASM_MIN_ELEMENTS && xs.length > 1 && y instanceof Float32Array
+    && xs.every((x) => x instanceof Float32Array && x.length >= n) ? instance() : null;
+  if (w === null) { addNReference(xs, y); return; }
+  forChunks(n, 2, (at, len) => {
+    const sum = put32(piece(xs[0], at, len), len);
+    const next = reserve(len, 4);
+    for (let k = 1; k < xs.length; k++) {
+      f32.set(piece(xs[k], at, len), next >> 2);
+      w.accumulate(next, sum, len);
+    }
+    get32(sum, piece(y, at, len), len);
+  });
 }
 
 export function axpbyWasm(x: FloatArray, y: FloatArray, a: number, b: number): void {

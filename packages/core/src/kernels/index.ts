@@ -4,12 +4,12 @@ import { matmulWasm, matmulWasmBuild, matmulWasmSimd } from './matmul-wasm.js';
 import type { Kernels } from './types.js';
 import {
   adamWasm, batchNormBackwardDxWasm, batchNormBackwardSumsWasm, batchNormNormalizeWasm, channelMomentsWasm, keepMaskWasm,
-  mulAccumulateWasm, mulWasm, reluBackwardWasm, reluWasm, sumSquaresWasm, accumulateWasm, axpbyWasm, firstNonFiniteWasm,
+  mulAccumulateWasm, mulWasm, reluBackwardWasm, reluWasm, sumSquaresWasm, accumulateWasm, addNWasm, axpbyWasm, firstNonFiniteWasm,
 } from './elementwise-wasm.js';
 import {
   adamReference, batchNormBackwardDxReference, batchNormBackwardSumsReference, batchNormNormalizeReference, channelMomentsReference,
   keepMaskReference, mulAccumulateReference, mulReference, reluBackwardReference, reluReference, sumSquaresReference,
-  accumulateReference, axpbyReference, firstNonFiniteReference,
+  accumulateReference, addNReference, axpbyReference, firstNonFiniteReference,
 } from './elementwise-reference.js';
 
 export type { Kernels } from './types.js';
@@ -22,6 +22,7 @@ export { wasmElementwiseAvailable, encodeHalfWasm, decodeHalfWasm, maxAbsBitsWas
 export const ELEMENTWISE_REFERENCE = {
   sumSquares: sumSquaresReference,
   accumulate: accumulateReference,
+  addN: addNReference,
   firstNonFinite: firstNonFiniteReference,
   axpby: axpbyReference,
   relu: reluReference,
@@ -40,6 +41,7 @@ export const ELEMENTWISE_REFERENCE = {
 export const ELEMENTWISE_WASM = {
   sumSquares: sumSquaresWasm,
   accumulate: accumulateWasm,
+  addN: addNWasm,
   firstNonFinite: firstNonFiniteWasm,
   axpby: axpbyWasm,
   relu: reluWasm,

@@ -29,6 +29,13 @@ export interface Kernels {
   firstNonFinite(x: FloatArray): number;
   /** y[i] += x[i] (x at least as long as y). */
   accumulate(x: FloatArray, y: FloatArray): void;
+  /**
+   * y[i] = ((xs[0][i] + xs[1][i]) + xs[2][i]) + … in list order, as copying xs[0] and then
+   * accumulating the rest gives bit for bit, in one pass over y (a gradient sum over workers
+   * or threads; TensorFlow's AddN). Each x is at least as long as y; y may be xs[0] itself
+   * but no other of them.
+   */
+  addN(xs: readonly FloatArray[], y: FloatArray): void;
   /** y[i] = a·y[i] + b·x[i] (x at least as long as y). */
   axpby(x: FloatArray, y: FloatArray, a: number, b: number): void;
   /** ys[i] = xs[i] > 0 ? xs[i] : 0. */
