@@ -89,6 +89,101 @@ export function reluBackward(x: usize, g: usize, gx: usize, n: i32, add: bool): 
   }
 }
 
+// ---------------------------------------------------------------------------------------
+// tanh, as tanh64 in the reference defines it: expm1 by range reduction and a Taylor
+// polynomial, then tanh = e/(e + 2) with x's sign. Only +, −, ×, ÷, floor and exact powers
+// of two, in float64 lanes in the reference's order, so the bits agree.
+
+const LN2_HI: f64 = 0.6931471803691238;
+const LN2_LO: f64 = 1.9082149292705877e-10;
+const INV_LN2: f64 = 1.4426950408889634;
+const TANH_CLAMP: f64 = 19.5;
+const E2: f64 = 0.5;
+const E3: f64 = 0.16666666666666666;
+const E4: f64 = 0.041666666666666664;
+const E5: f64 = 0.008333333333333333;
+const E6: f64 = 0.001388888888888889;
+const E7: f64 = 0.0001984126984126984;
+const E8: f64 = 0.0000248015873015873;
+const E9: f64 = 0.0000027557319223985893;
+const E10: f64 = 2.755731922398589e-7;
+const E11: f64 = 2.505210838544172e-8;
+
+/** tanh of two float64 lanes. */
+// @ts-ignore: decorator
+@inline function tanhLanes(x: v128): v128 {
+  const a = f64x2.min(f64x2.abs(x), f64x2.splat(TANH_CLAMP));
+  const y = f64x2.add(a, a);
+  const k = f64x2.floor(f64x2.add(f64x2.mul(y, f64x2.splat(INV_LN2)), f64x2.splat(0.5)));
+  const r = f64x2.sub(f64x2.sub(y, f64x2.mul(k, f64x2.splat(LN2_HI))), f64x2.mul(k, f64x2.splat(LN2_LO)));
+  // expm1(r) = r·q(r), q by Estrin's scheme (as the reference): short dependency chains.
+  const r2 = f64x2.mul(r, r), r4 = f64x2.mul(r2, r2), r8 = f64x2.mul(r4, r4);
+  const b0 = f64x2.add(f64x2.add(f64x2.splat(1), f64x2.mul(f64x2.splat(E2), r)), f64x2.mul(f64x2.add(f64x2.splat(E3), f64x2.mul(f64x2.splat(E4), r)), r2));
+  const b1 = f64x2.add(f64x2.add(f64x2.splat(E5), f64x2.mul(f64x2.splat(E6), r)), f64x2.mul(f64x2.add(f64x2.splat(E7), f64x2.mul(f64x2.splat(E8), r)), r2));
+  const b2 = f64x2.add(f64x2.add(f64x2.splat(E9), f64x2.mul(f64x2.splat(E10), r)), f64x2.mul(f64x2.splat(E11), r2));
+  const p = f64x2.mul(r, f64x2.add(f64x2.add(b0, f64x2.mul(b1, r4)), f64x2.mul(b2, r8)));
+  // 2^k from its bits (k is 0 to 56; NaN lanes give 2^0 and stay NaN through p).
+  const s = i64x2.shl(i64x2.add(i64x2.extend_low_i32x4_s(i32x4.trunc_sat_f64x2_s_zero(k)), i64x2.splat(1023)), 52);
+  const em1 = f64x2.add(f64x2.mul(s, p), f64x2.sub(s, f64x2.splat(1)));
+  const t = f64x2.div(em1, f64x2.add(em1, f64x2.splat(2)));
+  return v128.or(t, v128.and(x, i64x2.splat(0x8000000000000000))); // t ≥ +0: x's sign (±0 stay ±0)
+}
+
+/** tanh of one float64, the same operations as tanhLanes. */
+function tanhOne(x: f64): f64 {
+  if (x != x) return x; // NaN (k below would not convert)
+  const a = Math.min(Math.abs(x), TANH_CLAMP);
+  const y = a + a;
+  const k = Math.floor(y * INV_LN2 + 0.5);
+  const r = (y - k * LN2_HI) - k * LN2_LO;
+  const r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
+  const b0 = (1 + E2 * r) + (E3 + E4 * r) * r2, b1 = (E5 + E6 * r) + (E7 + E8 * r) * r2, b2 = (E9 + E10 * r) + E11 * r2;
+  const p = r * ((b0 + b1 * r4) + b2 * r8);
+  const s = reinterpret<f64>((<i64>k + 1023) << 52);
+  const em1 = s * p + (s - 1);
+  const t = em1 / (em1 + 2);
+  return x < 0 ? -t : x > 0 ? t : x;
+}
+
+/** y[i] = tanh(x[i]), rounded once to float32. */
+export function tanhForward(x: usize, y: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const v = v128.load(x + o);
+    const lo = tanhLanes(f64x2.promote_low_f32x4(v)), hi = tanhLanes(f64x2.promote_low_f32x4(high(v)));
+    v128.store(y + o, v128.shuffle<i32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, <f32>tanhOne(<f64>load<f32>(x + o)));
+  }
+}
+
+/**
+ * gx[i] += g[i] · (1 − y[i]²) from tanh's outputs y, in float64 and rounded once; without
+ * `add` gx is not read (0 + that, as reluBackward).
+ */
+export function tanhBackward(y: usize, g: usize, gx: usize, n: i32, add: bool): void {
+  const one = f64x2.splat(1), zero = f64x2.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const yv = v128.load(y + o), gv = v128.load(g + o), xv = add ? v128.load(gx + o) : f32x4.splat(0);
+    const y0 = f64x2.promote_low_f32x4(yv), y1 = f64x2.promote_low_f32x4(high(yv));
+    const d0 = f64x2.mul(f64x2.promote_low_f32x4(gv), f64x2.sub(one, f64x2.mul(y0, y0)));
+    const d1 = f64x2.mul(f64x2.promote_low_f32x4(high(gv)), f64x2.sub(one, f64x2.mul(y1, y1)));
+    const r0 = f64x2.add(add ? f64x2.promote_low_f32x4(xv) : zero, d0);
+    const r1 = f64x2.add(add ? f64x2.promote_low_f32x4(high(xv)) : zero, d1);
+    v128.store(gx + o, v128.shuffle<i32>(f32x4.demote_f64x2_zero(r0), f32x4.demote_f64x2_zero(r1), 0, 1, 4, 5));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const yi = <f64>load<f32>(y + o);
+    store<f32>(gx + o, <f32>((add ? <f64>load<f32>(gx + o) : 0) + <f64>load<f32>(g + o) * (1 - yi * yi)));
+  }
+}
+
 /** y[i] = x[i] · m[i] (one float32 multiply). */
 export function mul(x: usize, m: usize, y: usize, n: i32): void {
   let i = 0;

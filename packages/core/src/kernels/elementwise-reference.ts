@@ -53,6 +53,57 @@ export function axpbyReference(x: FloatArray, y: FloatArray, a: number, b: numbe
   for (let i = 0; i < y.length; i++) y[i] = a * y[i] + b * x[i];
 }
 
+/** ln 2 in two parts (k·LN2_HI is exact for the k here), and 1/ln 2: fdlibm's constants. */
+const LN2_HI = 0.6931471803691238;
+const LN2_LO = 1.9082149292705877e-10;
+const INV_LN2 = 1.4426950408889634;
+/**
+ * From |x| = 19.06 on, tanh(x) is ±1 even in float64 (1 − tanh ≈ 2e^(−2|x|) < 2^−54), so
+ * larger arguments are clamped to 19.5, which keeps e^(2|x|) finite and still gives ±1.
+ */
+const TANH_CLAMP = 19.5;
+/** 1/k! for k = 2 … 11: expm1's Taylor series, whose next term is below 1e-14 of it for |r| ≤ ln2/2. */
+const E2 = 0.5, E3 = 0.16666666666666666, E4 = 0.041666666666666664, E5 = 0.008333333333333333;
+const E6 = 0.001388888888888889, E7 = 0.0001984126984126984, E8 = 0.0000248015873015873;
+const E9 = 0.0000027557319223985893, E10 = 2.755731922398589e-7, E11 = 2.505210838544172e-8;
+/** 2^k for the k of tanh64 (0 to 56), exact. */
+const POW2 = Float64Array.from({ length: 57 }, (_, k) => 2 ** k);
+
+/**
+ * tanh in float64, from +, −, ×, ÷, floor and exact powers of two only, so that
+ * WebAssembly's f64x2 lanes reproduce it bit for bit (Math.tanh is V8's own code, which no
+ * SIMD kernel can match): with e = e^(2|x|) − 1, from 2|x| = k·ln2 + r (|r| ≤ ln2/2) as
+ * 2^k·expm1(r) + (2^k − 1), tanh(x) = ±e/(e + 2). Within a few float64 ulps of the true
+ * value, so float32 results are the correctly rounded tanh but for rare ties.
+ */
+export function tanh64(x: number): number {
+  const a = Math.min(Math.abs(x), TANH_CLAMP);
+  const y = a + a;
+  const k = Math.floor(y * INV_LN2 + 0.5);
+  const r = (y - k * LN2_HI) - k * LN2_LO;
+  // expm1(r) = r·q(r), q evaluated by Estrin's scheme: short dependency chains for SIMD lanes.
+  const r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
+  const b0 = (1 + E2 * r) + (E3 + E4 * r) * r2, b1 = (E5 + E6 * r) + (E7 + E8 * r) * r2, b2 = (E9 + E10 * r) + E11 * r2;
+  const p = r * ((b0 + b1 * r4) + b2 * r8);
+  const s = POW2[k]; // undefined for NaN: the result is then x itself
+  const em1 = s * p + (s - 1);
+  const t = em1 / (em1 + 2);
+  return x < 0 ? -t : x > 0 ? t : x;
+}
+
+/** ys[i] = tanh64(xs[i]). */
+export function tanhReference(xs: FloatArray, ys: FloatArray): void {
+  for (let i = 0; i < xs.length; i++) ys[i] = tanh64(xs[i]);
+}
+
+/** gx[i] += g[i] · (1 − ys[i]²), from tanh's outputs; with `accumulate` false gx = 0 + that. */
+export function tanhBackwardReference(ys: FloatArray, g: FloatArray, gx: FloatArray, accumulate: boolean): void {
+  for (let i = 0; i < g.length; i++) {
+    const y = ys[i];
+    gx[i] = (accumulate ? gx[i] : 0) + g[i] * (1 - y * y);
+  }
+}
+
 /** ys[i] = xs[i] > 0 ? xs[i] : 0 (NaN and −0 give +0). */
 export function reluReference(xs: FloatArray, ys: FloatArray): void {
   for (let i = 0; i < xs.length; i++) {

@@ -5,12 +5,12 @@ import { CounterRng, type Stream } from '../rng.js';
 import {
   adamReference, batchNormBackwardDxReference, batchNormBackwardSumsReference, batchNormNormalizeReference, channelMomentsReference,
   keepMaskReference, mulAccumulateReference, mulReference, reluBackwardReference, reluReference, sumSquaresReference,
-  accumulateReference, addNReference, axpbyReference, firstNonFiniteReference,
+  tanhBackwardReference, tanhReference, accumulateReference, addNReference, axpbyReference, firstNonFiniteReference,
 } from './elementwise-reference.js';
 import {
   adamWasm, batchNormBackwardDxWasm, batchNormBackwardSumsWasm, batchNormNormalizeWasm, channelMomentsWasm, fillUniformWasm,
   keepMaskWasm, mulAccumulateWasm, mulWasm, reluBackwardWasm, reluWasm, sumSquaresWasm, wasmElementwiseAvailable, WASM_MIN_ELEMENTS,
-  accumulateWasm, addNWasm, axpbyWasm, firstNonFiniteWasm,
+  accumulateWasm, addNWasm, axpbyWasm, firstNonFiniteWasm, tanhBackwardWasm, tanhWasm,
 } from './elementwise-wasm.js';
 import { ELEMENTWISE_WASM, kernels } from './index.js';
 
@@ -38,7 +38,6 @@ function expectBitIdentical(got: FloatArray, want: FloatArray, what: string): vo
   expect(i, `${what}: element ${i} is ${got[i]}, reference ${want[i]}`).toBe(-1);
 }
 
-/** Gaussian-ish float32 data with a few special values sprinkled in. */
 /**
  * A backward kernel's store mode (a first gradient, accumulate false) against adding into
  * zeros: bit for bit (+0 where the contribution is −0), in the reference and the
@@ -57,6 +56,7 @@ function expectStoreAsAddingIntoZeros(
   }
 }
 
+/** Gaussian-ish float32 data with a few special values sprinkled in. */
 function data(n: number, rand: () => number, scale = 1, shift = 0, specials = true): Float32Array {
   const x = new Float32Array(n);
   for (let i = 0; i < n; i++) x[i] = shift + scale * (rand() + rand() + rand() - 1.5) * 2;
@@ -197,6 +197,25 @@ describe('WebAssembly SIMD elementwise kernels', () => {
       reluBackwardWasm(xs, g, gg);
       expectBitIdentical(gg, gw, `reluBackward n=${n}`);
       expectStoreAsAddingIntoZeros(n, `reluBackward n=${n}`, (gx, add) => reluBackwardReference(xs, g, gx, add), (gx, add) => reluBackwardWasm(xs, g, gx, add));
+    }
+  });
+
+  it('tanh and its backward match the references bit for bit, odd sizes and every range of the argument included', () => {
+    const rand = makeRandom(14);
+    for (const n of [256, 257, 258, 259, 1000, 4099, 16389, 7, 255]) {
+      for (const scale of [0.05, 1, 8]) { // near 0 (k = 0), the middle, and out past the clamp
+        const xs = data(n, rand, scale);
+        const want = new Float32Array(n), got = new Float32Array(n);
+        tanhReference(xs, want);
+        tanhWasm(xs, got);
+        expectBitIdentical(got, want, `tanh n=${n} scale=${scale}`);
+        const g = data(n, rand, 3), gx0 = data(n, rand, 0.5);
+        const gw = gx0.slice(), gg = gx0.slice();
+        tanhBackwardReference(want, g, gw, true);
+        tanhBackwardWasm(want, g, gg, true);
+        expectBitIdentical(gg, gw, `tanhBackward n=${n} scale=${scale}`);
+        expectStoreAsAddingIntoZeros(n, `tanhBackward n=${n}`, (gx, add) => tanhBackwardReference(want, g, gx, add), (gx, add) => tanhBackwardWasm(want, g, gx, add));
+      }
     }
   });
 

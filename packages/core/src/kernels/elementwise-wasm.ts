@@ -3,7 +3,7 @@ import type { CounterRng, Stream } from '../rng.js';
 import { ELEMENTWISE_WASM_BASE64 } from './elementwise-wasm-bytes.js';
 import {
   batchNormBackwardDxReference, batchNormBackwardSumsReference, batchNormNormalizeReference, channelMomentsReference,
-  accumulateReference, addNReference, adamReference, axpbyReference, firstNonFiniteReference, keepMaskReference, sumSquaresReference, mulAccumulateReference, mulReference, reluBackwardReference, reluReference,
+  accumulateReference, addNReference, adamReference, axpbyReference, firstNonFiniteReference, keepMaskReference, sumSquaresReference, mulAccumulateReference, mulReference, reluBackwardReference, reluReference, tanhBackwardReference, tanhReference,
 } from './elementwise-reference.js';
 import { ensureMemory, lazyInstance, type WasmMemory } from './wasm-module.js';
 
@@ -32,6 +32,8 @@ interface WasmExports {
   accumulate(x: number, y: number, n: number): void;
   firstNonFinite(x: number, n: number): number;
   axpby(x: number, y: number, n: number, a: number, b: number): void;
+  tanhForward(x: number, y: number, n: number): void;
+  tanhBackward(y: number, g: number, gx: number, n: number, accumulate: boolean): void;
   reluForward(x: number, y: number, n: number): void;
   reluBackward(x: number, g: number, gx: number, n: number, accumulate: boolean): void;
   mul(x: number, m: number, y: number, n: number): void;
@@ -242,6 +244,21 @@ export function axpbyWasm(x: FloatArray, y: FloatArray, a: number, b: number): v
   const w = n >= WASM_MIN_ELEMENTS && x instanceof Float32Array && y instanceof Float32Array && x.length >= n ? instance() : null;
   if (w === null) { axpbyReference(x, y, a, b); return; }
   pieces(n, [x], [y], [], ([xp, yp], len) => w.axpby(xp, yp, len, a, b));
+}
+
+export function tanhWasm(xs: FloatArray, ys: FloatArray): void {
+  const n = xs.length;
+  const w = n >= WASM_MIN_ELEMENTS && xs instanceof Float32Array && ys instanceof Float32Array ? instance() : null;
+  if (w === null) { tanhReference(xs, ys); return; }
+  pieces(n, [xs], [], [ys], ([x, y], len) => w.tanhForward(x, y, len));
+}
+
+export function tanhBackwardWasm(ys: FloatArray, g: FloatArray, gx: FloatArray, accumulate: boolean): void {
+  const n = g.length;
+  const w = n >= WASM_MIN_ELEMENTS && ys instanceof Float32Array && g instanceof Float32Array && gx instanceof Float32Array
+    ? instance() : null;
+  if (w === null) { tanhBackwardReference(ys, g, gx, accumulate); return; }
+  pieces(n, [ys, g], accumulate ? [gx] : [], accumulate ? [] : [gx], ([y, gp, gxp], len) => w.tanhBackward(y, gp, gxp, len, accumulate));
 }
 
 export function reluWasm(xs: FloatArray, ys: FloatArray): void {

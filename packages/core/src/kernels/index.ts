@@ -4,12 +4,12 @@ import { matmulWasm, matmulWasmBuild, matmulWasmSimd } from './matmul-wasm.js';
 import type { Kernels } from './types.js';
 import {
   adamWasm, batchNormBackwardDxWasm, batchNormBackwardSumsWasm, batchNormNormalizeWasm, channelMomentsWasm, keepMaskWasm,
-  mulAccumulateWasm, mulWasm, reluBackwardWasm, reluWasm, sumSquaresWasm, accumulateWasm, addNWasm, axpbyWasm, firstNonFiniteWasm,
+  mulAccumulateWasm, mulWasm, reluBackwardWasm, reluWasm, sumSquaresWasm, accumulateWasm, addNWasm, axpbyWasm, tanhWasm, tanhBackwardWasm, firstNonFiniteWasm,
 } from './elementwise-wasm.js';
 import {
   adamReference, batchNormBackwardDxReference, batchNormBackwardSumsReference, batchNormNormalizeReference, channelMomentsReference,
   keepMaskReference, mulAccumulateReference, mulReference, reluBackwardReference, reluReference, sumSquaresReference,
-  accumulateReference, addNReference, axpbyReference, firstNonFiniteReference,
+  accumulateReference, addNReference, axpbyReference, tanhReference, tanhBackwardReference, firstNonFiniteReference,
 } from './elementwise-reference.js';
 
 export type { Kernels } from './types.js';
@@ -25,6 +25,8 @@ export const ELEMENTWISE_REFERENCE = {
   addN: addNReference,
   firstNonFinite: firstNonFiniteReference,
   axpby: axpbyReference,
+  tanh: tanhReference,
+  tanhBackward: tanhBackwardReference,
   relu: reluReference,
   reluBackward: reluBackwardReference,
   mul: mulReference,
@@ -44,6 +46,8 @@ export const ELEMENTWISE_WASM = {
   addN: addNWasm,
   firstNonFinite: firstNonFiniteWasm,
   axpby: axpbyWasm,
+  tanh: tanhWasm,
+  tanhBackward: tanhBackwardWasm,
   relu: reluWasm,
   reluBackward: reluBackwardWasm,
   mul: mulWasm,

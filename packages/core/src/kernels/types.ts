@@ -38,6 +38,10 @@ export interface Kernels {
   addN(xs: readonly FloatArray[], y: FloatArray): void;
   /** y[i] = a·y[i] + b·x[i] (x at least as long as y). */
   axpby(x: FloatArray, y: FloatArray, a: number, b: number): void;
+  /** ys[i] = tanh(xs[i]) as elementwise-reference.ts's tanh64 defines it (not Math.tanh). */
+  tanh(xs: FloatArray, ys: FloatArray): void;
+  /** gx[i] += g[i] · (1 − ys[i]²) from tanh's outputs ys; with `accumulate` false gx = 0 + that, as reluBackward. */
+  tanhBackward(ys: FloatArray, g: FloatArray, gx: FloatArray, accumulate: boolean): void;
   /** ys[i] = xs[i] > 0 ? xs[i] : 0. */
   relu(xs: FloatArray, ys: FloatArray): void;
   /**

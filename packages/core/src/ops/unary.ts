@@ -1,6 +1,7 @@
 import { Tensor, needsGrad, record } from '../autodiff/tensor.js';
 import type { FloatArray } from '../dtype.js';
 import { kernels } from '../kernels/index.js';
+import { tanh64 } from '../kernels/elementwise-reference.js';
 
 /**
  * Elementwise unary ops. Each rule gives f(x) and f'(x), the latter from the input x and
@@ -70,7 +71,7 @@ export const UNARY = {
   neg: { name: 'neg', forward: (x) => -x, derivative: () => -1 },
   exp: { name: 'exp', forward: Math.exp, derivative: (_x, y) => y },
   log: { name: 'log', forward: Math.log, derivative: (x) => 1 / x },
-  tanh: { name: 'tanh', forward: Math.tanh, derivative: (_x, y) => 1 - y * y },
+  tanh: { name: 'tanh', forward: tanh64, derivative: (_x, y) => 1 - y * y },
   sigmoid: { name: 'sigmoid', forward: sigmoid, derivative: (_x, y) => y * (1 - y) },
   relu: { name: 'relu', forward: (x) => (x > 0 ? x : 0), derivative: (x) => (x > 0 ? 1 : 0) },
   gelu: { name: 'gelu', forward: gelu, derivative: geluDerivative },
@@ -93,10 +94,12 @@ const KERNELS = {
     forward: (xs, ys) => { for (let i = 0; i < xs.length; i++) ys[i] = Math.log(xs[i]); },
     backward: (xs, _ys, g, gx) => { for (let i = 0; i < g.length; i++) gx[i] += g[i] * (1 / xs[i]); },
   },
+  // The character models' activation: through the kernel seam too.
   tanh: {
     name: 'tanh',
-    forward: (xs, ys) => { for (let i = 0; i < xs.length; i++) ys[i] = Math.tanh(xs[i]); },
-    backward: (_xs, ys, g, gx) => { for (let i = 0; i < g.length; i++) { const y = ys[i]; gx[i] += g[i] * (1 - y * y); } },
+    forward: (xs, ys) => kernels.tanh(xs, ys),
+    backward: (_xs, ys, g, gx) => kernels.tanhBackward(ys, g, gx, true),
+    backwardStore: (_xs, ys, g, gx) => kernels.tanhBackward(ys, g, gx, false),
   },
   sigmoid: {
     name: 'sigmoid',
