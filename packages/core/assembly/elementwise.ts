@@ -211,16 +211,17 @@ export function firstNonFinite(x: usize, n: i32): i32 {
   return -1;
 }
 
-/** y[i] += x[i]: one float32 add. */
-export function accumulate(x: usize, y: usize, n: i32): void {
+/** y[i] += x[i]: one float32 add. Without `add` y is not read: it gets 0 + x[i]. */
+export function accumulate(x: usize, y: usize, n: i32, add: bool): void {
+  const zero = f32x4.splat(0);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const o = <usize>i << 2;
-    v128.store(y + o, f32x4.add(v128.load(y + o), v128.load(x + o)));
+    v128.store(y + o, f32x4.add(add ? v128.load(y + o) : zero, v128.load(x + o)));
   }
   for (; i < n; i++) {
     const o = <usize>i << 2;
-    store<f32>(y + o, load<f32>(y + o) + load<f32>(x + o));
+    store<f32>(y + o, (add ? load<f32>(y + o) : 0) + load<f32>(x + o));
   }
 }
 

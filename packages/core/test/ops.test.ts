@@ -57,7 +57,7 @@ describe('gradient checks (float64, central differences)', () => {
   // NaN, see vitest.package.ts); a second one is added to it. gradcheck zeroes the inputs'
   // gradients, so the tensor under test is an intermediate, h = 1.5·x: used once, its
   // gradient is stored; used twice, stored and then added to.
-  it('relu, dropout masks and BatchNorm store a first gradient and add a second', () => {
+  it('relu, tanh, dropout masks, BatchNorm and reshape store a first gradient and add a second', () => {
     const x = randn([6, 5], 11, 2);
     const h = (): Tensor => scale(x, 1.5);
     const keep = Float64Array.from({ length: 30 }, (_, i) => (i % 3 === 0 ? 0 : 1.25));
@@ -69,6 +69,10 @@ describe('gradient checks (float64, central differences)', () => {
     expectGradcheck(() => { const t = h(); return add(relu(t), applyMask(t, keep)); }, [x]);
     expectGradcheck(() => { const t = h(); return mul(bn(t), applyMask(t, keep)); }, [x, gamma, beta]);
     expectGradcheck(() => { const t = h(); return mul(bn(t), relu(bn(t))); }, [x, gamma, beta]);
+    expectGradcheck(() => tanh(h()), [x]);
+    expectGradcheck(() => { const t = h(); return mul(tanh(t), t); }, [x]);
+    expectGradcheck(() => reshape(h(), [5, 6]), [x]);
+    expectGradcheck(() => { const t = h(); return add(reshape(t, [30]), reshape(tanh(t), [30])); }, [x]);
   });
 
   it('linear without input features gives the bias on every row', () => {

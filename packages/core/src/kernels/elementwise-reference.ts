@@ -36,16 +36,17 @@ export function firstNonFiniteReference(x: FloatArray): number {
   return -1;
 }
 
-/** y[i] += x[i]. */
-export function accumulateReference(x: FloatArray, y: FloatArray): void {
-  for (let i = 0; i < y.length; i++) y[i] += x[i];
+/** y[i] += x[i]; with `accumulate` false, y[i] = 0 + x[i] (y not read). */
+export function accumulateReference(x: FloatArray, y: FloatArray, accumulate: boolean): void {
+  if (accumulate) for (let i = 0; i < y.length; i++) y[i] += x[i];
+  else for (let i = 0; i < y.length; i++) y[i] = 0 + x[i];
 }
 
 /** y[i] = Σ_k xs[k][i], added in list order (y may be xs[0]). */
 export function addNReference(xs: readonly FloatArray[], y: FloatArray): void {
   if (xs.length === 0) throw new Error('addN needs at least one array to sum');
   if (xs[0] !== y) for (let i = 0; i < y.length; i++) y[i] = xs[0][i];
-  for (let k = 1; k < xs.length; k++) accumulateReference(xs[k], y);
+  for (let k = 1; k < xs.length; k++) accumulateReference(xs[k], y, true);
 }
 
 /** y[i] = a·y[i] + b·x[i] (an exponential moving average's update with a = decay, b = 1 − decay). */

@@ -169,9 +169,11 @@ describe('WebAssembly SIMD elementwise kernels', () => {
     for (const n of [256, 257, 258, 259, 4099, 8192, 16387, 536586]) {
       const x = data(n + 3, rand), y0 = data(n, rand); // x longer than y: only y's length counts
       const yr = y0.slice(), yw = y0.slice();
-      accumulateReference(x, yr);
-      accumulateWasm(x, yw);
+      accumulateReference(x, yr, true);
+      accumulateWasm(x, yw, true);
       expectBitIdentical(yw, yr, `accumulate n=${n}`);
+      x[1] = -0; // stored as 0 + (−0) = +0, as adding into zeros does
+      expectStoreAsAddingIntoZeros(n, `accumulate n=${n}`, (y, add) => accumulateReference(x, y, add), (y, add) => accumulateWasm(x, y, add));
       for (const [a, b] of [[0.999, 0.001], [0.5, 0.5], [1, -1]] as const) {
         const zr = y0.slice(), zw = y0.slice();
         axpbyReference(x, zr, a, b);

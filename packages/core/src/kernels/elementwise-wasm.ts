@@ -29,7 +29,7 @@ interface WasmExports {
   readonly memory: WasmMemory;
   heapBase(): number;
   sumSquares(x: number, n: number, acc: number): void;
-  accumulate(x: number, y: number, n: number): void;
+  accumulate(x: number, y: number, n: number, accumulate: boolean): void;
   firstNonFinite(x: number, n: number): number;
   axpby(x: number, y: number, n: number, a: number, b: number): void;
   tanhForward(x: number, y: number, n: number): void;
@@ -211,11 +211,11 @@ export function firstNonFiniteWasm(x: FloatArray): number {
   return found;
 }
 
-export function accumulateWasm(x: FloatArray, y: FloatArray): void {
+export function accumulateWasm(x: FloatArray, y: FloatArray, accumulate: boolean): void {
   const n = y.length;
   const w = n >= WASM_MIN_ELEMENTS && x instanceof Float32Array && y instanceof Float32Array && x.length >= n ? instance() : null;
-  if (w === null) { accumulateReference(x, y); return; }
-  pieces(n, [x], [y], [], ([xp, yp], len) => w.accumulate(xp, yp, len));
+  if (w === null) { accumulateReference(x, y, accumulate); return; }
+  pieces(n, [x], accumulate ? [y] : [], accumulate ? [] : [y], ([xp, yp], len) => w.accumulate(xp, yp, len, accumulate));
 }
 
 /**
@@ -233,7 +233,7 @@ export function addNWasm(xs: readonly FloatArray[], y: FloatArray): void {
     const next = reserve(len, 4);
     for (let k = 1; k < xs.length; k++) {
       f32.set(piece(xs[k], at, len), next >> 2);
-      w.accumulate(next, sum, len);
+      w.accumulate(next, sum, len, true);
     }
     get32(sum, piece(y, at, len), len);
   });

@@ -27,8 +27,11 @@ export interface Kernels {
   sumSquares(x: FloatArray): number;
   /** Index of the first NaN or ±∞ in x, or -1 (the wire format's finite check). */
   firstNonFinite(x: FloatArray): number;
-  /** y[i] += x[i] (x at least as long as y). */
-  accumulate(x: FloatArray, y: FloatArray): void;
+  /**
+   * y[i] += x[i] (x at least as long as y); with `accumulate` false y is only written, as
+   * 0 + x[i] (bit for bit what adding into zeros gives), as reluBackward.
+   */
+  accumulate(x: FloatArray, y: FloatArray, accumulate: boolean): void;
   /**
    * y[i] = ((xs[0][i] + xs[1][i]) + xs[2][i]) + … in list order, as copying xs[0] and then
    * accumulating the rest gives bit for bit, in one pass over y (a gradient sum over workers

@@ -1,5 +1,6 @@
 import { Tensor, needsGrad, record } from '../autodiff/tensor.js';
 import { sizeOf } from '../dtype.js';
+import { kernels } from '../kernels/index.js';
 import { axisExtents, normaliseAxis } from './reduce.js';
 
 const fmt = (s: readonly number[]): string => `[${s.join(', ')}]`;
@@ -14,8 +15,8 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const out = new Tensor(x.data, resolved);
   return record(out, 'reshape', [x], () => {
     if (!needsGrad(x)) return;
-    const g = out.grad!, gx = x.gradBuffer();
-    for (let i = 0; i < g.length; i++) gx[i] += g[i];
+    const { grad, add } = x.gradTarget();
+    kernels.accumulate(out.grad!, grad, add);
   });
 }
 
