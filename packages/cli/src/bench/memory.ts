@@ -1,4 +1,4 @@
-import { relu, sum, Tensor, noGrad } from '@flotilla/core';
+import { relu, sum, tanh, Tensor, noGrad } from '@flotilla/core';
 
 export interface MemoryBench {
   op: string;
@@ -26,9 +26,11 @@ export function benchMemory(floats = 1 << 22, minMs = 300): MemoryBench[] {
   const x = Tensor.zeros([floats]);
   for (let i = 0; i < floats; i++) x.data[i] = (i % 7) - 3;
   const relMs = noGrad(() => bestMs(() => relu(x), minMs));
+  const tanhMs = noGrad(() => bestMs(() => tanh(x), minMs));
   const sumMs = noGrad(() => bestMs(() => sum(x), minMs));
   return [
     { op: 'relu (elementwise)', floats, gb_per_sec: (8 * floats) / relMs / 1e6 },
+    { op: 'tanh (elementwise, float64 polynomial)', floats, gb_per_sec: (8 * floats) / tanhMs / 1e6 },
     { op: 'sum (reduction)', floats, gb_per_sec: (4 * floats) / sumMs / 1e6 },
   ];
 }

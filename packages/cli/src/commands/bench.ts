@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { CommandModule } from 'yargs';
 import { allReduceClient, benchAllReduce } from '../bench/allreduce.js';
 import { benchMatmul } from '../bench/matmul.js';
@@ -7,9 +9,10 @@ import { readNetnsSummary } from '../bench/netns-summary.js';
 import { calibrate, calibrationText, checkAgainst, checkTable, defaultPredictBatch, predictGrid, predictionTable, type Design } from '../bench/predict.js';
 import { describeBatch, scalingModeOf } from '../bench/scaling-mode.js';
 import { benchScaling, parseTopologies } from '../bench/scaling.js';
-import { benchTrainThroughput } from '../bench/train-throughput.js';
+import { benchTrainThroughput, type TrainThroughput } from '../bench/train-throughput.js';
+import type { RunConfig } from '@flotilla/coordinator';
 import { matmulKernelLabel, matmulWasmBuild } from '@flotilla/core';
-import { loadMnist } from '@flotilla/datasets';
+import { loadDataset, loadMnist } from '@flotilla/datasets';
 import { logFor, runConfigFrom, withTrainOptions, type TrainOptionArgs } from './train-options.js';
 import { noteMissingNodeFlags } from '../node-flags.js';
 
@@ -27,6 +30,7 @@ interface BenchArgs extends TrainOptionArgs {
   check?: string;
   rates?: string;
   'latency-us'?: number;
+  'char-config'?: string;
   'grad-bytes'?: number;
   allreduce?: string;
   timeline?: boolean;
@@ -36,10 +40,37 @@ interface BenchArgs extends TrainOptionArgs {
 
 const pad = (s: string | number, n: number): string => String(s).padStart(n);
 
+/** The repository's WaveNet example: bench kernels' character model unless --char-config says otherwise. */
+const WAVENET_EXAMPLE = fileURLToPath(new URL('../../../../examples/wavenet-names.json', import.meta.url));
+
+/** The character model bench kernels times: its config file and run config, or null for none. Read first, so a bad file fails at once. */
+function charModelConfig(path: string | undefined, log: (line: string) => void): { config: string; run: RunConfig } | null {
+  const config = path ?? WAVENET_EXAMPLE;
+  if (config === 'none') return null;
+  if (path === undefined && !existsSync(config)) {
+    log(`character model: skipped (no ${config}; name one with --char-config)`);
+    return null;
+  }
+  return { config, run: runConfigFrom({ config } as TrainOptionArgs) };
+}
+
+/**
+ * Single-process training of a character model (its config's model, data set and batch):
+ * small matmuls, tanh, embeddings, where the default model is nearly all large matmuls.
+ * More steps than the default model's, which take 20 ms each to these 3 ms.
+ */
+function benchCharModel({ config, run }: { config: string; run: RunConfig }, log: (line: string) => void): TrainThroughput & { config: string } {
+  const train = benchTrainThroughput(loadDataset(run.dataset).train, { spec: run.model, batch: run.batch, steps: 300, warmup: 50 });
+  log(`training, ${config} (${run.dataset}), batch ${train.batch}, one thread: ${Math.round(train.samples_per_sec)} samples/s ` +
+    `(${train.ms_per_step.toFixed(2)} ms/step: ${train.compute_ms_per_step.toFixed(2)} forward+backward, ${train.optimizer_ms_per_step.toFixed(2)} optimizer)`);
+  return { config, ...train };
+}
+
 /** `flotilla bench kernels`: matmul GFLOP/s, memory-bound op bandwidth, training samples/s. One thread. */
 function benchKernels(args: BenchArgs): void {
   const sizes = (args.sizes ?? '128,256,512,1024').split(',').map(Number);
   const log = logFor(args.json);
+  const charModel = charModelConfig(args['char-config'], log);
   // FLOTILLA_MATMUL (bin.ts) picks the kernel; the WebAssembly one has a fused and a plain build.
   const kernel = process.env.FLOTILLA_MATMUL ?? 'wasm';
   const wasm = matmulWasmBuild(), missing = 'unavailable (blocked fallback)';
@@ -57,9 +88,10 @@ function benchKernels(args: BenchArgs): void {
   log(`training, default model (784-512-256-10, BatchNorm, dropout, Adam), batch ${train.batch}, one thread: ` +
     `${Math.round(train.samples_per_sec)} samples/s (${train.ms_per_step.toFixed(1)} ms/step: ` +
     `${train.compute_ms_per_step.toFixed(1)} forward+backward, ${train.optimizer_ms_per_step.toFixed(1)} optimizer)`);
+  const trainChar = charModel && benchCharModel(charModel, log);
   if (args.json) {
     const plain = matmul.filter((r) => !r.transA && !r.transB).map((r) => ({ n: r.n, gflops: r.gflops }));
-    process.stdout.write(`${JSON.stringify({ matmul: plain, matmul_kernel: kernel, matmul_build: build, matmul_all: matmul, memory, train })}\n`);
+    process.stdout.write(`${JSON.stringify({ matmul: plain, matmul_kernel: kernel, matmul_build: build, matmul_all: matmul, memory, train, train_char: trainChar })}\n`);
   }
 }
 
@@ -150,6 +182,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       .option('rounds', { type: 'number', describe: 'allreduce: rounds per size [default: 20]' })
       .option('connect', { type: 'string', hidden: true })
       .option('sizes', { type: 'string', describe: 'kernels: square matmul sizes [default: 128,256,512,1024]' })
+      .option('char-config', { type: 'string', describe: 'kernels: run config of the character model also timed, or none [default: examples/wavenet-names.json]' })
       .option('topologies', { type: 'string', describe: 'scaling: WORKERSxTHREADS list, e.g. 1x1,1x2,2x1' })
       .option('workers', { type: 'string', describe: 'scaling: worker counts to combine with --threads [default: 1,2]; allreduce: [default: 2,4,8]; predict: [default: 8,16,32,64]' })
       .option('threads', { type: 'string', describe: 'scaling: thread counts per worker [default: 1,2]' })
