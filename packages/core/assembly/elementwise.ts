@@ -129,34 +129,21 @@ const E11: f64 = 2.505210838544172e-8;
   return v128.or(t, v128.and(x, i64x2.splat(0x8000000000000000))); // t ≥ +0: x's sign (±0 stay ±0)
 }
 
-/** tanh of one float64, the same operations as tanhLanes. */
-function tanhOne(x: f64): f64 {
-  if (x != x) return x; // NaN (k below would not convert)
-  const a = Math.min(Math.abs(x), TANH_CLAMP);
-  const y = a + a;
-  const k = Math.floor(y * INV_LN2 + 0.5);
-  const r = (y - k * LN2_HI) - k * LN2_LO;
-  const r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
-  const b0 = (1 + E2 * r) + (E3 + E4 * r) * r2, b1 = (E5 + E6 * r) + (E7 + E8 * r) * r2, b2 = (E9 + E10 * r) + E11 * r2;
-  const p = r * ((b0 + b1 * r4) + b2 * r8);
-  const s = reinterpret<f64>((<i64>k + 1023) << 52);
-  const em1 = s * p + (s - 1);
-  const t = em1 / (em1 + 2);
-  return x < 0 ? -t : x > 0 ? t : x;
-}
-
-/** y[i] = tanh(x[i]), rounded once to float32. */
+/**
+ * y[i] = tanh(x[i]), rounded once to float32. The tail of fewer than 4 goes through the
+ * lanes too: the wrapper's arena pads every operand to 16 bytes, so the last load stays
+ * inside x's slot, and only the real lanes are stored.
+ */
 export function tanhForward(x: usize, y: usize, n: i32): void {
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
+  for (let i = 0; i < n; i += 4) {
     const o = <usize>i << 2;
     const v = v128.load(x + o);
     const lo = tanhLanes(f64x2.promote_low_f32x4(v)), hi = tanhLanes(f64x2.promote_low_f32x4(high(v)));
-    v128.store(y + o, v128.shuffle<i32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5));
-  }
-  for (; i < n; i++) {
-    const o = <usize>i << 2;
-    store<f32>(y + o, <f32>tanhOne(<f64>load<f32>(x + o)));
+    const t = v128.shuffle<i32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
+    if (i + 4 <= n) { v128.store(y + o, t); continue; }
+    store<f32>(y + o, f32x4.extract_lane(t, 0));
+    if (i + 1 < n) store<f32>(y + o, f32x4.extract_lane(t, 1), 4);
+    if (i + 2 < n) store<f32>(y + o, f32x4.extract_lane(t, 2), 8);
   }
 }
 
