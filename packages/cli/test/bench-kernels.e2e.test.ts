@@ -24,7 +24,7 @@ describe('flotilla bench kernels', () => {
     expect(out.train_char).toMatchObject({ batch: 64, steps: 300 });
     expect(out.train_char.samples_per_sec).toBeGreaterThan(0);
     expect(r.stderr).toMatch(/training, .*wavenet-names\.json \(names\), batch 64, one thread: \d+ samples\/s/);
-  });
+  }, 200_000);
 
   it('--char-config names another character model, or none, and a config that is not there is named', () => {
     const flat = join(dir, 'flat.json');
@@ -40,5 +40,5 @@ describe('flotilla bench kernels', () => {
     const missing = runCli(['bench', 'kernels', '--sizes', '128', '--char-config', join(dir, 'nope.json')], 180_000);
     expect(missing.status).not.toBe(0);
     expect(missing.stderr).toContain(join(dir, 'nope.json'));
-  });
+  }, 400_000);
 });

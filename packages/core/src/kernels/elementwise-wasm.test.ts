@@ -152,14 +152,14 @@ describe('WebAssembly SIMD elementwise kernels', () => {
     // 1 + 2^-24 rounds back to 1, so (1 + 2^-24) + 2^-24 is 1 while 1 + (2^-24 + 2^-24) is 1 + 2^-23.
     const n = 1024;
     const big = new Float32Array(n).fill(1), tiny = new Float32Array(n).fill(2 ** -24);
-    const pair = new Float32Array(n).fill(2 ** -23);
     for (const addN of [addNReference, addNWasm]) {
       const y = new Float32Array(n);
       addN([big, tiny, tiny], y);
       expect(y[0]).toBe(1);
       expect(y[n - 1]).toBe(1);
-      addN([pair, big], y);
+      addN([tiny, tiny, big], y);
       expect(y[0]).toBe(1 + 2 ** -23);
+      expect(y[n - 1]).toBe(1 + 2 ** -23);
     }
     expect(() => addNReference([], new Float32Array(4))).toThrow(/at least one/);
   });

@@ -113,8 +113,13 @@ const bytes64 = (n: number): number => (n * 8 + 15) & ~15;
 /** Copies a float32 operand into the arena; returns its byte offset. */
 function put32(a: Float32Array, n: number): number {
   const at = reserve(n, 4);
-  f32.set(n === a.length ? a : a.subarray(0, n), at >> 2);
+  set32(at, a, n);
   return at;
+}
+
+/** Copies the first n values of a float32 operand to byte offset `at` of the arena. */
+function set32(at: number, a: Float32Array, n: number): void {
+  f32.set(n === a.length ? a : a.subarray(0, n), at >> 2);
 }
 
 function put64(a: Float64Array, n: number): number {
@@ -232,7 +237,7 @@ export function addNWasm(xs: readonly FloatArray[], y: FloatArray): void {
     const sum = put32(piece(xs[0], at, len), len);
     const next = reserve(len, 4);
     for (let k = 1; k < xs.length; k++) {
-      f32.set(piece(xs[k], at, len), next >> 2);
+      set32(next, piece(xs[k], at, len), len);
       w.accumulate(next, sum, len, true);
     }
     get32(sum, piece(y, at, len), len);

@@ -14,6 +14,7 @@ import {
 
 export type { Kernels } from './types.js';
 export { matmulReference } from './matmul-reference.js';
+export { tanh64 } from './elementwise-reference.js';
 export { matmulBlocked } from './matmul-blocked.js';
 export { matmulWasm, matmulWasmBuild, matmulWasmSimd, wasmMatmulAvailable, type MatmulWasmBuild } from './matmul-wasm.js';
 export { wasmElementwiseAvailable, encodeHalfWasm, decodeHalfWasm, maxAbsBitsWasm } from './elementwise-wasm.js';
