@@ -584,8 +584,9 @@ function bf16One(u: u32): u16 {
  * Below 0x7f7f8000 in magnitude that is all (no rounding reaches ∞). The loop notes,
  * without branching, whether any value was at or above it (NaN, ±∞, the top of the range),
  * and if so the scalar form redoes all n (a gradient has none, or is refused anyway).
+ * Returns how many the lanes converted (0 when the scalar form redid them).
  */
-export function toBf16(x: usize, h: usize, n: i32): void {
+export function toBf16(x: usize, h: usize, n: i32): i32 {
   const ABS = i32x4.splat(0x7fffffff), LIMIT = i32x4.splat(0x7f7f7fff), HALF = i32x4.splat(0x7fff), ONE = i32x4.splat(1);
   let largest = i32x4.splat(0); // the largest |x| pattern seen
   let i = 0;
@@ -598,7 +599,9 @@ export function toBf16(x: usize, h: usize, n: i32): void {
     v128.store(h + (<usize>i << 1), narrow16(ru, rv));
   }
   if (v128.any_true(i32x4.gt_s(largest, LIMIT))) i = 0;
+  const lanes = i;
   for (; i < n; i++) store<u16>(h + (<usize>i << 1), bf16One(load<u32>(x + (<usize>i << 2))));
+  return lanes;
 }
 
 /** x[i] = bf16Value(h[i]): the pattern as a float32's top half. */
@@ -642,8 +645,9 @@ function f16One(y: f32, top: u32): u16 {
  * the subnormal form and picks one, which is all below 65520 in magnitude. The loop notes,
  * without branching, whether any value was at or above it (±∞, NaN, overflow), and if so
  * (or whenever top holds values below binary16's largest) the scalar form redoes them all.
+ * Returns how many the lanes converted (0 when the scalar form redid them).
  */
-export function toF16(x: usize, h: usize, n: i32, scale: f32, top: i32): void {
+export function toF16(x: usize, h: usize, n: i32, scale: f32, top: i32): i32 {
   const S = f32x4.splat(scale), ABS = i32x4.splat(0x7fffffff), LIMIT = i32x4.splat(0x477fefff);
   const BIAS = i32x4.splat(112 << 23), HALF = i32x4.splat(0xfff), ONE = i32x4.splat(1), SUB = i32x4.splat(0x38800000);
   const HALF_F = f32x4.splat(0.5), SIGN = i32x4.splat(0x8000);
@@ -660,7 +664,9 @@ export function toF16(x: usize, h: usize, n: i32, scale: f32, top: i32): void {
     ));
   }
   if (v128.any_true(i32x4.gt_s(largest, LIMIT))) i = 0;
+  const lanes = i;
   for (; i < n; i++) store<u16>(h + (<usize>i << 1), f16One(load<f32>(x + (<usize>i << 2)) * scale, top));
+  return lanes;
 }
 
 /**

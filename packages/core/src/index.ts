@@ -8,7 +8,7 @@ export { Tensor, noGrad, isGradEnabled, record, needsGrad, type BackwardHooks, t
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './autodiff/gradcheck.js';
 export {
   kernels, useKernels, useMatmulKernel, matmulKernelLabel, matmulReference, matmulWasmBuild, type Kernels, type MatmulKernelName,
-  type MatmulWasmBuild, encodeHalfWasm, decodeHalfWasm, maxAbsBitsWasm, tanh64,
+  type MatmulWasmBuild, encodeHalfWasm, decodeHalfWasm, maxAbsBitsWasm, halfLaneValuesEncoded, tanh64,
 } from './kernels/index.js';
 export * from './ops/index.js';
 export * from './nn/index.js';

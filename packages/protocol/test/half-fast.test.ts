@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bf16Value, f16Value } from '../src/index.js';
-import { decodeHalfWasm, encodeHalfWasm, maxAbsBitsWasm } from '@flotilla/core';
+import { decodeHalfWasm, encodeHalfWasm, halfLaneValuesEncoded, maxAbsBitsWasm } from '@flotilla/core';
 import {
   decodeHalf, decodeHalfTypeScript, encodeHalf, encodeHalfReference, encodeHalfTypeScript, f16Scale, f16ScaleOfMaxBits, f16ScaleReference, maxAbsBits, type HalfKind,
 } from '../src/half.js';
@@ -157,6 +157,23 @@ describe.each(CODECS)('$name: bf16', ({ encode }) => {
  * the scalar form, which the arrays above (they all hold one) test. These hold none, at
  * lengths that end with a partial vector.
  */
+/** How many values `encode` converted in core's SIMD lanes (the scalar form gives the same bits, so only this tells). */
+function laneValuesOf(encode: () => void): number {
+  const before = halfLaneValuesEncoded();
+  encode();
+  return halfLaneValuesEncoded() - before;
+}
+
+/** What the lanes take of n values in 8192-value pieces: all but each piece's last len % 8, none of a piece in `scalar`. */
+function laneShare(n: number, scalar: ReadonlySet<number> = new Set()): number {
+  let lanes = 0;
+  for (let at = 0, piece = 0; at < n; at += 8192, piece++) {
+    const len = Math.min(8192, n - at);
+    if (!scalar.has(piece)) lanes += len - (len % 8);
+  }
+  return lanes;
+}
+
 describe('encodeHalf: WebAssembly lanes (finite values below the overflow point)', () => {
   it('runs in WebAssembly here (else both rows above test the TypeScript)', () => {
     const values = new Float32Array(256).fill(1);
@@ -198,19 +215,29 @@ describe('encodeHalf: WebAssembly lanes (finite values below the overflow point)
     for (const n of [256, 257, 263, 1000, 4097, 20_001]) {
       const values = new Float32Array(n).map(() => (rand() < 0.1 ? 0 : (rand() < 0.5 ? -1 : 1) * 2 ** (rand() * 60 - 50)));
       expectSameEncoding(encodeHalf, 'f16', values, f16Scale(values), `n ${n}`);
+      // The fast path really ran: the lanes took every whole vector of every piece.
+      expect(laneValuesOf(() => encodeHalf('f16', values, f16Scale(values), new Uint16Array(n))), `n ${n}`).toBe(laneShare(n));
+      expect(laneValuesOf(() => encodeHalf('bf16', values, 1, new Uint16Array(n))), `bf16 n ${n}`).toBe(laneShare(n));
     }
   });
 
   it('one value at or past the overflow point, at any position, sends its piece to the scalar form', () => {
     const rand = seeded(4405);
     const base = new Float32Array(20_001).map(() => (rand() - 0.5) * 100);
-    for (const [kind, specials] of [['f16', [65520, -65520, 1e6, Infinity, -Infinity, NaN]], ['bf16', [3.3961514e38, -3.4028234663852886e38, Infinity, NaN]]] as const) {
+    // For bf16 the first pattern that rounds to ∞ (0x7f7f8000; 3.3961514e38 as a literal is 0x7f7f7f7f, just below it).
+    for (const [kind, specials] of [['f16', [65520, -65520, 1e6, Infinity, -Infinity, NaN]], ['bf16', [f32FromBits(0x7f7f8000), -3.4028234663852886e38, Infinity, NaN]]] as const) {
       // In the first piece, the second (from 8192) and the last, partial one (from 16384).
       for (const at of [0, 1, 3, 4, 5, 7, 8, 12, 15, 8191, 8192, 8197, 12_000, 16_384, 19_999, 20_000]) {
         for (const special of specials) {
           const values = base.slice();
           values[at] = special;
           expectSameEncoding(encodeHalf, kind, values, 1, `${special} at ${at}`);
+          // Only the special value's piece went to the scalar form, unless the value was in
+          // the piece's last len % 8, which the scalar form does anyway (20,000 here).
+          const piece = Math.floor(at / 8192), len = Math.min(8192, values.length - 8192 * piece);
+          const inLanes = at % 8192 < len - (len % 8);
+          expect(laneValuesOf(() => encodeHalf(kind, values, 1, new Uint16Array(values.length))), `${special} at ${at}`)
+            .toBe(laneShare(values.length, new Set(inLanes ? [piece] : [])));
         }
       }
     }

@@ -17,7 +17,7 @@ export { matmulReference } from './matmul-reference.js';
 export { tanh64 } from './elementwise-reference.js';
 export { matmulBlocked } from './matmul-blocked.js';
 export { matmulWasm, matmulWasmBuild, matmulWasmSimd, wasmMatmulAvailable, type MatmulWasmBuild } from './matmul-wasm.js';
-export { wasmElementwiseAvailable, encodeHalfWasm, decodeHalfWasm, maxAbsBitsWasm } from './elementwise-wasm.js';
+export { wasmElementwiseAvailable, encodeHalfWasm, decodeHalfWasm, maxAbsBitsWasm, halfLaneValuesEncoded } from './elementwise-wasm.js';
 
 /** The TypeScript elementwise kernels (the definition; float64 always runs these). */
 export const ELEMENTWISE_REFERENCE = {
