@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { openBlasUnavailable } from '@flotilla/blas';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { checkpointParams, finalParams, flotilla, flotillaAsync, lastJson, metricsOf, relativeL2, stepsLogged, waitFor } from './cli.js';
 
@@ -48,6 +49,23 @@ describe('data-parallel training on real processes equals one process', () => {
     expect(gradParts('2x2-parts')).toEqual(new Array(20).fill(4));
     expect(parts.params).toEqual(whole.params);
     expect(relativeL2(whole.params, single.params)).toBeLessThan(1e-4);
+  });
+
+  it('on OpenBLAS (FLOTILLA_MATMUL=openblas, in every process and thread) 2 x 1 trains the model 1 x 1 does on WebAssembly, within 1e-4', () => {
+    const out = join(base, '2x1-openblas');
+    const r = flotilla(['train', '--workers', '2', '--threads', '1', ...RUN, '--out', out], { env: { FLOTILLA_MATMUL: 'openblas' } });
+    const why = openBlasUnavailable();
+    if (why !== null) { // this machine has no OpenBLAS: the run is refused, saying why (blas's tests say whether it should have one)
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(`flotilla: FLOTILLA_MATMUL: matmul kernel "openblas" is unavailable here: ${why}`);
+      return;
+    }
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/computes with matmul kernel/); // every worker reported openblas, as the coordinator uses
+    expect(lastJson(r.stdout)).toMatchObject({ steps: 20, workers: 2, skipped_steps: 0 });
+    const error = relativeL2(finalParams(out), single.params);
+    expect(error).toBeLessThan(1e-4);
+    expect(error).toBeGreaterThan(0); // another kernel, other roundings: not the WebAssembly run under another name
   });
 
   it('the single-process trainer (--local) computes the same model, on one thread or three', () => {

@@ -1,3 +1,4 @@
+import { registerOpenBlas } from '@flotilla/blas';
 import { matmulWasmBuild, useMatmulKernel } from '@flotilla/core';
 import yargs from 'yargs';
 import { benchCommand } from './commands/bench.js';
@@ -12,6 +13,7 @@ import { workerCommand } from './commands/worker.js';
 /** The `flotilla` command line. Errors print one clear line and exit 1. */
 export async function main(argv: string[]): Promise<void> {
   try {
+    registerOpenBlas(); // FLOTILLA_MATMUL=openblas: the native kernel, or why it cannot run here
     useMatmulKernel(process.env.FLOTILLA_MATMUL); // worker threads read the same variable
     // Compile the WebAssembly matmul here, before any worker thread starts: on Node 20 this is
     // where V8's relaxed-SIMD flag gets set (process-wide), once, on the main thread.

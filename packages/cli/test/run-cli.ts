@@ -11,8 +11,8 @@ export interface CliResult {
 }
 
 /** Runs the real `flotilla` executable (built dist) with a hard time limit, with the flags its shebang passes. */
-export function runCli(args: string[], timeoutMs = 120_000, nodeFlags: readonly string[] = NODE_FLAGS): CliResult {
-  const r = spawnSync(process.execPath, [...nodeFlags, CLI, ...args], { encoding: 'utf8', timeout: timeoutMs });
+export function runCli(args: string[], timeoutMs = 120_000, nodeFlags: readonly string[] = NODE_FLAGS, env: NodeJS.ProcessEnv = {}): CliResult {
+  const r = spawnSync(process.execPath, [...nodeFlags, CLI, ...args], { encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, ...env } });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

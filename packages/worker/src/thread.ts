@@ -3,6 +3,7 @@
  * between tasks (keyed by run); the replica's parameters are a view of the shared parameter
  * buffer, and its gradients and BatchNorm buffers are re-pointed at the slot of the task.
  */
+import { registerOpenBlas } from '@flotilla/blas';
 import {
   buildModel, computeGradients, CounterRng, epochOrder, gatherBatch, GradientReadiness, perturbInputs, Tensor,
   type Dataset, type Model, type ModelSpec, useMatmulKernel,
@@ -72,6 +73,7 @@ interface Replica {
 let replica: Replica | null = null;
 
 // Threads share the process's environment: FLOTILLA_MATMUL picks the kernel here as in the CLI.
+registerOpenBlas();
 useMatmulKernel(process.env.FLOTILLA_MATMUL);
 
 function replicaFor(task: StepTask): Replica {

@@ -80,10 +80,33 @@ export function useKernels(replacement: Partial<Kernels>): Kernels {
   return previous;
 }
 
+/** Matmul kernels by the name FLOTILLA_MATMUL gives: the built-in ones and any registered. */
+const MATMUL_KERNELS = new Map<string, Kernels['matmul']>([
+  ['wasm', matmulWasm], ['wasm-simd', matmulWasmSimd], ['blocked', matmulBlocked], ['reference', matmulReference],
+]);
+/** Registered names whose kernel cannot run here, with the reason. */
+const UNAVAILABLE_MATMUL = new Map<string, string>();
+
 /**
- * The active matmul kernel as one label: `wasm-fma`, `wasm-simd`, `blocked`, `reference`, or
- * `custom` for one installed with useKernels. Results agree bit for bit only between
- * processes on the same label (and, for `wasm-fma`, the same kind of CPU).
+ * Adds a matmul kernel under `name` (e.g. @flotilla/blas's `openblas`), or, given
+ * `{ unavailable }`, a name that useMatmulKernel refuses with that reason. For kernels
+ * outside core: core has no Node imports, so a native one lives in its own package.
+ */
+export function registerMatmulKernel(name: string, kernel: Kernels['matmul'] | { unavailable: string }): void {
+  if (typeof kernel === 'function') {
+    MATMUL_KERNELS.set(name, kernel);
+    UNAVAILABLE_MATMUL.delete(name);
+  } else {
+    MATMUL_KERNELS.delete(name);
+    UNAVAILABLE_MATMUL.set(name, kernel.unavailable);
+  }
+}
+
+/**
+ * The active matmul kernel as one label: `wasm-fma`, `wasm-simd`, `blocked`, `reference`, a
+ * registered kernel's name, or `custom` for one installed with useKernels. Results agree bit
+ * for bit only between processes on the same label (and, for `wasm-fma` or a native BLAS,
+ * the same kind of CPU).
  */
 export function matmulKernelLabel(): string {
   const active = kernels.matmul;
@@ -92,23 +115,24 @@ export function matmulKernelLabel(): string {
   if (active === matmulWasmSimd) return build ? 'wasm-simd' : 'blocked';
   if (active === matmulBlocked) return 'blocked';
   if (active === matmulReference) return 'reference';
+  for (const [name, kernel] of MATMUL_KERNELS) if (kernel === active) return name;
   return 'custom';
 }
-
-const MATMUL_KERNELS = { wasm: matmulWasm, 'wasm-simd': matmulWasmSimd, blocked: matmulBlocked, reference: matmulReference } as const;
-export type MatmulKernelName = keyof typeof MATMUL_KERNELS;
 
 /**
  * Selects the matmul kernel by name (`wasm`, the default: WebAssembly with fused
  * multiply-add where the runtime has relaxed SIMD; `wasm-simd`, its plain-SIMD build;
- * `blocked`, the TypeScript kernel; `reference`, the naive triple loop). The CLI and worker threads call this with the
- * FLOTILLA_MATMUL environment variable, so one setting reaches every process and thread,
- * e.g. to compare scaling with a kernel that does not share SIMD units between cores.
+ * `blocked`, the TypeScript kernel; `reference`, the naive triple loop; or a registered one,
+ * such as `openblas`). The CLI and worker threads call this with the FLOTILLA_MATMUL
+ * environment variable, so one setting reaches every process and thread, e.g. to compare
+ * scaling with a kernel that does not share SIMD units between cores.
  */
-export function useMatmulKernel(name: string | undefined): MatmulKernelName {
-  const chosen = (name ?? 'wasm') as MatmulKernelName;
-  const kernel = MATMUL_KERNELS[chosen];
-  if (!kernel) throw new Error(`Unknown matmul kernel "${name}" (expected ${Object.keys(MATMUL_KERNELS).join(', ')})`);
+export function useMatmulKernel(name: string | undefined): string {
+  const chosen = name ?? 'wasm';
+  const why = UNAVAILABLE_MATMUL.get(chosen);
+  if (why !== undefined) throw new Error(`matmul kernel "${chosen}" is unavailable here: ${why}`);
+  const kernel = MATMUL_KERNELS.get(chosen);
+  if (!kernel) throw new Error(`Unknown matmul kernel "${name}" (expected ${[...MATMUL_KERNELS.keys(), ...UNAVAILABLE_MATMUL.keys()].join(', ')})`);
   useKernels({ matmul: kernel });
   return chosen;
 }

@@ -4,7 +4,7 @@ import {
   check32, check64, droppedTermRatios, errorScale, expectAllFlagsClose32, expectNonFiniteLikeReference, expectSplitsBitIdentical, f32Tol, FLAGS, rand32,
   worstRatio,
 } from '../../test/matmul-support.js';
-import { kernels, matmulKernelLabel, useKernels, useMatmulKernel } from './index.js';
+import { kernels, matmulKernelLabel, registerMatmulKernel, useKernels, useMatmulKernel } from './index.js';
 import { matmulBlocked } from './matmul-blocked.js';
 import { matmulReference } from './matmul-reference.js';
 import { matmulWasm, matmulWasmBuild, matmulWasmSimd } from './matmul-wasm.js';
@@ -151,6 +151,23 @@ describe('kernel seam', () => {
       useKernels({ matmul: (...args) => matmulReference(...args) });
       expect(matmulKernelLabel()).toBe('custom');
     } finally {
+      useMatmulKernel('wasm');
+    }
+  });
+
+  it('registerMatmulKernel adds a named kernel, or a name refused with the reason it cannot run (as @flotilla/blas does)', () => {
+    const mine: typeof matmulReference = (...args) => matmulReference(...args);
+    try {
+      registerMatmulKernel('test-native', mine);
+      expect(useMatmulKernel('test-native')).toBe('test-native');
+      expect(kernels.matmul).toBe(mine);
+      expect(matmulKernelLabel()).toBe('test-native'); // what a worker reports, so mixed kernels are named
+      registerMatmulKernel('test-native', { unavailable: 'no such library here' });
+      expect(() => useMatmulKernel('test-native')).toThrow('matmul kernel "test-native" is unavailable here: no such library here');
+      expect(kernels.matmul).toBe(mine); // a refusal changes nothing
+      expect(() => useMatmulKernel('fast')).toThrow('Unknown matmul kernel "fast" (expected wasm, wasm-simd, blocked, reference, test-native)');
+    } finally {
+      registerMatmulKernel('test-native', { unavailable: 'test over' });
       useMatmulKernel('wasm');
     }
   });

@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "flotilla_blas",
+      "sources": ["native/flotilla_blas.c"],
+      "libraries": ["-ldl", "-lpthread"],
+      "cflags": ["-O2", "-Wall", "-Wextra"]
+    }
+  ]
+}

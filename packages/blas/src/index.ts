@@ -1,0 +1,50 @@
+/**
+ * The optional native matmul kernel: OpenBLAS's cblas_sgemm behind core's kernel seam, as
+ * PyTorch and numpy multiply on this machine. `registerOpenBlas()` makes `openblas` a name
+ * FLOTILLA_MATMUL can choose (the CLI and the worker threads call it); where the addon was
+ * not built or no OpenBLAS library is installed, choosing it fails with the reason.
+ */
+import { createRequire } from 'node:module';
+import { matmulWasm, registerMatmulKernel, type Kernels } from '@flotilla/core';
+
+interface NativeBlas {
+  /** null when cblas_sgemm is loaded, else why not. */
+  unavailable(): string | null;
+  sgemm(a: Float32Array, b: Float32Array, c: Float32Array, m: number, n: number, k: number, transA: boolean, transB: boolean, accumulate: boolean): void;
+}
+
+function loadAddon(): NativeBlas | string {
+  try {
+    return createRequire(import.meta.url)('../build/Release/flotilla_blas.node') as NativeBlas;
+  } catch (error) {
+    const first = String((error as Error).message).split('\n')[0];
+    return `the native addon is not built (${first}); packages/blas builds it with node-gyp, which needs python3, make and a C compiler`;
+  }
+}
+
+const addon = loadAddon();
+const reason: string | null = typeof addon === 'string' ? addon : addon.unavailable();
+
+/** Why the OpenBLAS kernel cannot run here, or null when it can. */
+export function openBlasUnavailable(): string | null {
+  return reason;
+}
+
+/**
+ * Kernels['matmul'] through cblas_sgemm, one OpenBLAS thread per call, for float32 arrays;
+ * anything else (the gradient checks' float64) goes to the WebAssembly kernel, which runs
+ * the blocked TypeScript one there. Results differ from the WebAssembly kernel's in the
+ * last bits (another summation order), as between any two BLAS builds.
+ */
+export const matmulOpenBlas: Kernels['matmul'] = (a, b, c, m, n, k, transA, transB, accumulate) => {
+  if (typeof addon !== 'string' && reason === null && a instanceof Float32Array && b instanceof Float32Array && c instanceof Float32Array) {
+    addon.sgemm(a, b, c, m, n, k, transA, transB, accumulate);
+  } else {
+    matmulWasm(a, b, c, m, n, k, transA, transB, accumulate);
+  }
+};
+
+/** Registers `openblas` with core's kernel seam: the kernel, or the reason it cannot run here. */
+export function registerOpenBlas(): void {
+  registerMatmulKernel('openblas', reason === null ? matmulOpenBlas : { unavailable: reason });
+}
