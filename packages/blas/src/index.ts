@@ -23,28 +23,37 @@ function loadAddon(): NativeBlas | string {
 }
 
 const addon = loadAddon();
-const reason: string | null = typeof addon === 'string' ? addon : addon.unavailable();
+/** Why not, once asked: asking loads OpenBLAS, which only a process that uses it should do. */
+let reason: string | null | undefined;
 
-/** Why the OpenBLAS kernel cannot run here, or null when it can. */
+/** Why the OpenBLAS kernel cannot run here, or null when it can. Loads the library (once) to find out. */
 export function openBlasUnavailable(): string | null {
+  if (reason === undefined) reason = typeof addon === 'string' ? addon : addon.unavailable();
   return reason;
 }
 
 /**
  * Kernels['matmul'] through cblas_sgemm, one OpenBLAS thread per call, for float32 arrays;
- * anything else (the gradient checks' float64) goes to the WebAssembly kernel, which runs
- * the blocked TypeScript one there. Results differ from the WebAssembly kernel's in the
- * last bits (another summation order), as between any two BLAS builds.
+ * anything else (the gradient checks' float64), or everything where OpenBLAS cannot load,
+ * goes to the WebAssembly kernel, which runs the blocked TypeScript one for float64. Results
+ * differ from the WebAssembly kernel's in the last bits (another summation order), as
+ * between any two BLAS builds.
  */
 export const matmulOpenBlas: Kernels['matmul'] = (a, b, c, m, n, k, transA, transB, accumulate) => {
-  if (typeof addon !== 'string' && reason === null && a instanceof Float32Array && b instanceof Float32Array && c instanceof Float32Array) {
+  if (typeof addon !== 'string' && openBlasUnavailable() === null && a instanceof Float32Array && b instanceof Float32Array && c instanceof Float32Array) {
     addon.sgemm(a, b, c, m, n, k, transA, transB, accumulate);
   } else {
     matmulWasm(a, b, c, m, n, k, transA, transB, accumulate);
   }
 };
 
-/** Registers `openblas` with core's kernel seam: the kernel, or the reason it cannot run here. */
+/**
+ * Registers `openblas` with core's kernel seam. OpenBLAS is loaded only when a process
+ * chooses it (FLOTILLA_MATMUL=openblas); choosing it where it cannot load fails with the reason.
+ */
 export function registerOpenBlas(): void {
-  registerMatmulKernel('openblas', reason === null ? matmulOpenBlas : { unavailable: reason });
+  registerMatmulKernel('openblas', () => {
+    const why = openBlasUnavailable();
+    return why === null ? matmulOpenBlas : { unavailable: why };
+  });
 }

@@ -38,6 +38,34 @@ describe('@flotilla/blas: OpenBLAS behind the kernel seam', () => {
     expect(r.stdout).toMatch(/\/nonexistent\/libnope\.so|native addon is not built/);
   });
 
+  it('loads OpenBLAS only in a process that chooses it, and without a thread pool', () => {
+    const index = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+    const core = fileURLToPath(new URL('../../core/dist/index.js', import.meta.url));
+    const script = `
+      import { readFileSync } from 'node:fs';
+      import { registerOpenBlas, openBlasUnavailable } from ${JSON.stringify(index)};
+      import { useMatmulKernel } from ${JSON.stringify(core)};
+      const mapped = () => readFileSync('/proc/self/maps', 'utf8').includes('libopenblas');
+      const threads = () => Number(/^Threads:\\s+(\\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))[1]);
+      registerOpenBlas();
+      const before = { mapped: mapped(), threads: threads() };
+      let chosen = null;
+      try { chosen = useMatmulKernel('openblas'); } catch (error) { chosen = error.message; }
+      console.log(JSON.stringify({ before, after: { mapped: mapped(), threads: threads() }, chosen, env: process.env.OPENBLAS_NUM_THREADS ?? null, why: openBlasUnavailable() }));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: '4' }, timeout: 30_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const got = JSON.parse(r.stdout) as { before: { mapped: boolean; threads: number }; after: { mapped: boolean; threads: number }; chosen: string; env: string; why: string | null };
+    expect(got.before.mapped).toBe(false); // registered, not loaded
+    if (got.why === null) {
+      expect(got.chosen).toBe('openblas');
+      expect(got.after.mapped).toBe(true);
+      expect(got.after.threads).toBe(got.before.threads); // OPENBLAS_NUM_THREADS=1 first: no pool polling in the background
+      expect(got.env).toBe('1');
+    } else {
+      expect(got.chosen).toBe(`matmul kernel "openblas" is unavailable here: ${got.why}`);
+    }
+  });
+
   // f32Tol (core's test/matmul-support.ts) is 8·(1 + √K)·u·Σ|a||b|. OpenBLAS sums each dot
   // product in float32 with fused multiply-adds over a few register accumulators, so its
   // rounding error grows like √K·u·Σ|a||b| on these random signs, far inside the tolerance,

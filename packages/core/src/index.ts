@@ -7,7 +7,7 @@ export * from './rng.js';
 export { Tensor, noGrad, isGradEnabled, record, needsGrad, type BackwardHooks, type GradNode } from './autodiff/tensor.js';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './autodiff/gradcheck.js';
 export {
-  kernels, useKernels, useMatmulKernel, registerMatmulKernel, matmulKernelLabel, matmulReference, matmulWasm, matmulWasmBuild, type Kernels,
+  kernels, useKernels, useMatmulKernel, registerMatmulKernel, matmulKernelLabel, type MatmulKernelLoad, matmulReference, matmulWasm, matmulWasmBuild, type Kernels,
   type MatmulWasmBuild, encodeHalfWasm, decodeHalfWasm, maxAbsBitsWasm, halfLaneValuesEncoded, tanh64,
 } from './kernels/index.js';
 export * from './ops/index.js';

@@ -80,26 +80,42 @@ export function useKernels(replacement: Partial<Kernels>): Kernels {
   return previous;
 }
 
-/** Matmul kernels by the name FLOTILLA_MATMUL gives: the built-in ones and any registered. */
+/** Matmul kernels by the name FLOTILLA_MATMUL gives: the built-in ones and those registered and loaded. */
 const MATMUL_KERNELS = new Map<string, Kernels['matmul']>([
   ['wasm', matmulWasm], ['wasm-simd', matmulWasmSimd], ['blocked', matmulBlocked], ['reference', matmulReference],
 ]);
+/** What a registered kernel's loader gives: the kernel, or why it cannot run here. */
+export type MatmulKernelLoad = Kernels['matmul'] | { unavailable: string };
+/** Registered kernels not loaded yet. */
+const MATMUL_LOADERS = new Map<string, () => MatmulKernelLoad>();
 /** Registered names whose kernel cannot run here, with the reason. */
 const UNAVAILABLE_MATMUL = new Map<string, string>();
 
 /**
- * Adds a matmul kernel under `name` (e.g. @flotilla/blas's `openblas`), or, given
- * `{ unavailable }`, a name that useMatmulKernel refuses with that reason. For kernels
- * outside core: core has no Node imports, so a native one lives in its own package.
+ * Adds a matmul kernel under `name` (e.g. @flotilla/blas's `openblas`): `load` runs the
+ * first time the name is chosen, so a native library is not loaded (nor its threads
+ * started) in processes that never use it, and gives the kernel or the reason
+ * useMatmulKernel then refuses the name with. For kernels outside core: core has no Node
+ * imports, so a native one lives in its own package.
  */
-export function registerMatmulKernel(name: string, kernel: Kernels['matmul'] | { unavailable: string }): void {
-  if (typeof kernel === 'function') {
-    MATMUL_KERNELS.set(name, kernel);
-    UNAVAILABLE_MATMUL.delete(name);
-  } else {
-    MATMUL_KERNELS.delete(name);
-    UNAVAILABLE_MATMUL.set(name, kernel.unavailable);
+export function registerMatmulKernel(name: string, load: () => MatmulKernelLoad): void {
+  MATMUL_LOADERS.set(name, load);
+  MATMUL_KERNELS.delete(name);
+  UNAVAILABLE_MATMUL.delete(name);
+}
+
+/** The kernel registered or built in under `name`, loading it first if need be; undefined if there is none. */
+function matmulKernelNamed(name: string): Kernels['matmul'] | undefined {
+  const load = MATMUL_LOADERS.get(name);
+  if (load) {
+    MATMUL_LOADERS.delete(name);
+    const loaded = load();
+    if (typeof loaded === 'function') MATMUL_KERNELS.set(name, loaded);
+    else UNAVAILABLE_MATMUL.set(name, loaded.unavailable);
   }
+  const why = UNAVAILABLE_MATMUL.get(name);
+  if (why !== undefined) throw new Error(`matmul kernel "${name}" is unavailable here: ${why}`);
+  return MATMUL_KERNELS.get(name);
 }
 
 /**
@@ -129,10 +145,11 @@ export function matmulKernelLabel(): string {
  */
 export function useMatmulKernel(name: string | undefined): string {
   const chosen = name ?? 'wasm';
-  const why = UNAVAILABLE_MATMUL.get(chosen);
-  if (why !== undefined) throw new Error(`matmul kernel "${chosen}" is unavailable here: ${why}`);
-  const kernel = MATMUL_KERNELS.get(chosen);
-  if (!kernel) throw new Error(`Unknown matmul kernel "${name}" (expected ${[...MATMUL_KERNELS.keys(), ...UNAVAILABLE_MATMUL.keys()].join(', ')})`);
+  const kernel = matmulKernelNamed(chosen);
+  if (!kernel) {
+    const names = new Set([...MATMUL_KERNELS.keys(), ...MATMUL_LOADERS.keys(), ...UNAVAILABLE_MATMUL.keys()]);
+    throw new Error(`Unknown matmul kernel "${name}" (expected ${[...names].join(', ')})`);
+  }
   useKernels({ matmul: kernel });
   return chosen;
 }

@@ -155,19 +155,23 @@ describe('kernel seam', () => {
     }
   });
 
-  it('registerMatmulKernel adds a named kernel, or a name refused with the reason it cannot run (as @flotilla/blas does)', () => {
+  it('registerMatmulKernel adds a named kernel, loaded when first chosen, or a name refused with the reason it cannot run (as @flotilla/blas does)', () => {
     const mine: typeof matmulReference = (...args) => matmulReference(...args);
+    let loads = 0;
     try {
-      registerMatmulKernel('test-native', mine);
+      registerMatmulKernel('test-native', () => { loads++; return mine; });
+      expect(loads).toBe(0); // registering loads nothing: a process that never picks it pays nothing
       expect(useMatmulKernel('test-native')).toBe('test-native');
+      expect(useMatmulKernel('test-native')).toBe('test-native');
+      expect(loads).toBe(1);
       expect(kernels.matmul).toBe(mine);
       expect(matmulKernelLabel()).toBe('test-native'); // what a worker reports, so mixed kernels are named
-      registerMatmulKernel('test-native', { unavailable: 'no such library here' });
+      registerMatmulKernel('test-native', () => ({ unavailable: 'no such library here' }));
       expect(() => useMatmulKernel('test-native')).toThrow('matmul kernel "test-native" is unavailable here: no such library here');
       expect(kernels.matmul).toBe(mine); // a refusal changes nothing
       expect(() => useMatmulKernel('fast')).toThrow('Unknown matmul kernel "fast" (expected wasm, wasm-simd, blocked, reference, test-native)');
     } finally {
-      registerMatmulKernel('test-native', { unavailable: 'test over' });
+      registerMatmulKernel('test-native', () => ({ unavailable: 'test over' }));
       useMatmulKernel('wasm');
     }
   });
