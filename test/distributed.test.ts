@@ -63,9 +63,11 @@ describe('data-parallel training on real processes equals one process', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).not.toMatch(/computes with matmul kernel/); // every worker reported openblas, as the coordinator uses
     expect(lastJson(r.stdout)).toMatchObject({ steps: 20, workers: 2, skipped_steps: 0 });
-    const error = relativeL2(finalParams(out), single.params);
-    expect(error).toBeLessThan(1e-4);
-    expect(error).toBeGreaterThan(0); // another kernel, other roundings: not the WebAssembly run under another name
+    const params = finalParams(out);
+    expect(relativeL2(params, single.params)).toBeLessThan(1e-4);
+    // Another kernel, other roundings: not the same topology on WebAssembly under another name.
+    const onWasm = existsSync(join(base, '2x1')) ? finalParams(join(base, '2x1')) : train('2x1-wasm', ['--workers', '2', '--threads', '1']).params;
+    expect(relativeL2(params, onWasm)).toBeGreaterThan(0);
   });
 
   it('the single-process trainer (--local) computes the same model, on one thread or three', () => {

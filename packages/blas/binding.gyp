@@ -3,7 +3,7 @@
     {
       "target_name": "flotilla_blas",
       "sources": ["native/flotilla_blas.c"],
-      "libraries": ["-ldl", "-lpthread"],
+      "libraries": ["-ldl", "-lpthread", "-lm"],
       "cflags": ["-O2", "-Wall", "-Wextra"]
     }
   ]

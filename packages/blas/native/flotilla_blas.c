@@ -2,8 +2,11 @@
 // time with dlopen, so building this needs no BLAS headers and loading it no BLAS package
 // (without one, `unavailable()` says why and the WebAssembly kernel stays in use).
 #include <dlfcn.h>
+#include <limits.h>
+#include <math.h>
 #include <node_api.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +27,9 @@ static void load(void) {
   const char* names[] = { chosen, "libopenblas.so.0", "libopenblas.so" };
   // Before the library starts: without a thread pool of its own it costs nothing while
   // idle (its pthread build's pool polls, about 3% of a core per process here), and every
-  // call runs on one thread anyway (below).
+  // call runs on one thread anyway (below). This overrides a user's value, which child
+  // processes then inherit. setenv races with getenv on other threads; the CLI and workers
+  // load here on the main thread, before starting any of their own.
   setenv("OPENBLAS_NUM_THREADS", "1", 1);
   void* lib = NULL;
   for (size_t i = 0; i < sizeof names / sizeof names[0] && lib == NULL; i++) {
@@ -36,9 +41,12 @@ static void load(void) {
     snprintf(reason, sizeof reason, "no OpenBLAS library (%s); Debian: apt-get install libopenblas0-pthread", error ? error : "not found");
     return;
   }
+  // The 32-bit-integer CBLAS interface: an ILP64 build that exports an unsuffixed
+  // cblas_sgemm with 64-bit sizes would be called wrongly; FLOTILLA_BLAS_LIB must not name one.
   sgemm = (sgemm_fn)dlsym(lib, "cblas_sgemm");
   if (sgemm == NULL) {
-    snprintf(reason, sizeof reason, "the BLAS library has no cblas_sgemm");
+    const char* error = dlerror();
+    snprintf(reason, sizeof reason, "the BLAS library has no cblas_sgemm (%s)", error ? error : "not found");
     return;
   }
   // One thread per call: Flotilla's parallelism is its threads and processes; OpenBLAS's
@@ -48,7 +56,10 @@ static void load(void) {
   reason[0] = '\0';
 }
 
+// Throws (unless a call already left an exception pending) and returns NULL, for `return`.
 static napi_value throw_error(napi_env env, const char* message) {
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) return NULL;
   napi_throw_error(env, NULL, message);
   return NULL;
 }
@@ -73,32 +84,39 @@ static napi_value Unavailable(napi_env env, napi_callback_info info) {
   (void)info;
   pthread_once(&loaded, load);
   napi_value result;
-  if (sgemm != NULL) napi_get_null(env, &result);
-  else napi_create_string_utf8(env, reason, NAPI_AUTO_LENGTH, &result);
-  return result;
+  napi_status status = sgemm != NULL ? napi_get_null(env, &result) : napi_create_string_utf8(env, reason, NAPI_AUTO_LENGTH, &result);
+  return status == napi_ok ? result : throw_error(env, "unavailable: could not make the result");
 }
 
 // sgemm(a, b, c, m, n, k, transA, transB, accumulate): C = op(A)·op(B), or C += it, row-major.
 static napi_value Sgemm(napi_env env, napi_callback_info info) {
   size_t argc = 9;
   napi_value argv[9];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != 9) return throw_error(env, "sgemm: expected (a, b, c, m, n, k, transA, transB, accumulate)");
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 9) {
+    return throw_error(env, "sgemm: expected (a, b, c, m, n, k, transA, transB, accumulate)");
+  }
   pthread_once(&loaded, load);
   if (sgemm == NULL) return throw_error(env, reason);
   size_t la, lb, lc;
   float *a, *b, *c;
   if (!floats(env, argv[0], &a, &la, "a") || !floats(env, argv[1], &b, &lb, "b") || !floats(env, argv[2], &c, &lc, "c")) return NULL;
-  int32_t dims[3];
+  // Doubles, not int32: napi_get_value_int32 would turn NaN into 0 and 2.5 into 2.
+  int dims[3];
   for (int i = 0; i < 3; i++) {
-    if (napi_get_value_int32(env, argv[3 + i], &dims[i]) != napi_ok || dims[i] < 0) return throw_error(env, "sgemm: m, n and k must be non-negative integers");
+    double d;
+    if (napi_get_value_double(env, argv[3 + i], &d) != napi_ok || !isfinite(d) || d < 0 || d != floor(d) || d > INT_MAX) {
+      return throw_error(env, "sgemm: m, n and k must be integers from 0 to 2^31 - 1");
+    }
+    dims[i] = (int)d;
   }
   bool flags[3];
   for (int i = 0; i < 3; i++) {
     if (napi_get_value_bool(env, argv[6 + i], &flags[i]) != napi_ok) return throw_error(env, "sgemm: transA, transB and accumulate must be booleans");
   }
   const int m = dims[0], n = dims[1], k = dims[2];
-  if (la < (size_t)m * k || lb < (size_t)k * n || lc < (size_t)m * n) return throw_error(env, "sgemm: an array is shorter than its m, n and k need");
+  if ((uint64_t)la < (uint64_t)m * k || (uint64_t)lb < (uint64_t)k * n || (uint64_t)lc < (uint64_t)m * n) {
+    return throw_error(env, "sgemm: an array is shorter than its m, n and k need");
+  }
   if (m == 0 || n == 0) return NULL;
   if (k == 0) { // BLAS wants leading dimensions of at least 1: do the empty product here
     if (!flags[2]) memset(c, 0, sizeof(float) * (size_t)m * n);
@@ -111,9 +129,11 @@ static napi_value Sgemm(napi_env env, napi_callback_info info) {
 
 NAPI_MODULE_INIT() {
   napi_value fn;
-  napi_create_function(env, "unavailable", NAPI_AUTO_LENGTH, Unavailable, NULL, &fn);
-  napi_set_named_property(env, exports, "unavailable", fn);
-  napi_create_function(env, "sgemm", NAPI_AUTO_LENGTH, Sgemm, NULL, &fn);
-  napi_set_named_property(env, exports, "sgemm", fn);
+  if (napi_create_function(env, "unavailable", NAPI_AUTO_LENGTH, Unavailable, NULL, &fn) != napi_ok
+      || napi_set_named_property(env, exports, "unavailable", fn) != napi_ok
+      || napi_create_function(env, "sgemm", NAPI_AUTO_LENGTH, Sgemm, NULL, &fn) != napi_ok
+      || napi_set_named_property(env, exports, "sgemm", fn) != napi_ok) {
+    return throw_error(env, "flotilla_blas: could not set up the module's functions");
+  }
   return exports;
 }

@@ -15,15 +15,23 @@ function systemHasOpenBlas(): boolean {
   return r.status === 0 && /\blibopenblas\.so\.0\b/.test(r.stdout);
 }
 
+/** Whether node-gyp's tools are here (python3, make, a C compiler): then the addon must have been built. */
+function systemCanBuildAddons(): boolean {
+  return spawnSync('sh', ['-c', 'command -v python3 && command -v make && (command -v cc || command -v gcc)'], { stdio: 'ignore' }).status === 0;
+}
+
 const native = openBlasUnavailable() === null;
 
 describe('@flotilla/blas: OpenBLAS behind the kernel seam', () => {
-  it('loads wherever the machine has OpenBLAS, and says why not elsewhere', () => {
-    if (systemHasOpenBlas()) {
+  it('loads wherever the machine has OpenBLAS and can build the addon, and says why not elsewhere', () => {
+    if (systemHasOpenBlas() && systemCanBuildAddons()) {
       expect(openBlasUnavailable()).toBeNull();
       // Its own checks, which the WebAssembly fallback does not make.
-      expect(() => matmulOpenBlas(new Float32Array(6), new Float32Array(6), new Float32Array(3), 2, 2, 3, false, false, false))
-        .toThrow('sgemm: an array is shorter than its m, n and k need');
+      const x = new Float32Array(6);
+      expect(() => matmulOpenBlas(x, x, new Float32Array(3), 2, 2, 3, false, false, false)).toThrow('sgemm: an array is shorter than its m, n and k need');
+      for (const bad of [Number.NaN, 2.5, -1, 2 ** 31, Infinity]) {
+        expect(() => matmulOpenBlas(x, x, x, bad, 1, 1, false, false, false), String(bad)).toThrow('sgemm: m, n and k must be integers from 0 to 2^31 - 1');
+      }
     } else {
       expect(openBlasUnavailable()).toMatch(/no OpenBLAS library|native addon is not built/);
     }
@@ -70,12 +78,14 @@ describe('@flotilla/blas: OpenBLAS behind the kernel seam', () => {
   // product in float32 with fused multiply-adds over a few register accumulators, so its
   // rounding error grows like √K·u·Σ|a||b| on these random signs, far inside the tolerance,
   // which still rejects one dropped product (below).
+  // Without OpenBLAS here these test the kernel's fallback, the WebAssembly one, and say so.
+  const path = native ? 'cblas_sgemm' : 'no OpenBLAS here, so the WebAssembly fallback';
   const SHAPES: Array<[number, number, number]> = [
     [1, 1, 1], [2, 2, 2], [7, 13, 5], [5, 7, 13], [4, 8, 256], [5, 9, 257], [33, 65, 17], [1, 40, 7], [40, 1, 7],
     [2, 9, 300], [63, 65, 255], [64, 8, 1100], [130, 520, 520], [257, 10, 33], [12, 513, 40],
   ];
   for (const [m, n, k] of SHAPES) {
-    it(`${m}×${k} · ${k}×${n}: all transpose flags, overwriting and accumulating, against the triple loop`, () => {
+    it(`${m}×${k} · ${k}×${n} (${path}): all transpose flags, overwriting and accumulating, against the triple loop`, () => {
       expectAllFlagsClose32(matmulOpenBlas, m, n, k);
     });
   }
