@@ -45,7 +45,7 @@ export function accumulateReference(x: FloatArray, y: FloatArray, accumulate: bo
 /** y[i] = Σ_k xs[k][i], added in list order (y may be xs[0]). */
 export function addNReference(xs: readonly FloatArray[], y: FloatArray): void {
   if (xs.length === 0) throw new Error('addN needs at least one array to sum');
-  if (xs[0] !== y) for (let i = 0; i < y.length; i++) y[i] = xs[0][i];
+  if (xs[0] !== y) y.set(xs[0].length === y.length ? xs[0] : xs[0].subarray(0, y.length)); // a memcpy, as one member's sum is
   for (let k = 1; k < xs.length; k++) accumulateReference(xs[k], y, true);
 }
 
