@@ -1,6 +1,6 @@
 // The optional native matmul kernel: OpenBLAS's cblas_sgemm on float32 arrays, found at run
 // time with dlopen, so building this needs no BLAS headers and loading it no BLAS package
-// (without one, `unavailable()` says why and the WebAssembly kernel stays in use).
+// (without one, `unavailable()` says why, and choosing the kernel fails with that reason).
 #include <dlfcn.h>
 #include <limits.h>
 #include <math.h>
