@@ -6,9 +6,11 @@ const run = (workers: number, threads: number, samples: number, efficiency: numb
   bn_wait_ms: 0, communication_ms: 0, optimizer_ms: 0, wire_bytes_per_step: 0, samples_per_sec_runs: [samples],
 });
 
+const STRONG = { mode: 'strong', batch: 256 } as const;
+
 describe('the scaling chart', () => {
   it('keeps 1 × 2 and 2 × 1 on separate lines (both have 2 threads), each from the 1 × 1 baseline', () => {
-    const svg = scalingChart([run(1, 1, 3924, 1), run(1, 2, 4734, 0.6), run(2, 1, 4318, 0.55)]);
+    const svg = scalingChart([run(1, 1, 3924, 1), run(1, 2, 4734, 0.6), run(2, 1, 4318, 0.55)], STRONG);
     const lines = [...svg.matchAll(/<polyline[^>]*points="([^"]*)"/g)].map((m) => m[1].trim().split(' '));
     expect(lines).toHaveLength(4); // samples/s and efficiency for each of the two families
     for (const points of lines) expect(points).toHaveLength(2); // 1 thread, then 2
@@ -22,23 +24,23 @@ describe('the scaling chart', () => {
     for (const y of legendYs) expect(y).toBeGreaterThan(lowestPoint + 20);
   });
 
-  it('says in its title whether the global batch was kept (strong scaling) or the batch per thread (weak)', () => {
-    expect(scalingChart([run(1, 1, 3924, 1), run(2, 1, 4318, 0.55)])).toContain('>Data-parallel scaling, global batch 256</text>');
+  it('says in its title whether the global batch was kept (strong scaling) or the batch per thread (weak), and the matmul kernel', () => {
+    expect(scalingChart([run(1, 1, 3924, 1), run(2, 1, 4318, 0.55)], STRONG)).toContain('>Data-parallel scaling, global batch 256</text>');
     // Weak: 2 × 2 ran 1024 rows a step, 256 per thread; with or without a 1 × 1 run.
-    const weak = scalingChart([run(2, 2, 20000, NaN, 1024), run(1, 2, 15000, NaN, 512)], 'weak');
-    expect(weak).toContain('>Data-parallel scaling, batch 256 per thread (weak scaling)</text>');
+    const weak = scalingChart([run(2, 2, 20000, NaN, 1024), run(1, 2, 15000, NaN, 512)], { mode: 'weak', batch: 256, matmul: 'openblas' });
+    expect(weak).toContain('>Data-parallel scaling, batch 256 per thread (weak scaling), matmul openblas</text>');
   });
 
   it('draws no efficiency line without a 1 × 1 baseline (efficiency unknown)', () => {
-    const svg = scalingChart([run(2, 1, 4318, NaN), run(4, 1, 6000, NaN)]);
+    const svg = scalingChart([run(2, 1, 4318, NaN), run(4, 1, 6000, NaN)], STRONG);
     expect(svg).toContain('samples/s, W workers × 1 thread');
     expect(svg).not.toContain('efficiency, ');
   });
 
   it('draws each topology\'s spread over repeated runs as a whisker from its slowest run to its fastest, and none for a single run', () => {
-    expect(scalingChart([run(1, 1, 3924, 1), run(2, 1, 4318, 0.55)])).not.toContain('class="range"');
+    expect(scalingChart([run(1, 1, 3924, 1), run(2, 1, 4318, 0.55)], STRONG)).not.toContain('class="range"');
     const repeated = (r: ScalingRun, runs: number[]): ScalingRun => ({ ...r, samples_per_sec_runs: runs });
-    const svg = scalingChart([repeated(run(1, 1, 4000, 1), [3000, 4000, 4500]), repeated(run(2, 1, 6000, 0.75), [6000, 5500, 6600])]);
+    const svg = scalingChart([repeated(run(1, 1, 4000, 1), [3000, 4000, 4500]), repeated(run(2, 1, 6000, 0.75), [6000, 5500, 6600])], STRONG);
     const whiskers = [...svg.matchAll(/<path class="range" d="M([\d.]+),([\d.]+)H[\d.]+M[\d.]+,[\d.]+V([\d.]+)/g)].map((m) => m.slice(1).map(Number));
     expect(whiskers).toHaveLength(2);
     // The y axis runs 0..niceMax(6600) = 8000 over the plot's 310 px from y = 350 up to y = 40.

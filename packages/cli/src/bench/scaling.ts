@@ -115,7 +115,7 @@ export async function benchScaling(
   const report: ScalingReport = { ...(options.matmul ? { matmul: options.matmul } : {}), scaling: mode, repeats, runs };
   mkdirSync(options.outDir, { recursive: true });
   writeFileSync(join(options.outDir, 'scaling.json'), `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(join(options.outDir, 'scaling.svg'), scalingChart(runs, mode));
+  writeFileSync(join(options.outDir, 'scaling.svg'), scalingChart(runs, { mode, batch: config.batch, matmul: options.matmul }));
   options.log(`wrote ${join(options.outDir, 'scaling.json')} and scaling.svg`);
   return report;
 }
@@ -141,7 +141,7 @@ export function scalingTable(runs: readonly ScalingRun[]): string {
  * of adding threads (more threads in one worker, more one-thread workers, both), so 1 × 2
  * and 2 × 1 stay apart; repeated runs add a whisker for their spread.
  */
-export function scalingChart(runs: ScalingRun[], mode: ScalingMode = 'strong'): string {
+export function scalingChart(runs: ScalingRun[], how: { mode: ScalingMode; batch: number; matmul?: string }): string {
   const families = [
     { label: '1 worker × T threads', blue: '#1f77b4', red: '#d62728', has: (r: ScalingRun) => r.workers === 1 },
     { label: 'W workers × 1 thread', blue: '#17becf', red: '#ff7f0e', has: (r: ScalingRun) => r.threads === 1 },
@@ -157,9 +157,9 @@ export function scalingChart(runs: ScalingRun[], mode: ScalingMode = 'strong'): 
     const efficient = members.filter((r) => Number.isFinite(r.efficiency));
     if (efficient.length > 0) series.push({ name: `efficiency, ${f.label}`, color: f.red, right: true, points: efficient.map((r) => [r.workers * r.threads, r.efficiency]) });
   }
-  // Any run tells --batch: the global batch (strong) or W × T times it (weak).
-  const batch = runs.length === 0 ? NaN : mode === 'weak' ? runs[0].batch / (runs[0].workers * runs[0].threads) : runs[0].batch;
-  return lineChartSvg(series, { title: `Data-parallel scaling, ${describeBatch(batch, mode)}`, xLabel: 'total threads (workers × threads)', yLabel: 'samples/s', yRightLabel: 'scaling efficiency' });
+  // The kernel too: the same topologies on another matmul kernel scale quite differently.
+  const title = `Data-parallel scaling, ${describeBatch(how.batch, how.mode)}${how.matmul ? `, matmul ${how.matmul}` : ''}`;
+  return lineChartSvg(series, { title, xLabel: 'total threads (workers × threads)', yLabel: 'samples/s', yRightLabel: 'scaling efficiency' });
 }
 
 /** "1x1,1x2,2x1" or the grid of --workers × --threads. */
