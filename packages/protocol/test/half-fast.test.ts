@@ -150,13 +150,6 @@ describe.each(CODECS)('$name: bf16', ({ encode }) => {
   });
 });
 
-/**
- * core's WebAssembly encoders take their vector lanes only for pieces (8192 values) whose
- * every value (times the scale) is finite and below the first value that rounds to ±∞
- * (65520 for f16, 0x7f7f8000 as a pattern for bf16); one such value sends its piece down
- * the scalar form, which the arrays above (they all hold one) test. These hold none, at
- * lengths that end with a partial vector.
- */
 /** How many values `encode` converted in core's SIMD lanes (the scalar form gives the same bits, so only this tells). */
 function laneValuesOf(encode: () => void): number {
   const before = halfLaneValuesEncoded();
@@ -174,6 +167,13 @@ function laneShare(n: number, scalar: ReadonlySet<number> = new Set()): number {
   return lanes;
 }
 
+/**
+ * core's WebAssembly encoders take their vector lanes only for pieces (8192 values) whose
+ * every value (times the scale) is finite and below the first value that rounds to ±∞
+ * (65520 for f16, 0x7f7f8000 as a pattern for bf16); one such value sends its piece down
+ * the scalar form, which the arrays above (they all hold one) test. These hold none, at
+ * lengths that end with a partial vector.
+ */
 describe('encodeHalf: WebAssembly lanes (finite values below the overflow point)', () => {
   it('runs in WebAssembly here (else both rows above test the TypeScript)', () => {
     const values = new Float32Array(256).fill(1);
