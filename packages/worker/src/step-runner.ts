@@ -216,9 +216,8 @@ export class StepRunner {
   /** Σ over the slots of gradient [lo, hi), in slot order (a view of slot 0 for one thread). */
   private sumSlots(lo: number, hi: number): Float32Array {
     const { shared, grads } = this;
-    const first = slot(shared.grads, 0, shared.paramCount);
-    if (shared.threads === 1) return first.subarray(lo, hi);
     const slots = Array.from({ length: shared.threads }, (_, k) => slot(shared.grads, k, shared.paramCount).subarray(lo, hi));
+    if (slots.length === 1) return slots[0];
     kernels.addN(slots, grads.subarray(lo, hi));
     return grads.subarray(lo, hi);
   }

@@ -120,7 +120,7 @@ export function reluReference(xs: FloatArray, ys: FloatArray): void {
  * than a conditional, which V8 compiles without a branch (the sign of a pre-activation is a
  * coin flip, and a mispredicted branch per element made this 3× slower).
  */
-export function reluBackwardReference(xs: FloatArray, g: FloatArray, gx: FloatArray, accumulate = true): void {
+export function reluBackwardReference(xs: FloatArray, g: FloatArray, gx: FloatArray, accumulate: boolean): void {
   if (accumulate) for (let i = 0; i < g.length; i++) gx[i] += g[i] * +(xs[i] > 0);
   else for (let i = 0; i < g.length; i++) gx[i] = 0 + g[i] * +(xs[i] > 0);
 }
@@ -131,7 +131,7 @@ export function mulReference(x: FloatArray, m: FloatArray, y: FloatArray): void 
 }
 
 /** gx[i] += g[i] · m[i]; without `accumulate` gx[i] = 0 + g[i] · m[i], gx not read. */
-export function mulAccumulateReference(g: FloatArray, m: FloatArray, gx: FloatArray, accumulate = true): void {
+export function mulAccumulateReference(g: FloatArray, m: FloatArray, gx: FloatArray, accumulate: boolean): void {
   if (accumulate) for (let i = 0; i < g.length; i++) gx[i] += g[i] * m[i];
   else for (let i = 0; i < g.length; i++) gx[i] = 0 + g[i] * m[i];
 }
@@ -184,7 +184,7 @@ export function batchNormBackwardSumsReference(
 /** gx += scale·(g − meanDy − x̂·meanDyXhat) over [rows, c]; or gx = 0 + that, without `accumulate`. */
 export function batchNormBackwardDxReference(
   g: FloatArray, xhat: FloatArray, rows: number, c: number,
-  scale: Float64Array, meanDy: Float64Array, meanDyXhat: Float64Array, gx: FloatArray, accumulate = true,
+  scale: Float64Array, meanDy: Float64Array, meanDyXhat: Float64Array, gx: FloatArray, accumulate: boolean,
 ): void {
   for (let r = 0; r < rows; r++) {
     const base = r * c;

@@ -195,8 +195,8 @@ describe('WebAssembly SIMD elementwise kernels', () => {
       const gx0 = data(n, rand, 0.5);
       gx0[0] = -0; g[0] = -1; // −0 + (−1)·0: the sign of a zero survives only if g·d is done as in TS
       const gw = gx0.slice(), gg = gx0.slice();
-      reluBackwardReference(xs, g, gw);
-      reluBackwardWasm(xs, g, gg);
+      reluBackwardReference(xs, g, gw, true);
+      reluBackwardWasm(xs, g, gg, true);
       expectBitIdentical(gg, gw, `reluBackward n=${n}`);
       expectStoreAsAddingIntoZeros(n, `reluBackward n=${n}`, (gx, add) => reluBackwardReference(xs, g, gx, add), (gx, add) => reluBackwardWasm(xs, g, gx, add));
     }
@@ -233,8 +233,8 @@ describe('WebAssembly SIMD elementwise kernels', () => {
       expectBitIdentical(got, want, `mul n=${n}`);
       const a0 = data(n, rand, 1e-3);
       const aw = a0.slice(), ag = a0.slice();
-      mulAccumulateReference(g, m, aw);
-      mulAccumulateWasm(g, m, ag);
+      mulAccumulateReference(g, m, aw, true);
+      mulAccumulateWasm(g, m, ag, true);
       expectBitIdentical(ag, aw, `mulAccumulate n=${n}`);
       expectStoreAsAddingIntoZeros(n, `mulAccumulate n=${n}`, (gx, add) => mulAccumulateReference(g, m, gx, add), (gx, add) => mulAccumulateWasm(g, m, gx, add));
     }
@@ -272,8 +272,8 @@ describe('WebAssembly SIMD elementwise kernels', () => {
       for (let j = 0; j < c; j++) { scale[j] = gamma[j] * invStd[j]; meanDy[j] = sw[j] / rows; meanDyXhat[j] = tw[j] / rows; }
       const gx0 = data(n, rand, 0.01, 0, false);
       const dw = gx0.slice(), dg = gx0.slice();
-      batchNormBackwardDxReference(g, hw, rows, c, scale, meanDy, meanDyXhat, dw);
-      batchNormBackwardDxWasm(g, hw, rows, c, scale, meanDy, meanDyXhat, dg);
+      batchNormBackwardDxReference(g, hw, rows, c, scale, meanDy, meanDyXhat, dw, true);
+      batchNormBackwardDxWasm(g, hw, rows, c, scale, meanDy, meanDyXhat, dg, true);
       expectBitIdentical(dg, dw, `dx [${rows}, ${c}]`);
       expectStoreAsAddingIntoZeros(n, `dx [${rows}, ${c}]`,
         (gx, add) => batchNormBackwardDxReference(g, hw, rows, c, scale, meanDy, meanDyXhat, gx, add),

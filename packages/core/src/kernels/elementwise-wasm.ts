@@ -172,6 +172,14 @@ function pieces(n: number, ins: FloatArray[], inouts: FloatArray[], outs: FloatA
 }
 
 /**
+ * `pieces`' inouts and outs for a target that is added into (`accumulate`) or only written,
+ * as a first gradient is: then it is not copied in.
+ */
+function gradientTarget(target: FloatArray, accumulate: boolean): [FloatArray[], FloatArray[]] {
+  return accumulate ? [[target], []] : [[], [target]];
+}
+
+/**
  * forChunks for row-independent kernels on [rows, c] matrices: pieces of whole rows and
  * `arrays` matrix operands each. The per-channel operands (`channelBytes` of them) go into
  * the arena once, by `channels`, before the first piece; every piece gets what it returned.
@@ -220,7 +228,7 @@ export function accumulateWasm(x: FloatArray, y: FloatArray, accumulate: boolean
   const n = y.length;
   const w = n >= WASM_MIN_ELEMENTS && x instanceof Float32Array && y instanceof Float32Array && x.length >= n ? instance() : null;
   if (w === null) { accumulateReference(x, y, accumulate); return; }
-  pieces(n, [x], accumulate ? [y] : [], accumulate ? [] : [y], ([xp, yp], len) => w.accumulate(xp, yp, len, accumulate));
+  pieces(n, [x], ...gradientTarget(y, accumulate), ([xp, yp], len) => w.accumulate(xp, yp, len, accumulate));
 }
 
 /**
@@ -263,7 +271,7 @@ export function tanhBackwardWasm(ys: FloatArray, g: FloatArray, gx: FloatArray, 
   const w = n >= WASM_MIN_ELEMENTS && ys instanceof Float32Array && g instanceof Float32Array && gx instanceof Float32Array
     ? instance() : null;
   if (w === null) { tanhBackwardReference(ys, g, gx, accumulate); return; }
-  pieces(n, [ys, g], accumulate ? [gx] : [], accumulate ? [] : [gx], ([y, gp, gxp], len) => w.tanhBackward(y, gp, gxp, len, accumulate));
+  pieces(n, [ys, g], ...gradientTarget(gx, accumulate), ([y, gp, gxp], len) => w.tanhBackward(y, gp, gxp, len, accumulate));
 }
 
 export function reluWasm(xs: FloatArray, ys: FloatArray): void {
@@ -273,13 +281,12 @@ export function reluWasm(xs: FloatArray, ys: FloatArray): void {
   pieces(n, [xs], [], [ys], ([x, y], len) => w.reluForward(x, y, len));
 }
 
-export function reluBackwardWasm(xs: FloatArray, g: FloatArray, gx: FloatArray, accumulate = true): void {
+export function reluBackwardWasm(xs: FloatArray, g: FloatArray, gx: FloatArray, accumulate: boolean): void {
   const n = g.length;
   const w = n >= WASM_MIN_ELEMENTS && xs instanceof Float32Array && g instanceof Float32Array && gx instanceof Float32Array
     ? instance() : null;
   if (w === null) { reluBackwardReference(xs, g, gx, accumulate); return; }
-  // A gradient only written is not copied in.
-  pieces(n, [xs, g], accumulate ? [gx] : [], accumulate ? [] : [gx], ([x, gp, a], len) => w.reluBackward(x, gp, a, len, accumulate));
+  pieces(n, [xs, g], ...gradientTarget(gx, accumulate), ([x, gp, a], len) => w.reluBackward(x, gp, a, len, accumulate));
 }
 
 export function mulWasm(x: FloatArray, m: FloatArray, y: FloatArray): void {
@@ -290,12 +297,12 @@ export function mulWasm(x: FloatArray, m: FloatArray, y: FloatArray): void {
   pieces(n, [x, m], [], [y], ([xp, mp, yp], len) => w.mul(xp, mp, yp, len));
 }
 
-export function mulAccumulateWasm(g: FloatArray, m: FloatArray, gx: FloatArray, accumulate = true): void {
+export function mulAccumulateWasm(g: FloatArray, m: FloatArray, gx: FloatArray, accumulate: boolean): void {
   const n = g.length;
   const w = n >= WASM_MIN_ELEMENTS && g instanceof Float32Array && m instanceof Float32Array && gx instanceof Float32Array
     ? instance() : null;
   if (w === null) { mulAccumulateReference(g, m, gx, accumulate); return; }
-  pieces(n, [g, m], accumulate ? [gx] : [], accumulate ? [] : [gx], ([gp, mp, a], len) => w.mulAccumulate(gp, mp, a, len, accumulate));
+  pieces(n, [g, m], ...gradientTarget(gx, accumulate), ([gp, mp, a], len) => w.mulAccumulate(gp, mp, a, len, accumulate));
 }
 
 export function channelMomentsWasm(x: FloatArray, rows: number, c: number, mean: Float64Array, m2: Float64Array): void {
@@ -343,7 +350,7 @@ export function batchNormBackwardSumsWasm(
 
 export function batchNormBackwardDxWasm(
   g: FloatArray, xhat: FloatArray, rows: number, c: number,
-  scale: Float64Array, meanDy: Float64Array, meanDyXhat: Float64Array, gx: FloatArray, accumulate = true,
+  scale: Float64Array, meanDy: Float64Array, meanDyXhat: Float64Array, gx: FloatArray, accumulate: boolean,
 ): void {
   const n = rows * c;
   const w = n >= WASM_MIN_ELEMENTS && g instanceof Float32Array && xhat instanceof Float32Array && gx instanceof Float32Array

@@ -80,16 +80,14 @@ export function useKernels(replacement: Partial<Kernels>): Kernels {
   return previous;
 }
 
-/** Matmul kernels by the name FLOTILLA_MATMUL gives: the built-in ones and those registered and loaded. */
-const MATMUL_KERNELS = new Map<string, Kernels['matmul']>([
-  ['wasm', matmulWasm], ['wasm-simd', matmulWasmSimd], ['blocked', matmulBlocked], ['reference', matmulReference],
-]);
 /** What a registered kernel's loader gives: the kernel, or why it cannot run here. */
 export type MatmulKernelLoad = Kernels['matmul'] | { unavailable: string };
-/** Registered kernels not loaded yet. */
-const MATMUL_LOADERS = new Map<string, () => MatmulKernelLoad>();
-/** Registered names whose kernel cannot run here, with the reason. */
-const UNAVAILABLE_MATMUL = new Map<string, string>();
+
+/** Matmul kernels by the name FLOTILLA_MATMUL gives: each loader, and what it gave once run. */
+const MATMUL_KERNELS = new Map<string, { load: () => MatmulKernelLoad; loaded?: MatmulKernelLoad }>(
+  ([['wasm', matmulWasm], ['wasm-simd', matmulWasmSimd], ['blocked', matmulBlocked], ['reference', matmulReference]] as const)
+    .map(([name, kernel]) => [name, { load: () => kernel, loaded: kernel }]),
+);
 
 /**
  * Adds a matmul kernel under `name` (e.g. @flotilla/blas's `openblas`): `load` runs the
@@ -99,23 +97,16 @@ const UNAVAILABLE_MATMUL = new Map<string, string>();
  * imports, so a native one lives in its own package.
  */
 export function registerMatmulKernel(name: string, load: () => MatmulKernelLoad): void {
-  MATMUL_LOADERS.set(name, load);
-  MATMUL_KERNELS.delete(name);
-  UNAVAILABLE_MATMUL.delete(name);
+  MATMUL_KERNELS.set(name, { load });
 }
 
 /** The kernel registered or built in under `name`, loading it first if need be; undefined if there is none. */
 function matmulKernelNamed(name: string): Kernels['matmul'] | undefined {
-  const load = MATMUL_LOADERS.get(name);
-  if (load) {
-    MATMUL_LOADERS.delete(name);
-    const loaded = load();
-    if (typeof loaded === 'function') MATMUL_KERNELS.set(name, loaded);
-    else UNAVAILABLE_MATMUL.set(name, loaded.unavailable);
-  }
-  const why = UNAVAILABLE_MATMUL.get(name);
-  if (why !== undefined) throw new Error(`matmul kernel "${name}" is unavailable here: ${why}`);
-  return MATMUL_KERNELS.get(name);
+  const entry = MATMUL_KERNELS.get(name);
+  if (!entry) return undefined;
+  entry.loaded ??= entry.load();
+  if (typeof entry.loaded !== 'function') throw new Error(`matmul kernel "${name}" is unavailable here: ${entry.loaded.unavailable}`);
+  return entry.loaded;
 }
 
 /**
@@ -129,9 +120,7 @@ export function matmulKernelLabel(): string {
   const build = matmulWasmBuild(); // the WebAssembly kernels run matmulBlocked without SIMD
   if (active === matmulWasm) return build ? `wasm-${build}` : 'blocked';
   if (active === matmulWasmSimd) return build ? 'wasm-simd' : 'blocked';
-  if (active === matmulBlocked) return 'blocked';
-  if (active === matmulReference) return 'reference';
-  for (const [name, kernel] of MATMUL_KERNELS) if (kernel === active) return name;
+  for (const [name, { loaded }] of MATMUL_KERNELS) if (loaded === active) return name;
   return 'custom';
 }
 
@@ -146,10 +135,7 @@ export function matmulKernelLabel(): string {
 export function useMatmulKernel(name: string | undefined): string {
   const chosen = name ?? 'wasm';
   const kernel = matmulKernelNamed(chosen);
-  if (!kernel) {
-    const names = new Set([...MATMUL_KERNELS.keys(), ...MATMUL_LOADERS.keys(), ...UNAVAILABLE_MATMUL.keys()]);
-    throw new Error(`Unknown matmul kernel "${name}" (expected ${[...names].join(', ')})`);
-  }
+  if (!kernel) throw new Error(`Unknown matmul kernel "${name}" (expected ${[...MATMUL_KERNELS.keys()].join(', ')})`);
   useKernels({ matmul: kernel });
   return chosen;
 }
