@@ -1,5 +1,5 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openBlasUnavailable } from '@flotilla/blas';
@@ -188,6 +188,21 @@ describe('bad input', () => {
         expect(runs[i].step_ms).toBeCloseTo(stepMs.reduce((a, b) => a + b, 0) / 4, 9);
         expect(runs[i].step_ms_median).toBe(stepMs[2]);
         expect(runs[i].step_ms_p90).toBe(stepMs[3]);
+      }
+      // CPU per step, from the processes themselves: the coordinator's and the workers' sum,
+      // both means over the timed steps of metrics.jsonl, and their total over the cores.
+      for (const [i, t] of ['1x1', '2x1'].entries()) {
+        const timed = metricsOf(join(out, t), 'step').filter((m) => m.step >= 2);
+        const mean = (key: string): number => timed.reduce((s, m) => s + m[key], 0) / timed.length;
+        const { coordinator_cpu_ms: coordinator, workers_cpu_ms: workers, cpu_floor_ms: floor } = runs[i];
+        expect(coordinator).toBeCloseTo(mean('coordinator_cpu_ms'), 9);
+        expect(workers).toBeCloseTo(mean('workers_cpu_ms'), 9);
+        expect(floor).toBeCloseTo((coordinator + workers) / availableParallelism(), 9);
+        // Workers compute every step, so their CPU is real; and no process can use more CPU than
+        // the machine has over a step (a µs/ms slip would break one or the other by 1000×).
+        for (const m of timed) expect(m.workers_cpu_ms).toBeGreaterThan(0.5 * m.compute_ms);
+        expect(floor).toBeLessThan(1.5 * runs[i].step_ms);
+        expect(coordinator).toBeGreaterThan(0);
       }
       // With --timeline each run records its timed steps (after the 2 untimed ones), nothing else.
       const timeline = join(out, '2x1', 'timeline.json');

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { evaluate, matmulKernelLabel, ModelEarlyStopping, shardRanges, takeFirst, type Dataset } from '@flotilla/core';
 import {
-  decodeMessage, encodeMessage, FramePool, frameLimits, minPartFloats, PROTOCOL_VERSION, ProtocolError, Timeline, validateAgainst, type Message, type WorkerMessage,
+  CpuClock, decodeMessage, encodeMessage, FramePool, frameLimits, minPartFloats, PROTOCOL_VERSION, ProtocolError, Timeline, validateAgainst, type Message, type WorkerMessage,
 } from '@flotilla/protocol';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MemberLost, StepRound } from './step-round.js';
@@ -409,6 +409,8 @@ export class Coordinator {
     let trained = 0, busySeconds = 0, skipped = 0, consecutiveSkips = 0, lastCheckpoint = '';
     let valLoss: number | undefined;
     let stoppedEarly = false;
+    // The coordinator's CPU over each step (t0 to t2), all its threads: metrics' coordinator_cpu_ms.
+    const cpu = new CpuClock(() => process.cpuUsage());
     // Early stopping needs a validation split; without one, --patience has nothing to watch.
     const stopper = config.patience > 0 && options.val ? new ModelEarlyStopping(state.model, config.patience) : null;
     // A resumed run continues its early stopping (best so far, checks without improvement).
@@ -426,15 +428,17 @@ export class Coordinator {
         const assignment = state.assignment();
         this.timeline.enabled = this.records(assignment.step);
         const t0 = performance.now();
+        cpu.lap();
         const round = await this.completeStep(assignment);
         const t1 = performance.now();
         // A diverged step is skipped without waiting for (or summing) the other members.
         const { diverged } = round;
-        const reduced = diverged ? { samples: 0, loss: NaN, computeMs: 0, bnWaitMs: 0 } : round.gradients.reduceInto(this.buffersSum);
+        const reduced = diverged ? { samples: 0, loss: NaN, computeMs: 0, bnWaitMs: 0, workersCpuMs: null } : round.gradients.reduceInto(this.buffersSum);
         if (diverged) state.grads.fill(NaN); // no gradient this step (what is there is partial)
         if (!diverged) state.model.buffers.set(this.buffersSum);
         const applied = state.apply(diverged ? NaN : reduced.loss);
         const t2 = performance.now();
+        const coordinatorCpuMs = cpu.lap();
         this.timeline.span('optimizer', t1, 0, { step: assignment.step });
         const seconds = (t2 - t0) / 1000;
         busySeconds += seconds;
@@ -456,6 +460,7 @@ export class Coordinator {
           skipped: applied.skipped, samples: reduced.samples, samples_per_sec: reduced.samples / seconds, grad_parts: round.gradients.parts,
           step_ms: t2 - t0, compute_ms: reduced.computeMs, bn_wait_ms: reduced.bnWaitMs,
           communication_ms: Math.max(0, t1 - t0 - reduced.computeMs - reduced.bnWaitMs), optimizer_ms: t2 - t1,
+          coordinator_cpu_ms: coordinatorCpuMs, ...(reduced.workersCpuMs === null ? {} : { workers_cpu_ms: reduced.workersCpuMs }),
         });
         this.emit({ kind: 'step', step: assignment.step, totalSteps: state.totalSteps, epoch: assignment.epoch, loss: reduced.loss, samplesPerSec: trained / busySeconds });
         const epochEnd = state.endsEpoch(assignment.step);

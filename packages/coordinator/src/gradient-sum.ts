@@ -10,6 +10,8 @@ export interface GradientContribution {
   buffers: Float32Array;
   computeMs: number;
   bnWaitMs: number;
+  /** The worker process's CPU since its previous gradient, when it reports it. */
+  cpuMs?: number;
 }
 
 export interface ReducedStep {
@@ -17,6 +19,8 @@ export interface ReducedStep {
   loss: number;
   computeMs: number;
   bnWaitMs: number;
+  /** Σ over the members of their CPU time (null unless every one reported it). */
+  workersCpuMs: number | null;
 }
 
 /** Values of one worker's gradient for [offset, offset + values.length), as one message brought them. */
@@ -108,11 +112,13 @@ export class GradientSum {
   reduceInto(buffers: Float32Array): ReducedStep {
     const ordered = this.ordered.map((id) => this.contributions.get(id)!);
     let samples = 0, loss = 0, computeMs = 0, bnWaitMs = 0;
+    let workersCpuMs: number | null = ordered.length > 0 ? 0 : null;
     for (const c of ordered) {
       samples += c.samples;
       loss += c.loss;
       computeMs = Math.max(computeMs, c.computeMs);
       bnWaitMs = Math.max(bnWaitMs, c.bnWaitMs);
+      workersCpuMs = workersCpuMs === null || c.cpuMs === undefined ? null : workersCpuMs + c.cpuMs;
     }
     if (ordered.length === 0) this.target.fill(0);
     else this.reduceReady();
@@ -124,7 +130,7 @@ export class GradientSum {
         for (let i = 0; i < buffers.length; i++) buffers[i] += w * c.buffers[i];
       }
     }
-    return { samples, loss, computeMs, bnWaitMs };
+    return { samples, loss, computeMs, bnWaitMs, workersCpuMs };
   }
 
   private checkMember(workerId: number): void {

@@ -84,7 +84,7 @@ export class StepRound {
     }
     const complete = this.gradients.add({
       workerId, samples: m.samples, loss: m.lossSum / this.assignment.globalBatch,
-      grads: m.gradient, buffers: m.buffers, computeMs: m.timings.computeMs, bnWaitMs: m.timings.bnWaitMs,
+      grads: m.gradient, buffers: m.buffers, computeMs: m.timings.computeMs, bnWaitMs: m.timings.bnWaitMs, cpuMs: m.timings.cpuMs,
     }, m.parts ?? 0);
     if (complete) this.resolve();
   }

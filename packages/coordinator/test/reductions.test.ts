@@ -53,8 +53,23 @@ describe('GradientSum', () => {
       const reduced = sum.reduceInto(buffers);
       expect(Array.from(grads)).toEqual([4, 6]);
       expect(Array.from(buffers)).toEqual([0.75 * 1 + 0.25 * 5, 0.75 * 1 + 0.25 * 9]);
-      expect(reduced).toEqual({ samples: 40, loss: 4, computeMs: 30, bnWaitMs: 1 });
+      // No member reported its CPU time: null, not 0.
+      expect(reduced).toEqual({ samples: 40, loss: 4, computeMs: 30, bnWaitMs: 1, workersCpuMs: null });
     }
+  });
+
+  it('adds up the members\' CPU time (the slowest one\'s compute time is the step\'s)', () => {
+    const member = (workerId: number, computeMs: number, cpuMs: number) => ({
+      workerId, samples: 2, loss: 1, grads: new Float32Array(1), buffers: new Float32Array(0), computeMs, bnWaitMs: 0, cpuMs,
+    });
+    const sum = new GradientSum([0, 1, 2], new Float32Array(1));
+    [member(0, 9, 12.5), member(1, 11, 14.25), member(2, 10, 0.5)].forEach((m) => sum.add(m));
+    expect(sum.reduceInto(new Float32Array(0))).toMatchObject({ computeMs: 11, workersCpuMs: 27.25 });
+    // One member without it: a sum of the others would understate the step's CPU, so none.
+    const partial = new GradientSum([0, 1], new Float32Array(1));
+    partial.add(member(0, 9, 12.5));
+    partial.add({ ...member(1, 9, 0), cpuMs: undefined });
+    expect(partial.reduceInto(new Float32Array(0)).workersCpuMs).toBeNull();
   });
 
   const P = 23;

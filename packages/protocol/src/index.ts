@@ -7,6 +7,7 @@ export { ProtocolError, type ProtocolErrorCode } from './errors.js';
 export { encodeMessage, decodeMessage, validateAgainst, type FrameInput } from './codec.js';
 export { MAX_TRACE_EVENTS } from './schema.js';
 export { Timeline } from './timeline.js';
+export { CpuClock, type CpuUsage } from './cpu-clock.js';
 export { frameLimits, minPartFloats, type FrameLimits, type FrameLimitOptions } from './limits.js';
 export { FramePool } from './frame-pool.js';
 export { f16Bits, f16Value, bf16Bits, bf16Value, f16Scale } from './half.js';

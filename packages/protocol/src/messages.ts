@@ -6,8 +6,11 @@
  */
 import type { ModelSpec } from '@flotilla/core';
 
-/** Bumped whenever a message or the frame layout changes; checked on `hello`. */
-export const PROTOCOL_VERSION = 4;
+/**
+ * Bumped whenever a message or the frame layout changes; checked on `hello`. 5: gradient
+ * timings may carry cpuMs, which a protocol-4 coordinator would refuse as an unknown field.
+ */
+export const PROTOCOL_VERSION = 5;
 
 /** worker → coordinator, first message of every connection. */
 export interface HelloMessage {
@@ -133,6 +136,12 @@ export interface StepTimings {
   computeMs: number;
   bnWaitMs: number;
   serializeMs: number;
+  /**
+   * CPU time of the whole worker process (every thread, user + system) since its previous
+   * gradient message: with the coordinator's own, it says whether a machine's cores, rather
+   * than the network, bound the step. Absent from workers that do not measure it.
+   */
+  cpuMs?: number;
 }
 
 /** worker → coordinator: the summed gradient of a shard and the BatchNorm buffers after it. */

@@ -276,7 +276,7 @@ export const SCHEMAS: Record<MessageType, Schema> = {
       lossSum: num(),
       paramCount: count,
       bufferCount: count,
-      timings: object({ computeMs: num(0), bnWaitMs: num(0), serializeMs: num(0) }),
+      timings: object({ computeMs: num(0), bnWaitMs: num(0), serializeMs: num(0) }, { cpuMs: num(0) }),
     },
     optional: { attempt: int(0), nonFinite: bool(), dtype: oneOf('f16', 'bf16'), gradScale: powerOfTwo, parts: int(1) },
     cross: gradScaleGoesWithF16,

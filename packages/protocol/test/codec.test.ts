@@ -214,6 +214,6 @@ it('sorts messages by the side that may send them', () => {
   });
 });
 
-it('PROTOCOL_VERSION is 4', () => {
-  expect(PROTOCOL_VERSION).toBe(4);
+it('PROTOCOL_VERSION is 5', () => {
+  expect(PROTOCOL_VERSION).toBe(5);
 });

@@ -71,7 +71,8 @@ export function sampleMessages(): Message[] {
     { type: 'gradient-part', step: 121, attempt: 1, offset: 12, dtype: 'bf16', gradient: bf16Exact(floats32(18, 12)) },
     {
       type: 'gradient', step: 121, samples: 64, lossSum: 147.25390625, attempt: 1, parts: 2,
-      timings: { computeMs: 12.5, bnWaitMs: 0.25, serializeMs: 0 },
+      // The process's CPU time since its previous gradient (optional since it was added).
+      timings: { computeMs: 12.5, bnWaitMs: 0.25, serializeMs: 0, cpuMs: 31.75 },
       gradient: floats32(12, 13), buffers: floats32(B, 14),
     },
     // Since protocol 4 a worker of a run that records a timeline sends its spans after each gradient.

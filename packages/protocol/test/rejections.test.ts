@@ -134,14 +134,15 @@ describe('header (bad-header, unknown-type)', () => {
 
 describe('hello version', () => {
   it('rejects another protocol version before anything else', () => {
-    expect(PROTOCOL_VERSION).toBe(4);
-    expectRejected(withHeader({ type: 'hello', version: 5, token: 't', threads: 1, future: true }), 'version',
-      'hello: protocol version 5, this side speaks 4');
-    // A protocol-3 worker (no trace messages, no config.timeline), a protocol-2 worker (no
-    // gradient parts) and a protocol-1 worker (step messages with payloads) are turned away at hello.
-    for (const old of [3, 2, 1]) {
+    expect(PROTOCOL_VERSION).toBe(5);
+    expectRejected(withHeader({ type: 'hello', version: 6, token: 't', threads: 1, future: true }), 'version',
+      'hello: protocol version 6, this side speaks 5');
+    // A protocol-4 coordinator would refuse timings.cpuMs mid-run, a protocol-3 worker sends
+    // no trace messages (nor knows config.timeline), a protocol-2 worker no gradient parts, and
+    // a protocol-1 worker step messages with payloads: all are turned away at hello.
+    for (const old of [4, 3, 2, 1]) {
       expectRejected(withHeader({ type: 'hello', version: old, token: 't', threads: 1 }), 'version',
-        `hello: protocol version ${old}, this side speaks 4`);
+        `hello: protocol version ${old}, this side speaks 5`);
     }
     expectRejected(withHeader({ type: 'hello', version: '1', token: 't', threads: 1 }), 'bad-field',
       'hello: field "version" must be an integer >= 0, got "1"');
@@ -167,6 +168,8 @@ describe('fields (bad-field)', () => {
     ['NaN in header', { ...gradientHeader, lossSum: NaN }, 'gradient: field "lossSum" must be a finite number, got NaN'],
     ['negative timing', { ...gradientHeader, timings: { computeMs: -1, bnWaitMs: 0, serializeMs: 0 } },
       'gradient: field "timings.computeMs" must be a finite number >= 0, got -1'],
+    ['negative CPU time', { ...gradientHeader, timings: { computeMs: 1, bnWaitMs: 0, serializeMs: 0, cpuMs: -0.5 } },
+      'gradient: field "timings.cpuMs" must be a finite number >= 0, got -0.5'],
     ['unknown nested field', { ...gradientHeader, timings: { computeMs: 1, bnWaitMs: 0, serializeMs: 0, gpuMs: 1 } },
       'gradient: unknown field "timings.gpuMs"'],
     ['missing nested field', { ...gradientHeader, timings: { computeMs: 1, bnWaitMs: 0 } },
@@ -314,8 +317,8 @@ describe('encoding refuses what decoding would', () => {
       'bn: field "values" must be a Float64Array, got a Float32Array');
     expectEncodeError({ type: 'bn', step: 1, layer: 0, phase: 'forward', count: 1, values: new Float64Array(3) }, 'bad-length',
       'bn: "values" has 3 values, not a multiple of 2');
-    expectEncodeError({ type: 'hello', version: 99, token: '', threads: 1 }, 'version', 'hello: protocol version 99, this side speaks 4');
-    expectEncodeError({ type: 'hello', version: 2, token: '', threads: 1 }, 'version', 'hello: protocol version 2, this side speaks 4');
+    expectEncodeError({ type: 'hello', version: 99, token: '', threads: 1 }, 'version', 'hello: protocol version 99, this side speaks 5');
+    expectEncodeError({ type: 'hello', version: 2, token: '', threads: 1 }, 'version', 'hello: protocol version 2, this side speaks 5');
     expectEncodeError({ type: 'heartbeat' }, 'bad-field', 'heartbeat: missing field "time"');
     const spec = { input: [3], layers: [{ type: 'linear', out: 2, init: new Float32Array([1, 2]) }] };
     expectEncodeError({ ...sample('welcome'), spec }, 'bad-field',

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import {
-  decodeMessage, encodeMessage, FramePool, MAX_TRACE_EVENTS, PROTOCOL_VERSION, ProtocolError, validateAgainst,
+  CpuClock, decodeMessage, encodeMessage, FramePool, MAX_TRACE_EVENTS, PROTOCOL_VERSION, ProtocolError, validateAgainst,
   type CoordinatorMessage, type GradientMessage, type Message, type ParamsMessage, type StepMessage, type TraceEvent,
 } from '@flotilla/protocol';
 import { matmulKernelLabel } from '@flotilla/core';
@@ -86,6 +86,8 @@ function connectOnce(options: WorkerOptions, log: (line: string) => void, existi
     const sendTrace = (step: number, events: TraceEvent[]): void => {
       for (let i = 0; i < events.length; i += MAX_TRACE_EVENTS) send({ type: 'trace', step, events: events.slice(i, i + MAX_TRACE_EVENTS) });
     };
+    // This process's CPU between gradients, reported with each (every thread: compute and socket work).
+    const cpu = new CpuClock(() => process.cpuUsage());
     // The step assigned last, waiting for its parameters (a params message follows each step message).
     let pendingStep: StepMessage | null = null;
 
@@ -143,7 +145,7 @@ function connectOnce(options: WorkerOptions, log: (line: string) => void, existi
         const gradient: GradientMessage = {
           type: 'gradient', step: message.step, attempt, samples: out.samples, lossSum: out.loss * message.globalBatch,
           ...(dtype === 'f32' ? {} : { dtype }), ...(out.parts > 0 ? { parts: out.parts } : {}),
-          timings: { computeMs: out.computeMs, bnWaitMs: out.bnWaitMs, serializeMs: publishMs }, gradient: out.grads, buffers: out.buffers,
+          timings: { computeMs: out.computeMs, bnWaitMs: out.bnWaitMs, serializeMs: publishMs, cpuMs: cpu.lap() }, gradient: out.grads, buffers: out.buffers,
         };
         // The encoder checks every value anyway: a non-finite one is reported, not sent.
         const sending = performance.now();

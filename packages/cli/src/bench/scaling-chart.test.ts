@@ -3,7 +3,7 @@ import { scalingChart, scalingTable, type ScalingRun } from './scaling.js';
 
 const run = (workers: number, threads: number, samples: number, efficiency: number, batch = 256): ScalingRun => ({
   workers, threads, batch, samples_per_sec: samples, efficiency, oversubscribed: false, steps: 60, step_ms: 1, step_ms_median: 1, step_ms_p90: 1, compute_ms: 1,
-  bn_wait_ms: 0, communication_ms: 0, optimizer_ms: 0, wire_bytes_per_step: 0, samples_per_sec_runs: [samples],
+  bn_wait_ms: 0, communication_ms: 0, optimizer_ms: 0, wire_bytes_per_step: 0, coordinator_cpu_ms: 1, workers_cpu_ms: 1, cpu_floor_ms: 1, samples_per_sec_runs: [samples],
 });
 
 const STRONG = { mode: 'strong', batch: 256 } as const;
@@ -60,12 +60,15 @@ describe('the scaling table', () => {
     const one: ScalingRun = {
       workers: 1, threads: 1, batch: 256, samples_per_sec: 8776.6, efficiency: 1, oversubscribed: false, steps: 30,
       step_ms: 29.16, step_ms_median: 28.81, step_ms_p90: 31.98, compute_ms: 20.11, bn_wait_ms: 0.13, communication_ms: 7.2, optimizer_ms: 1.72,
-      wire_bytes_per_step: 4_304_976, samples_per_sec_runs: [8471.7, 8776.6, 8797.1],
+      wire_bytes_per_step: 4_304_976, coordinator_cpu_ms: 6.04, workers_cpu_ms: 24.96, cpu_floor_ms: 15.5, samples_per_sec_runs: [8471.7, 8776.6, 8797.1],
     };
-    const four: ScalingRun = { ...one, workers: 2, threads: 2, batch: 1024, samples_per_sec: 12_000, efficiency: NaN, oversubscribed: true, samples_per_sec_runs: [12_000] };
+    // A worker that did not report its CPU leaves the workers' sum and the floor unknown.
+    const four: ScalingRun = {
+      ...one, workers: 2, threads: 2, batch: 1024, samples_per_sec: 12_000, efficiency: NaN, oversubscribed: true, workers_cpu_ms: null, cpu_floor_ms: null, samples_per_sec_runs: [12_000],
+    };
     const lines = scalingTable([one, four]).split('\n');
     expect(lines).toHaveLength(4);
-    expect(lines[2]).toBe('| 1 × 1 | 256 | 8,777 (8,472–8,797) | 1.00 | 29.2 | 28.8 | 32.0 | 20.1 | 0.1 | 7.2 | 1.7 | 4.3 |');
-    expect(lines[3]).toBe('| 2 × 2 (oversubscribed) | 1024 | 12,000 | n/a | 29.2 | 28.8 | 32.0 | 20.1 | 0.1 | 7.2 | 1.7 | 4.3 |');
+    expect(lines[2]).toBe('| 1 × 1 | 256 | 8,777 (8,472–8,797) | 1.00 | 29.2 | 28.8 | 32.0 | 20.1 | 0.1 | 7.2 | 1.7 | 4.3 | 6.0 | 25.0 | 15.5 |');
+    expect(lines[3]).toBe('| 2 × 2 (oversubscribed) | 1024 | 12,000 | n/a | 29.2 | 28.8 | 32.0 | 20.1 | 0.1 | 7.2 | 1.7 | 4.3 | 6.0 | – | – |');
   });
 });

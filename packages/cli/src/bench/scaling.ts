@@ -27,6 +27,16 @@ export interface ScalingRun extends Topology {
   optimizer_ms: number;
   /** Payload bytes crossing the sockets per step (parameters out, gradients in, SyncBN rounds). */
   wire_bytes_per_step: number;
+  /** CPU per step (every thread, user + system) of the coordinator process, on average. */
+  coordinator_cpu_ms: number;
+  /** The same summed over the worker processes (null if a worker did not report it). */
+  workers_cpu_ms: number | null;
+  /**
+   * (coordinator + workers) CPU per step ÷ the machine's cores: the shortest step these
+   * processes could take here if nothing ever waited. A step near it is bound by CPU; one
+   * well above it by waiting (SyncBN, transfers, the parameter server's turn).
+   */
+  cpu_floor_ms: number | null;
   /**
    * samples/s of every run of this topology, in the order they ran (--repeats); the fields
    * above are those of the median run, and efficiency is against the median 1 × 1 run.
@@ -41,6 +51,8 @@ export interface ScalingReport {
   matmul?: string;
   scaling: ScalingMode;
   repeats: number;
+  /** The cores the runs shared (os.availableParallelism), which cpu_floor_ms divides by. */
+  cores: number;
   runs: ScalingRun[];
 }
 
@@ -67,10 +79,13 @@ async function measureRun(config: RunConfig, t: Topology, dir: string, warmup: n
   const total = (key: string): number => steps.reduce((s, r) => s + r[key], 0);
   const average = (key: string): number => mean(steps.map((r) => r[key]));
   const stepMs = steps.map((r) => r.step_ms);
+  const coordinatorCpu = average('coordinator_cpu_ms');
+  const workersCpu = steps.every((r) => r.workers_cpu_ms !== undefined) ? average('workers_cpu_ms') : null;
   return {
     ...t, batch: config.batch, samples_per_sec: (1000 * total('samples')) / total('step_ms'), oversubscribed: t.workers * t.threads > cores, steps: steps.length,
     step_ms: average('step_ms'), step_ms_median: median(stepMs), step_ms_p90: quantile(stepMs, 0.9), compute_ms: average('compute_ms'), bn_wait_ms: average('bn_wait_ms'),
     communication_ms: average('communication_ms'), optimizer_ms: average('optimizer_ms'), wire_bytes_per_step: wireBytes(config, t.workers),
+    coordinator_cpu_ms: coordinatorCpu, workers_cpu_ms: workersCpu, cpu_floor_ms: workersCpu === null ? null : (coordinatorCpu + workersCpu) / cores,
   };
 }
 
@@ -100,7 +115,7 @@ export async function benchScaling(
         `${run.oversubscribed ? ` (oversubscribed: ${t.workers * t.threads} threads on ${cores} cores)` : ''}; step ${run.step_ms.toFixed(1)} ms = ` +
         `compute ${run.compute_ms.toFixed(1)} + BatchNorm sync wait ${run.bn_wait_ms.toFixed(1)} + communication ${run.communication_ms.toFixed(1)} + ` +
         `optimizer ${run.optimizer_ms.toFixed(1)} on average (median step ${run.step_ms_median.toFixed(1)} ms, 90th percentile ${run.step_ms_p90.toFixed(1)}); ` +
-        `${(run.wire_bytes_per_step / 1e6).toFixed(1)} MB on the wire per step`);
+        `${(run.wire_bytes_per_step / 1e6).toFixed(1)} MB on the wire per step${cpuNote(run, cores)}`);
     }
   }
   const typical = measured.map((list) => {
@@ -112,7 +127,7 @@ export async function benchScaling(
   options.log('');
   options.log(`${repeats > 1 ? `Each topology's median run of ${repeats} (the range of all in brackets); ` : ''}step times in ms, the breakdown per step on average:`);
   options.log(scalingTable(runs));
-  const report: ScalingReport = { ...(options.matmul ? { matmul: options.matmul } : {}), scaling: mode, repeats, runs };
+  const report: ScalingReport = { ...(options.matmul ? { matmul: options.matmul } : {}), scaling: mode, repeats, cores, runs };
   mkdirSync(options.outDir, { recursive: true });
   writeFileSync(join(options.outDir, 'scaling.json'), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(join(options.outDir, 'scaling.svg'), scalingChart(runs, { mode, batch: config.batch, matmul: options.matmul }));
@@ -120,18 +135,26 @@ export async function benchScaling(
   return report;
 }
 
+/** "; CPU per step: ..." for a run's log line (nothing when a worker did not report its CPU). */
+function cpuNote(run: Measured, cores: number): string {
+  if (run.workers_cpu_ms === null || run.cpu_floor_ms === null) return '';
+  return `; CPU per step: coordinator ${run.coordinator_cpu_ms.toFixed(1)} ms + workers ${run.workers_cpu_ms.toFixed(1)} ms over ${cores} cores, ` +
+    `so no step could take under ${run.cpu_floor_ms.toFixed(1)} ms here`;
+}
+
 /** The runs as a Markdown table, as the README shows them; efficiency n/a without a 1 × 1 run. */
 export function scalingTable(runs: readonly ScalingRun[]): string {
   const int = (x: number): string => Math.round(x).toLocaleString('en-US');
   const f1 = (x: number): string => x.toFixed(1);
   return [
-    '| workers × threads | global batch | samples/s | efficiency | step: mean | median | 90th pct. | compute | SyncBN wait | communication | optimizer | MB on the wire |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| workers × threads | global batch | samples/s | efficiency | step: mean | median | 90th pct. | compute | SyncBN wait | communication | optimizer | MB on the wire | CPU: coordinator | workers | floor |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...runs.map((r) => {
       const spread = r.samples_per_sec_runs.length > 1 ? ` (${int(Math.min(...r.samples_per_sec_runs))}–${int(Math.max(...r.samples_per_sec_runs))})` : '';
       return `| ${r.workers} × ${r.threads}${r.oversubscribed ? ' (oversubscribed)' : ''} | ${r.batch} | ${int(r.samples_per_sec)}${spread} | ` +
         `${Number.isFinite(r.efficiency) ? r.efficiency.toFixed(2) : 'n/a'} | ${f1(r.step_ms)} | ${f1(r.step_ms_median)} | ${f1(r.step_ms_p90)} | ` +
-        `${f1(r.compute_ms)} | ${f1(r.bn_wait_ms)} | ${f1(r.communication_ms)} | ${f1(r.optimizer_ms)} | ${(r.wire_bytes_per_step / 1e6).toFixed(1)} |`;
+        `${f1(r.compute_ms)} | ${f1(r.bn_wait_ms)} | ${f1(r.communication_ms)} | ${f1(r.optimizer_ms)} | ${(r.wire_bytes_per_step / 1e6).toFixed(1)} | ` +
+        `${f1(r.coordinator_cpu_ms)} | ${r.workers_cpu_ms === null ? '–' : f1(r.workers_cpu_ms)} | ${r.cpu_floor_ms === null ? '–' : f1(r.cpu_floor_ms)} |`;
     }),
   ].join('\n');
 }
