@@ -195,42 +195,6 @@ for rate in "${RLIST[@]}"; do
         --threads "$THREADS" --retry-for 30 >"$dir/worker-$i.log" 2>&1 &
       PIDS+=("$!")
     done
-    # CPU time of the coordinator and of worker 1 over the timed steps, from /proc every
-    # 100 ms with shell builtins only (no process per sample on the busy cores): what each
-    # process spends per step, waiting excluded.
-    cpu_per_step=(-1 -1)
-    first_steps=-1 last_steps=-1 first_cpu=() last_cpu=() nodes=()
-    exec {tick}<> <(:)
-    while kill -0 "$cpid" 2>/dev/null; do
-      read -r -t 0.1 -u "$tick" _ || true
-      lines=()
-      [ -f "$dir/run/metrics.jsonl" ] && mapfile -t lines <"$dir/run/metrics.jsonl"
-      n=${#lines[@]}   # one line per step until the run's final evaluation
-      [ "$n" -lt "$WARMUP" ] && continue
-      [ "$n" -ge "$STEPS" ] && break
-      if [ ${#nodes[@]} -eq 0 ]; then
-        # The node processes are the children of the two `timeout` processes.
-        for parent in "$cpid" "${PIDS[1]}"; do
-          child=""; read -r child _ <"/proc/$parent/task/$parent/children" 2>/dev/null || true
-          nodes+=("${child:-0}")
-        done
-      fi
-      cpus=()
-      for pid in "${nodes[@]}"; do
-        stat=""; read -r stat <"/proc/$pid/stat" 2>/dev/null || true
-        if [ -z "$stat" ]; then cpus+=(-1); continue; fi
-        fields=(${stat##*) })
-        cpus+=($(( fields[11] + fields[12] )))
-      done
-      if [ "$first_steps" -lt 0 ]; then first_steps=$n; first_cpu=("${cpus[@]}"); else last_steps=$n; last_cpu=("${cpus[@]}"); fi
-    done
-    exec {tick}>&-
-    if [ "$last_steps" -gt "$first_steps" ] && [ "$first_steps" -ge 0 ]; then
-      for k in 0 1; do
-        [ "${first_cpu[$k]}" -ge 0 ] && [ "${last_cpu[$k]}" -ge 0 ] &&
-          cpu_per_step[$k]=$(awk -v d=$(( last_cpu[k] - first_cpu[k] )) -v s=$(( last_steps - first_steps )) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", 1000 * d / hz / s }')
-      done
-    fi
     status=0
     wait "$cpid" || status=$?
     # Workers leave when the coordinator says bye; after a failed run they are stopped.
@@ -243,8 +207,8 @@ for rate in "${RLIST[@]}"; do
       tail -n 5 "$dir/coordinator.err" >&2
       exit 1
     fi
-    printf '{"workers":%d,"threads":%d,"coordinator_tx_bytes":%d,"coordinator_rx_bytes":%d,"drops":%d,"seconds":%s,"coordinator_cpu_ms_per_step":%s,"worker_cpu_ms_per_step":%s}\n' \
-      "$w" "$THREADS" $(( $(counter tx_bytes) - tx0 )) $(( $(counter rx_bytes) - rx0 )) "$(drops)" "$elapsed" "${cpu_per_step[0]}" "${cpu_per_step[1]}" >"$dir/link.json"
+    printf '{"workers":%d,"threads":%d,"coordinator_tx_bytes":%d,"coordinator_rx_bytes":%d,"drops":%d,"seconds":%s}\n' \
+      "$w" "$THREADS" $(( $(counter tx_bytes) - tx0 )) $(( $(counter rx_bytes) - rx0 )) "$(drops)" "$elapsed" >"$dir/link.json"
     dirs+=("$dir")
   done
   "$NODE" --input-type=module -e '

@@ -19,7 +19,10 @@ export interface NetnsRun {
   coordinator_link_bytes_per_step: number;
   /** Packets the tbf shapers on the coordinator's link dropped during the run. */
   drops: number;
-  /** CPU time (all threads) per timed step of the coordinator process and of worker 1; null if not sampled. */
+  /**
+   * CPU time (all threads) per timed step of the coordinator process, and of one worker process
+   * on average; null for runs whose metrics.jsonl lacks it (made before the processes measured it).
+   */
   coordinator_cpu_ms: number | null;
   worker_cpu_ms: number | null;
 }
@@ -49,13 +52,14 @@ export function summarizeNetnsRuns(dirs: string[], meta: { rate: string; bitsPer
     const steps = all.filter((r) => r.step >= meta.warmup);
     if (steps.length === 0) throw new Error(`${dir}: no steps after the ${meta.warmup} warm-up steps`);
     const avg = (key: string): number => mean(steps.map((r) => r[key]));
+    const avgIfAll = (key: string): number | null => (steps.every((r) => typeof r[key] === 'number') ? avg(key) : null);
     const link = existsSync(join(dir, 'link.json'))
       ? JSON.parse(readFileSync(join(dir, 'link.json'), 'utf8')) as {
         workers: number; threads: number; coordinator_tx_bytes: number; coordinator_rx_bytes: number; drops: number;
-        coordinator_cpu_ms_per_step?: number; worker_cpu_ms_per_step?: number;
       }
       : null;
     const sum = (key: string): number => steps.reduce((s, r) => s + r[key], 0);
+    const workersCpu = avgIfAll('workers_cpu_ms');
     return {
       workers: link?.workers ?? NaN, threads: link?.threads ?? NaN, steps: steps.length,
       samples_per_sec: (1000 * sum('samples')) / sum('step_ms'),
@@ -63,7 +67,7 @@ export function summarizeNetnsRuns(dirs: string[], meta: { rate: string; bitsPer
       communication_ms: avg('communication_ms'), optimizer_ms: avg('optimizer_ms'),
       coordinator_link_bytes_per_step: link ? (link.coordinator_tx_bytes + link.coordinator_rx_bytes) / all.length : NaN,
       drops: link?.drops ?? 0,
-      coordinator_cpu_ms: cpu(link?.coordinator_cpu_ms_per_step), worker_cpu_ms: cpu(link?.worker_cpu_ms_per_step),
+      coordinator_cpu_ms: avgIfAll('coordinator_cpu_ms'), worker_cpu_ms: workersCpu === null || !link ? null : workersCpu / link.workers,
     };
   });
   if (!config) throw new Error('no runs to summarise');
@@ -129,7 +133,7 @@ export function netnsTable(s: NetnsSummary): string {
   const f = (x: number, d = 1): string => x.toFixed(d);
   const lines = [
     `${s.rate} links, global batch ${s.batch}, step means over the timed steps (ms):`,
-    '| workers × threads | samples/s | step | compute | SyncBN wait | communication | optimizer | MB/step on the coordinator link | CPU/step: coordinator, worker 1 |',
+    '| workers × threads | samples/s | step | compute | SyncBN wait | communication | optimizer | MB/step on the coordinator link | CPU/step: coordinator, a worker |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...s.runs.map((r) => `| ${r.workers} × ${r.threads} | ${Math.round(r.samples_per_sec).toLocaleString('en-US')} | ${f(r.step_ms)} | ${f(r.compute_ms)} | ${f(r.bn_wait_ms)} | ` +
       `${f(r.communication_ms)} | ${f(r.optimizer_ms)} | ${f(r.coordinator_link_bytes_per_step / 1e6, 2)}${r.drops > 0 ? ` (${r.drops} drops)` : ''} | ` +

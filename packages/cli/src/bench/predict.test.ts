@@ -147,7 +147,10 @@ describe('netns-bench summaries', () => {
     mkdirSync(join(dir, 'run'));
     const model = { input: [4], layers: [{ type: 'linear', out: 3 }, { type: 'batchnorm' }, { type: 'relu' }, { type: 'linear', out: 2 }] };
     writeFileSync(join(dir, 'run', 'config.json'), JSON.stringify({ model, batch: 8, bnSync: 'global' }));
-    const step = (i: number, ms: number): string => JSON.stringify({ kind: 'step', step: i, samples: 8, step_ms: ms, compute_ms: ms / 2, bn_wait_ms: 1, communication_ms: ms / 4, optimizer_ms: 2 });
+    const step = (i: number, ms: number): string => JSON.stringify({
+      kind: 'step', step: i, samples: 8, step_ms: ms, compute_ms: ms / 2, bn_wait_ms: 1, communication_ms: ms / 4, optimizer_ms: 2,
+      coordinator_cpu_ms: ms / 5, workers_cpu_ms: ms,
+    });
     writeFileSync(join(dir, 'run', 'metrics.jsonl'), [step(0, 1000), step(1, 10), step(2, 30), JSON.stringify({ kind: 'epoch', epoch: 1 })].join('\n'));
     writeFileSync(join(dir, 'link.json'), JSON.stringify({ workers: 2, threads: 1, coordinator_tx_bytes: 600, coordinator_rx_bytes: 300, drops: 0 }));
     const s = summarizeNetnsRuns([dir], { rate: '1gbit', bitsPerSec: 1e9, warmup: 1 });
@@ -160,6 +163,12 @@ describe('netns-bench summaries', () => {
     expect(r.compute_ms).toBe(10);
     expect(r.samples_per_sec).toBeCloseTo(16_000 / 40, 9);
     expect(r.coordinator_link_bytes_per_step).toBe(300); // 900 bytes over all 3 steps
+    // CPU from the processes' own reports: the coordinator's mean, and the 2 workers' sum halved.
+    expect(r.coordinator_cpu_ms).toBe(4);
+    expect(r.worker_cpu_ms).toBe(10);
+    // A run folder from before the processes reported CPU: unknown, not zero.
+    writeFileSync(join(dir, 'run', 'metrics.jsonl'), [step(0, 1000), JSON.stringify({ ...JSON.parse(step(1, 10)), workers_cpu_ms: undefined })].join('\n'));
+    expect(summarizeNetnsRuns([dir], { rate: '1gbit', bitsPerSec: 1e9, warmup: 1 }).runs[0]).toMatchObject({ coordinator_cpu_ms: 2, worker_cpu_ms: null });
   });
 
   it('are read back as written, and a wrong or damaged file is refused naming what is wrong', () => {
