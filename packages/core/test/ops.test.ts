@@ -158,6 +158,17 @@ describe('op values against hand computations', () => {
     const c = matmul(Tensor.from([1, 2, 3, 4, 5, 6], [2, 3]), Tensor.from([7, 8, 9, 10, 11, 12], [3, 2]));
     expect(c.toArray()).toEqual([58, 64, 139, 154]);
   });
+  it('GELU is the tanh form PyTorch computes, 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³)))', () => {
+    // PyTorch 1.13: torch.nn.functional.gelu(torch.tensor(xs, dtype=torch.float64), approximate='tanh').
+    const xs = [-3, -1, -0.5, 0, 0.5, 1, 2];
+    const torch = [-0.0036373920817729943, -0.15880800939172324, -0.15428599017485606, 0, 0.34571400982514394, 0.8411919906082768, 1.954597694087775];
+    expectClose(gelu(Tensor.from(xs, [7], 'float64')).data, torch, 1e-14);
+    // Its tanh is tanh64, which agrees with Math.tanh to about 2.5e-14: the formula with
+    // Math.tanh is an independent reference over a sweep through the curved part and the tails.
+    const sweep = Array.from({ length: 401 }, (_, i) => -10 + i * 0.05);
+    const reference = sweep.map((x) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3))));
+    expectClose(gelu(Tensor.from(sweep, [401], 'float64')).data, reference, 1e-13);
+  });
   it('gather rejects an out-of-range index by position', () => {
     expect(() => gather(Tensor.zeros([3, 2]), Tensor.from([0, 3], [2]))).toThrow(/index 3 at position 1 is outside \[0, 3\)/);
   });

@@ -47,15 +47,16 @@ const GELU_C = 0.044715;
 
 /**
  * GELU in its tanh form, 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))): PyTorch's
- * `nn.GELU(approximate='tanh')`. Smooth, so its derivative is exact.
+ * `nn.GELU(approximate='tanh')`. Smooth, so its derivative is exact. Its tanh is tanh64, the
+ * library's one definition of tanh, which the WebAssembly kernel reproduces bit for bit.
  */
 function gelu(x: number): number {
-  return 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + GELU_C * x * x * x)));
+  return 0.5 * x * (1 + tanh64(SQRT_2_OVER_PI * (x + GELU_C * x * x * x)));
 }
 
 function geluDerivative(x: number): number {
   const u = SQRT_2_OVER_PI * (x + GELU_C * x * x * x);
-  const t = Math.tanh(u);
+  const t = tanh64(u);
   const du = SQRT_2_OVER_PI * (1 + 3 * GELU_C * x * x);
   return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du;
 }
