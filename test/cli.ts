@@ -1,37 +1,25 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { NODE_FLAGS } from '@flotilla/cli';
+import { flotillaArgv, runFlotilla, type FlotillaResult } from '@flotilla/cli';
 import { decodeModelCheckpoint } from '@flotilla/core';
 
-export const CLI = fileURLToPath(new URL('../packages/cli/bin/flotilla.js', import.meta.url));
+export { FLOTILLA_BIN as CLI, lastJsonLine as lastJson } from '@flotilla/cli';
+export type Finished = FlotillaResult;
 
-export interface Finished {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `flotilla ARGS` to completion, killed after `timeoutMs`. Node gets the flags the bin's shebang passes. */
+/** Runs `flotilla ARGS` to completion, killed after `timeoutMs` (default 240 s: these runs train). */
 export function flotilla(args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Finished {
-  const r = spawnSync(process.execPath, [...NODE_FLAGS, CLI, ...args], { encoding: 'utf8', timeout: options.timeoutMs ?? 240_000, env: { ...process.env, ...options.env } });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return runFlotilla(args, { timeoutMs: 240_000, ...options });
 }
 
 /** Starts `flotilla ARGS` in the background; `done` resolves when it exits (killed after `timeoutMs`). */
 export function flotillaAsync(args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}) {
-  const child = spawn(process.execPath, [...NODE_FLAGS, CLI, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, flotillaArgv(args), { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '', stderr = '';
   child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
   child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 240_000);
   const done = new Promise<Finished>((resolve) => child.on('exit', (status) => { clearTimeout(timer); resolve({ status, stdout, stderr }); }));
   return { child, done, output: () => ({ stdout, stderr }) };
-}
-
-export function lastJson(stdout: string): Record<string, unknown> {
-  const lines = stdout.trim().split('\n');
-  return JSON.parse(lines[lines.length - 1]) as Record<string, unknown>;
 }
 
 export function finalParams(runDir: string): Float32Array {

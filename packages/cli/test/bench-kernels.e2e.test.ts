@@ -2,14 +2,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { lastJsonLine, runCli } from './run-cli.js';
+import { lastJsonLine, runFlotilla } from '../src/run-flotilla.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'flotilla-bench-kernels-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('flotilla bench kernels', () => {
   it('reports matmul, the memory-bound ops and the training of the default model and of the WaveNet example', () => {
-    const r = runCli(['bench', 'kernels', '--sizes', '128', '--json'], 180_000);
+    const r = runFlotilla(['bench', 'kernels', '--sizes', '128', '--json'], { timeoutMs: 180_000 });
     expect(r.status, r.stderr).toBe(0);
     const out = lastJsonLine(r.stdout) as {
       matmul: Array<{ n: number; gflops: number }>; memory: Array<{ op: string; gb_per_sec: number }>;
@@ -31,19 +31,19 @@ describe('flotilla bench kernels', () => {
     writeFileSync(flat, JSON.stringify({ dataset: 'names', batch: 32, model: {
       input: [8], inputKind: 'index', layers: [{ type: 'embedding', vocab: 27, dim: 4 }, { type: 'flatten' }, { type: 'linear', out: 27 }],
     } }));
-    const other = runCli(['bench', 'kernels', '--sizes', '128', '--char-config', flat, '--json'], 180_000);
+    const other = runFlotilla(['bench', 'kernels', '--sizes', '128', '--char-config', flat, '--json'], { timeoutMs: 180_000 });
     expect(other.status, other.stderr).toBe(0);
     expect(lastJsonLine(other.stdout).train_char).toMatchObject({ config: flat, batch: 32 });
-    const none = runCli(['bench', 'kernels', '--sizes', '128', '--char-config', 'none', '--json'], 180_000);
+    const none = runFlotilla(['bench', 'kernels', '--sizes', '128', '--char-config', 'none', '--json'], { timeoutMs: 180_000 });
     expect(none.status, none.stderr).toBe(0);
     expect(lastJsonLine(none.stdout).train_char).toBeNull();
-    const missing = runCli(['bench', 'kernels', '--sizes', '128', '--char-config', join(dir, 'nope.json')], 180_000);
+    const missing = runFlotilla(['bench', 'kernels', '--sizes', '128', '--char-config', join(dir, 'nope.json')], { timeoutMs: 180_000 });
     expect(missing.status).not.toBe(0);
     expect(missing.stderr).toContain(join(dir, 'nope.json'));
   }, 400_000);
 
   it('refuses FLOTILLA_MATMUL=openblas where no OpenBLAS can be loaded, naming the library (or saying the addon is not built)', () => {
-    const r = runCli(['bench', 'kernels', '--sizes', '128'], 60_000, undefined, { FLOTILLA_MATMUL: 'openblas', FLOTILLA_BLAS_LIB: '/nonexistent/libopenblas.so' });
+    const r = runFlotilla(['bench', 'kernels', '--sizes', '128'], { timeoutMs: 60_000, env: { FLOTILLA_MATMUL: 'openblas', FLOTILLA_BLAS_LIB: '/nonexistent/libopenblas.so' } });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^flotilla: FLOTILLA_MATMUL: matmul kernel "openblas" is unavailable here: (no OpenBLAS library \(\/nonexistent\/libopenblas\.so|the native addon is not built)/m);
     expect(r.stdout).toBe('');

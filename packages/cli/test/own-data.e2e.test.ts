@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { lastJsonLine, runCli } from './run-cli.js';
+import { lastJsonLine, runFlotilla } from '../src/run-flotilla.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'flotilla-own-'));
 
@@ -18,7 +18,7 @@ describe('training on your own files (real process)', () => {
     writeFileSync(csv, `${rows.join('\n')}\n`);
     const spec = join(dir, 'linear.json');
     writeFileSync(spec, JSON.stringify({ input: [2], layers: [{ type: 'linear', out: 16 }, { type: 'tanh' }, { type: 'linear', out: 2 }] }));
-    const r = runCli(['train', '--local', '--data', `csv:${csv}#label`, '--config', spec, '--epochs', '30', '--batch', '32', '--lr', '0.01', '--out', join(dir, 'csv-run'), '--json']);
+    const r = runFlotilla(['train', '--local', '--data', `csv:${csv}#label`, '--config', spec, '--epochs', '30', '--batch', '32', '--lr', '0.01', '--out', join(dir, 'csv-run'), '--json']);
     expect(r.stderr).toMatch(/epoch 30\/30/);
     expect(r.status).toBe(0);
     expect(lastJsonLine(r.stdout).test_accuracy).toBeGreaterThan(0.9);
@@ -27,7 +27,7 @@ describe('training on your own files (real process)', () => {
   it('a CSV with a bad row names the file, the row and the problem', () => {
     const csv = join(dir, 'bad.csv');
     writeFileSync(csv, 'x,y,label\n1,2,a\n3,oops,b\n');
-    const r = runCli(['train', '--local', '--data', `csv:${csv}#label`, '--out', join(dir, 'bad-run')]);
+    const r = runFlotilla(['train', '--local', '--data', `csv:${csv}#label`, '--out', join(dir, 'bad-run')]);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/bad\.csv: row 3, column 'y': 'oops' is not a number/);
   });
@@ -37,7 +37,7 @@ describe('training on your own files (real process)', () => {
     writeFileSync(words, 'anna\nemma\nada\nbob\n');
     const spec = join(dir, 'wrong.json');
     writeFileSync(spec, JSON.stringify({ input: [8], inputKind: 'index', layers: [{ type: 'embedding', vocab: 27, dim: 4 }, { type: 'flatten' }, { type: 'linear', out: 27 }] }));
-    const r = runCli(['train', '--local', '--data', `lines:${words}`, '--config', spec, '--out', join(dir, 'wrong-run')]);
+    const r = runFlotilla(['train', '--local', '--data', `lines:${words}`, '--config', spec, '--out', join(dir, 'wrong-run')]);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/The model predicts 27 classes but data set lines:.*few\.txt has 8 \(vocabulary '\.abdemno'\)/);
   });
@@ -50,10 +50,10 @@ describe('training on your own files (real process)', () => {
       { type: 'embedding', vocab: 12, dim: 4 }, { type: 'flatten' }, { type: 'linear', out: 32 }, { type: 'tanh' }, { type: 'linear', out: 12 },
     ] }));
     const out = join(dir, 'char-run');
-    const r = runCli(['train', '--local', '--data', `lines:${words}`, '--config', spec, '--epochs', '20', '--batch', '8', '--lr', '0.01', '--out', out, '--json']);
+    const r = runFlotilla(['train', '--local', '--data', `lines:${words}`, '--config', spec, '--epochs', '20', '--batch', '8', '--lr', '0.01', '--out', out, '--json']);
     expect(r.status).toBe(0);
     expect(lastJsonLine(r.stdout).val_loss).toBeGreaterThan(0);
-    const sample = (seed: string) => runCli(['sample', join(out, 'checkpoints', 'final.safetensors'), '--n', '12', '--seed', seed, '--json']);
+    const sample = (seed: string) => runFlotilla(['sample', join(out, 'checkpoints', 'final.safetensors'), '--n', '12', '--seed', seed, '--json']);
     const a = JSON.parse(sample('3').stdout) as string[];
     expect(a).toHaveLength(12);
     expect(JSON.parse(sample('3').stdout)).toEqual(a);

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { lastJsonLine, runCli } from './run-cli.js';
+import { lastJsonLine, runFlotilla } from '../src/run-flotilla.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'flotilla-timeline-'));
 const run = join(dir, 'run');
@@ -13,15 +13,15 @@ describe('flotilla timeline (real processes)', () => {
   let trace: Span[];
 
   beforeAll(() => {
-    const r = runCli(['train', '--workers', '2', '--threads', '1', '--steps', '6', '--batch', '60', '--train-limit', '1200',
-      '--test-limit', '200', '--out', run, '--timeline'], 110_000);
+    const r = runFlotilla(['train', '--workers', '2', '--threads', '1', '--steps', '6', '--batch', '60', '--train-limit', '1200',
+      '--test-limit', '200', '--out', run, '--timeline'], { timeoutMs: 110_000 });
     expect(r.stderr + r.stdout).not.toMatch(/flotilla: /);
     expect(r.status).toBe(0);
     trace = JSON.parse(readFileSync(join(run, 'timeline.json'), 'utf8')) as Span[];
   }, 120_000);
 
   it('draws the warm steps after the middle of the run and sums up where their time went', () => {
-    const r = runCli(['timeline', run, '--json'], 60_000);
+    const r = runFlotilla(['timeline', run, '--json'], { timeoutMs: 60_000 });
     expect(r.stderr).toMatch(/^wrote .*timeline\.svg: steps 2-4 of 0-5/m);
     expect(r.status).toBe(0);
     const report = lastJsonLine(r.stdout) as Record<string, any>;
@@ -72,7 +72,7 @@ describe('flotilla timeline (real processes)', () => {
     const cut = join(dir, 'died.json');
     writeFileSync(cut, `${text.trimEnd().replace(/\]$/, '').trimEnd()},\n`); // no closing bracket, a trailing comma
     const out = join(dir, 'one.svg');
-    const r = runCli(['timeline', cut, '--from-step', '1', '--steps', '1', '--out', out]);
+    const r = runFlotilla(['timeline', cut, '--from-step', '1', '--steps', '1', '--out', out]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^wrote ${out}: step 1 of 0-5`));
@@ -84,21 +84,21 @@ describe('flotilla timeline (real processes)', () => {
   it('says clearly what is wrong', () => {
     const empty = join(dir, 'empty');
     mkdirSync(empty);
-    let r = runCli(['timeline', empty]);
+    let r = runFlotilla(['timeline', empty]);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(`flotilla: no timeline.json in ${empty}: record one with flotilla train --timeline`);
 
     const notTrace = join(dir, 'config.json');
     writeFileSync(notTrace, '{"steps": 3}');
-    r = runCli(['timeline', notTrace]);
+    r = runFlotilla(['timeline', notTrace]);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/flotilla: .*config\.json: not a timeline/);
 
-    r = runCli(['timeline', run, '--from-step', '9']);
+    r = runFlotilla(['timeline', run, '--from-step', '9']);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/flotilla: --from-step 9 is past the last step of .*timeline\.json: it has steps 0-5/);
     expect(existsSync(join(dir, 'nowhere'))).toBe(false);
-    r = runCli(['timeline', join(dir, 'nowhere')]);
+    r = runFlotilla(['timeline', join(dir, 'nowhere')]);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/flotilla: no such run folder or file/);
   });

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { decodeModelCheckpoint, evaluate, noGrad, takeFirst, Tensor } from '@flotilla/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadMnist } from '@flotilla/datasets';
-import { lastJsonLine, runCli } from './run-cli.js';
+import { lastJsonLine, runFlotilla } from '../src/run-flotilla.js';
 
 const LOADER = fileURLToPath(new URL('../../../scripts/peers/load_checkpoint.py', import.meta.url));
 const PYTHON = '/usr/bin/python3';
@@ -17,7 +17,7 @@ describe('flotilla train --local (real process, real MNIST subset)', () => {
   let summary: Record<string, unknown>;
 
   beforeAll(() => {
-    const r = runCli(['train', '--local', '--epochs', '2', '--train-limit', '4000', '--test-limit', '1000', '--batch', '100', '--out', out, '--json']);
+    const r = runFlotilla(['train', '--local', '--epochs', '2', '--train-limit', '4000', '--test-limit', '1000', '--batch', '100', '--out', out, '--json']);
     expect(r.stderr).toMatch(/epoch 2\/2: train loss/);
     expect(r.status).toBe(0);
     summary = lastJsonLine(r.stdout);
@@ -79,16 +79,16 @@ describe('flotilla train: bad input gets a clear error', () => {
   it('names the layer of a bad spec', () => {
     const path = join(dir, 'bad.json');
     writeFileSync(path, JSON.stringify({ input: [784], layers: [{ type: 'linear', out: 10 }, { type: 'conv2d' }] }));
-    const r = runCli(['train', '--local', '--config', path, '--out', join(dir, 'run')]);
+    const r = runFlotilla(['train', '--local', '--config', path, '--out', join(dir, 'run')]);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/layers\[1\] \(conv2d\): unknown layer type/);
   });
 
   it('names a missing config file and an invalid option', () => {
-    const missing = runCli(['train', '--local', '--config', join(dir, 'nope.json')]);
+    const missing = runFlotilla(['train', '--local', '--config', join(dir, 'nope.json')]);
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/Cannot read config .*nope\.json: no such file/);
-    const badOptimizer = runCli(['train', '--local', '--optimizer', 'adamax', '--out', join(dir, 'run2')]);
+    const badOptimizer = runFlotilla(['train', '--local', '--optimizer', 'adamax', '--out', join(dir, 'run2')]);
     expect(badOptimizer.status).toBe(1);
     expect(badOptimizer.stderr).toMatch(/Unknown optimizer "adamax" \(expected one of/);
   });

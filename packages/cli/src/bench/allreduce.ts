@@ -1,14 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect as tcpConnect } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { GradientSum, type RunConfig } from '@flotilla/coordinator';
 import { decodeMessage, encodeMessage, FramePool, frameLimits, wireWidth } from '@flotilla/protocol';
 import { clientSocketOptions } from '@flotilla/worker';
 import WebSocket, { WebSocketServer } from 'ws';
-import { NODE_FLAGS } from '../node-flags.js';
+import { flotillaArgv } from '../run-flotilla.js';
 import { median } from './stats.js';
 
-const CLI = fileURLToPath(new URL('../../bin/flotilla.js', import.meta.url));
 
 type GradDtype = RunConfig['gradDtype'];
 
@@ -234,7 +232,7 @@ export async function benchAllReduce(floatsList: number[], workersList: number[]
       const url = `ws://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
       const sockets: WebSocket[] = [];
       const joined = new Promise<void>((resolve) => server.on('connection', (ws) => { sockets.push(ws); if (sockets.length === workers) resolve(); }));
-      const children: ChildProcess[] = Array.from({ length: workers }, () => spawn(process.execPath, [...NODE_FLAGS, CLI, 'bench', 'allreduce-client', '--connect', url, '--grad-dtype', gradDtype], { stdio: 'ignore' }));
+      const children: ChildProcess[] = Array.from({ length: workers }, () => spawn(process.execPath, flotillaArgv(['bench', 'allreduce-client', '--connect', url, '--grad-dtype', gradDtype]), { stdio: 'ignore' }));
       await joined;
       let reduces: { times: number[]; warmup: number }, echoes: { times: number[]; warmup: number };
       try {

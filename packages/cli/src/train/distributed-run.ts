@@ -2,15 +2,13 @@ import { buildModel } from '@flotilla/core';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Coordinator, newToken, type CoordinatorEvent, type RunConfig, type RunDir, type RunSummary } from '@flotilla/coordinator';
 import { loadDataset } from '@flotilla/datasets';
 import { ProgressBar } from '../run/progress.js';
 import { checkModelFitsData, runData } from './run-data.js';
-import { NODE_FLAGS } from '../node-flags.js';
+import { flotillaArgv } from '../run-flotilla.js';
 import type { TimelineSteps } from './timeline-steps.js';
 
-const CLI = fileURLToPath(new URL('../../bin/flotilla.js', import.meta.url));
 
 /** Turns coordinator events into log lines and a progress bar (step, loss, samples/s, ETA). */
 export function progressReporter(log: (line: string) => void): (event: CoordinatorEvent) => void {
@@ -73,7 +71,7 @@ export async function runDistributedTraining(
   const failures: string[] = [];
   const maxRestarts = topology.maxRestarts ?? 3;
   const start = (i: number, restarts: number): void => {
-    const child = spawn(process.execPath, [...NODE_FLAGS, CLI, 'worker', '--connect', `ws://127.0.0.1:${port}`, '--threads', String(topology.threads)], {
+    const child = spawn(process.execPath, flotillaArgv(['worker', '--connect', `ws://127.0.0.1:${port}`, '--threads', String(topology.threads)]), {
       env: { ...process.env, FLOTILLA_TOKEN: token },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
