@@ -199,8 +199,9 @@ describe('bad input', () => {
         expect(workers).toBeCloseTo(mean('workers_cpu_ms'), 9);
         expect(floor).toBeCloseTo((coordinator + workers) / availableParallelism(), 9);
         // Workers compute every step, so their CPU is real; and no process can use more CPU than
-        // the machine has over a step (a µs/ms slip would break one or the other by 1000×).
-        for (const m of timed) expect(m.workers_cpu_ms).toBeGreaterThan(0.5 * m.compute_ms);
+        // the machine has over a step. Both bounds are loose (other tests may share the cores),
+        // but a µs/ms or ms/s slip breaks one of them by 1000×.
+        for (const m of timed) expect(m.workers_cpu_ms).toBeGreaterThan(0.05 * m.compute_ms);
         expect(floor).toBeLessThan(1.5 * runs[i].step_ms);
         expect(coordinator).toBeGreaterThan(0);
       }

@@ -37,6 +37,14 @@ describe('worker loss', () => {
     expect(summary).toMatchObject({ steps: 60, workers: 2, dropped_workers: 1 });
     expect(relativeL2(finalParams(out), reference)).toBeLessThan(1e-4);
     for (const w of [workers[0], workers[2]]) expect((await w.done).status).toBe(0);
+    // CPU per step: the coordinator's every step; the workers' every step except the first (a
+    // connection's first gradient would carry its start-up) and any redone one (its abandoned
+    // attempt's CPU went out with gradients that were dropped).
+    const redone = [...new Set([...result.stderr.matchAll(/step (\d+) redone/g)].map((m) => Number(m[1])))];
+    const records = metricsOf(out, 'step');
+    for (const r of records) expect(r.coordinator_cpu_ms).toBeGreaterThan(0);
+    expect(records.filter((r) => r.workers_cpu_ms === undefined).map((r) => r.step)).toEqual([0, ...redone].sort((a, b) => a - b));
+    for (const r of records.filter((r) => r.workers_cpu_ms !== undefined)) expect(r.workers_cpu_ms).toBeGreaterThan(0);
   });
 
   it('one of 3 workers stopped with SIGSTOP: dropped within the heartbeat timeout, rejoins after SIGCONT, results unchanged', async () => {

@@ -460,7 +460,9 @@ export class Coordinator {
           skipped: applied.skipped, samples: reduced.samples, samples_per_sec: reduced.samples / seconds, grad_parts: round.gradients.parts,
           step_ms: t2 - t0, compute_ms: reduced.computeMs, bn_wait_ms: reduced.bnWaitMs,
           communication_ms: Math.max(0, t1 - t0 - reduced.computeMs - reduced.bnWaitMs), optimizer_ms: t2 - t1,
-          coordinator_cpu_ms: coordinatorCpuMs, ...(reduced.workersCpuMs === null ? {} : { workers_cpu_ms: reduced.workersCpuMs }),
+          // A redone step's workers reported their CPU for the abandoned attempts with gradients
+          // that were dropped, so theirs would be understated: left out.
+          coordinator_cpu_ms: coordinatorCpuMs, ...(reduced.workersCpuMs === null || round.attempt > 0 ? {} : { workers_cpu_ms: reduced.workersCpuMs }),
         });
         this.emit({ kind: 'step', step: assignment.step, totalSteps: state.totalSteps, epoch: assignment.epoch, loss: reduced.loss, samplesPerSec: trained / busySeconds });
         const epochEnd = state.endsEpoch(assignment.step);

@@ -59,6 +59,11 @@ interface StepQueue {
   chain: Promise<void>;
 }
 
+/** timings.cpuMs when there is a measurement (absent from a connection's first gradient). */
+function cpuField(ms: number | undefined): { cpuMs?: number } {
+  return ms === undefined ? {} : { cpuMs: ms };
+}
+
 function connectOnce(options: WorkerOptions, log: (line: string) => void, existing: RunSession | null, adopt: (s: RunSession) => void, queue: StepQueue): Promise<Outcome> {
   return new Promise<Outcome>((resolve, reject) => {
     const ws = new WebSocket(options.url, clientSocketOptions);
@@ -86,8 +91,15 @@ function connectOnce(options: WorkerOptions, log: (line: string) => void, existi
     const sendTrace = (step: number, events: TraceEvent[]): void => {
       for (let i = 0; i < events.length; i += MAX_TRACE_EVENTS) send({ type: 'trace', step, events: events.slice(i, i + MAX_TRACE_EVENTS) });
     };
-    // This process's CPU between gradients, reported with each (every thread: compute and socket work).
-    const cpu = new CpuClock(() => process.cpuUsage());
+    // This process's CPU from one gradient to the next (every thread: compute and socket work),
+    // reported with each. It starts at the connection's first gradient, whose report would
+    // otherwise carry the start-up (data, model, V8 warming up) as if it were a step's.
+    let cpu: CpuClock | null = null;
+    const cpuSinceLastGradient = (): number | undefined => {
+      const ms = cpu?.lap();
+      cpu ??= new CpuClock(() => process.cpuUsage());
+      return ms;
+    };
     // The step assigned last, waiting for its parameters (a params message follows each step message).
     let pendingStep: StepMessage | null = null;
 
@@ -145,7 +157,8 @@ function connectOnce(options: WorkerOptions, log: (line: string) => void, existi
         const gradient: GradientMessage = {
           type: 'gradient', step: message.step, attempt, samples: out.samples, lossSum: out.loss * message.globalBatch,
           ...(dtype === 'f32' ? {} : { dtype }), ...(out.parts > 0 ? { parts: out.parts } : {}),
-          timings: { computeMs: out.computeMs, bnWaitMs: out.bnWaitMs, serializeMs: publishMs, cpuMs: cpu.lap() }, gradient: out.grads, buffers: out.buffers,
+          timings: { computeMs: out.computeMs, bnWaitMs: out.bnWaitMs, serializeMs: publishMs, ...cpuField(cpuSinceLastGradient()) },
+          gradient: out.grads, buffers: out.buffers,
         };
         // The encoder checks every value anyway: a non-finite one is reported, not sent.
         const sending = performance.now();
@@ -165,7 +178,7 @@ function connectOnce(options: WorkerOptions, log: (line: string) => void, existi
           log(`worker: step ${message.step} diverged (${error.message}); reporting it as non-finite`);
           sentUnlessNonFinite(() => sendPooled({
             type: 'gradient', step: message.step, attempt: message.attempt ?? 0, samples: message.end - message.start, lossSum: 0, nonFinite: true,
-            ...(s.runner.partsSent > 0 ? { parts: s.runner.partsSent } : {}), timings: { computeMs: 0, bnWaitMs: 0, serializeMs: 0 },
+            ...(s.runner.partsSent > 0 ? { parts: s.runner.partsSent } : {}), timings: { computeMs: 0, bnWaitMs: 0, serializeMs: 0, ...cpuField(cpuSinceLastGradient()) },
             gradient: new Float32Array(s.runner.unsentFrom), buffers: new Float32Array(s.model.buffers.length),
           }));
           return;

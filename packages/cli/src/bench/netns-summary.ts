@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BatchNorm, buildModel } from '@flotilla/core';
 import { RunDir, type RunConfig } from '@flotilla/coordinator';
-import { mean } from './stats.js';
+import { mean, meanIfAll } from './stats.js';
 
 /** One worker count of `scripts/netns-bench.sh`: means per timed step. */
 export interface NetnsRun {
@@ -39,7 +39,6 @@ export interface NetnsSummary {
   runs: NetnsRun[];
 }
 
-const cpu = (ms: number | undefined): number | null => (ms === undefined || ms < 0 ? null : ms);
 /**
  * Summarises the run folders of one rate (each holding run/metrics.jsonl, run/config.json
  * and the script's link.json): step-time breakdown averaged over the steps after warm-up.
@@ -52,14 +51,13 @@ export function summarizeNetnsRuns(dirs: string[], meta: { rate: string; bitsPer
     const steps = all.filter((r) => r.step >= meta.warmup);
     if (steps.length === 0) throw new Error(`${dir}: no steps after the ${meta.warmup} warm-up steps`);
     const avg = (key: string): number => mean(steps.map((r) => r[key]));
-    const avgIfAll = (key: string): number | null => (steps.every((r) => typeof r[key] === 'number') ? avg(key) : null);
     const link = existsSync(join(dir, 'link.json'))
       ? JSON.parse(readFileSync(join(dir, 'link.json'), 'utf8')) as {
         workers: number; threads: number; coordinator_tx_bytes: number; coordinator_rx_bytes: number; drops: number;
       }
       : null;
     const sum = (key: string): number => steps.reduce((s, r) => s + r[key], 0);
-    const workersCpu = avgIfAll('workers_cpu_ms');
+    const workersCpu = meanIfAll(steps, 'workers_cpu_ms');
     return {
       workers: link?.workers ?? NaN, threads: link?.threads ?? NaN, steps: steps.length,
       samples_per_sec: (1000 * sum('samples')) / sum('step_ms'),
@@ -67,7 +65,7 @@ export function summarizeNetnsRuns(dirs: string[], meta: { rate: string; bitsPer
       communication_ms: avg('communication_ms'), optimizer_ms: avg('optimizer_ms'),
       coordinator_link_bytes_per_step: link ? (link.coordinator_tx_bytes + link.coordinator_rx_bytes) / all.length : NaN,
       drops: link?.drops ?? 0,
-      coordinator_cpu_ms: avgIfAll('coordinator_cpu_ms'), worker_cpu_ms: workersCpu === null || !link ? null : workersCpu / link.workers,
+      coordinator_cpu_ms: meanIfAll(steps, 'coordinator_cpu_ms'), worker_cpu_ms: workersCpu === null || !link ? null : workersCpu / link.workers,
     };
   });
   if (!config) throw new Error('no runs to summarise');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { scalingChart, scalingTable, type ScalingRun } from './scaling.js';
+import { cpuNote, scalingChart, scalingTable, type ScalingRun } from './scaling.js';
 
 const run = (workers: number, threads: number, samples: number, efficiency: number, batch = 256): ScalingRun => ({
   workers, threads, batch, samples_per_sec: samples, efficiency, oversubscribed: false, steps: 60, step_ms: 1, step_ms_median: 1, step_ms_p90: 1, compute_ms: 1,
@@ -70,5 +70,14 @@ describe('the scaling table', () => {
     expect(lines).toHaveLength(4);
     expect(lines[2]).toBe('| 1 × 1 | 256 | 8,777 (8,472–8,797) | 1.00 | 29.2 | 28.8 | 32.0 | 20.1 | 0.1 | 7.2 | 1.7 | 4.3 | 6.0 | 25.0 | 15.5 |');
     expect(lines[3]).toBe('| 2 × 2 (oversubscribed) | 1024 | 12,000 | n/a | 29.2 | 28.8 | 32.0 | 20.1 | 0.1 | 7.2 | 1.7 | 4.3 | 6.0 | – | – |');
+  });
+});
+
+describe('the CPU note of a run\'s log line', () => {
+  it('gives both processes\' CPU and the floor, and nothing when a part is unknown', () => {
+    const run = { coordinator_cpu_ms: 9.71, workers_cpu_ms: 35.04, cpu_floor_ms: 22.375 };
+    expect(cpuNote(run, 2)).toBe('; CPU per step: coordinator 9.7 ms + workers 35.0 ms over 2 cores, so no step could take under 22.4 ms here');
+    expect(cpuNote({ ...run, workers_cpu_ms: null, cpu_floor_ms: null }, 2)).toBe('');
+    expect(cpuNote({ ...run, coordinator_cpu_ms: null, cpu_floor_ms: null }, 2)).toBe('');
   });
 });

@@ -7,7 +7,7 @@ import { lineChartSvg, type Series } from '../charts/line-chart.js';
 import { runDistributedTraining } from '../train/distributed-run.js';
 import { wireWidth } from '@flotilla/protocol';
 import { describeBatch, scaledBatch, type ScalingMode, type Topology } from './scaling-mode.js';
-import { mean, median, quantile } from './stats.js';
+import { mean, meanIfAll, median, quantile } from './stats.js';
 
 export interface ScalingRun extends Topology {
   /** The run's global batch: --batch (strong scaling), or --batch × workers × threads (weak). */
@@ -27,9 +27,16 @@ export interface ScalingRun extends Topology {
   optimizer_ms: number;
   /** Payload bytes crossing the sockets per step (parameters out, gradients in, SyncBN rounds). */
   wire_bytes_per_step: number;
-  /** CPU per step (every thread, user + system) of the coordinator process, on average. */
-  coordinator_cpu_ms: number;
-  /** The same summed over the worker processes (null if a worker did not report it). */
+  /**
+   * CPU per step (every thread, user + system) of the coordinator process, on average over
+   * the timed steps (null if a step lacks it: metrics from before it was measured).
+   */
+  coordinator_cpu_ms: number | null;
+  /**
+   * The same summed over the worker processes, each counted from one gradient to the next
+   * (in a steady run the same time as the coordinator's step); null if any timed step lacks
+   * it (a worker that does not report it, a redone or a skipped step).
+   */
   workers_cpu_ms: number | null;
   /**
    * (coordinator + workers) CPU per step ÷ the machine's cores: the shortest step these
@@ -79,13 +86,14 @@ async function measureRun(config: RunConfig, t: Topology, dir: string, warmup: n
   const total = (key: string): number => steps.reduce((s, r) => s + r[key], 0);
   const average = (key: string): number => mean(steps.map((r) => r[key]));
   const stepMs = steps.map((r) => r.step_ms);
-  const coordinatorCpu = average('coordinator_cpu_ms');
-  const workersCpu = steps.every((r) => r.workers_cpu_ms !== undefined) ? average('workers_cpu_ms') : null;
+  const coordinatorCpu = meanIfAll(steps, 'coordinator_cpu_ms');
+  const workersCpu = meanIfAll(steps, 'workers_cpu_ms');
   return {
     ...t, batch: config.batch, samples_per_sec: (1000 * total('samples')) / total('step_ms'), oversubscribed: t.workers * t.threads > cores, steps: steps.length,
     step_ms: average('step_ms'), step_ms_median: median(stepMs), step_ms_p90: quantile(stepMs, 0.9), compute_ms: average('compute_ms'), bn_wait_ms: average('bn_wait_ms'),
     communication_ms: average('communication_ms'), optimizer_ms: average('optimizer_ms'), wire_bytes_per_step: wireBytes(config, t.workers),
-    coordinator_cpu_ms: coordinatorCpu, workers_cpu_ms: workersCpu, cpu_floor_ms: workersCpu === null ? null : (coordinatorCpu + workersCpu) / cores,
+    coordinator_cpu_ms: coordinatorCpu, workers_cpu_ms: workersCpu,
+    cpu_floor_ms: coordinatorCpu === null || workersCpu === null ? null : (coordinatorCpu + workersCpu) / cores,
   };
 }
 
@@ -136,8 +144,8 @@ export async function benchScaling(
 }
 
 /** "; CPU per step: ..." for a run's log line (nothing when a worker did not report its CPU). */
-function cpuNote(run: Measured, cores: number): string {
-  if (run.workers_cpu_ms === null || run.cpu_floor_ms === null) return '';
+export function cpuNote(run: Pick<ScalingRun, 'coordinator_cpu_ms' | 'workers_cpu_ms' | 'cpu_floor_ms'>, cores: number): string {
+  if (run.coordinator_cpu_ms === null || run.workers_cpu_ms === null || run.cpu_floor_ms === null) return '';
   return `; CPU per step: coordinator ${run.coordinator_cpu_ms.toFixed(1)} ms + workers ${run.workers_cpu_ms.toFixed(1)} ms over ${cores} cores, ` +
     `so no step could take under ${run.cpu_floor_ms.toFixed(1)} ms here`;
 }
@@ -146,6 +154,7 @@ function cpuNote(run: Measured, cores: number): string {
 export function scalingTable(runs: readonly ScalingRun[]): string {
   const int = (x: number): string => Math.round(x).toLocaleString('en-US');
   const f1 = (x: number): string => x.toFixed(1);
+  const orDash = (x: number | null): string => (x === null ? '–' : f1(x));
   return [
     '| workers × threads | global batch | samples/s | efficiency | step: mean | median | 90th pct. | compute | SyncBN wait | communication | optimizer | MB on the wire | CPU: coordinator | workers | floor |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
@@ -154,7 +163,7 @@ export function scalingTable(runs: readonly ScalingRun[]): string {
       return `| ${r.workers} × ${r.threads}${r.oversubscribed ? ' (oversubscribed)' : ''} | ${r.batch} | ${int(r.samples_per_sec)}${spread} | ` +
         `${Number.isFinite(r.efficiency) ? r.efficiency.toFixed(2) : 'n/a'} | ${f1(r.step_ms)} | ${f1(r.step_ms_median)} | ${f1(r.step_ms_p90)} | ` +
         `${f1(r.compute_ms)} | ${f1(r.bn_wait_ms)} | ${f1(r.communication_ms)} | ${f1(r.optimizer_ms)} | ${(r.wire_bytes_per_step / 1e6).toFixed(1)} | ` +
-        `${f1(r.coordinator_cpu_ms)} | ${r.workers_cpu_ms === null ? '–' : f1(r.workers_cpu_ms)} | ${r.cpu_floor_ms === null ? '–' : f1(r.cpu_floor_ms)} |`;
+        `${orDash(r.coordinator_cpu_ms)} | ${orDash(r.workers_cpu_ms)} | ${orDash(r.cpu_floor_ms)} |`;
     }),
   ].join('\n');
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { median, quantile } from './stats.js';
+import { meanIfAll, median, quantile } from './stats.js';
 
 describe('quantile and median', () => {
   it('pick by rank without interpolating, whatever the input order', () => {
@@ -17,5 +17,14 @@ describe('quantile and median', () => {
   it('is NaN for no values', () => {
     expect(quantile([], 0.9)).toBeNaN();
     expect(median([])).toBeNaN();
+  });
+});
+
+describe('meanIfAll', () => {
+  it('averages a field every record has, and is null when one lacks it', () => {
+    expect(meanIfAll([{ cpu: 3 }, { cpu: 4.5 }, { cpu: 6 }], 'cpu')).toBe(4.5);
+    expect(meanIfAll([{ cpu: 3 }, { other: 1 }, { cpu: 6 }], 'cpu')).toBeNull();
+    expect(meanIfAll([{ cpu: 3 }, { cpu: null }], 'cpu')).toBeNull();
+    expect(meanIfAll([], 'cpu')).toBeNull();
   });
 });

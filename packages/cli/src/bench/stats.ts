@@ -17,3 +17,12 @@ export function quantile(xs: readonly number[], q: number): number {
 export function median(xs: readonly number[]): number {
   return quantile(xs, 0.5);
 }
+
+/**
+ * The mean of field `key` over `records`, or null when any record lacks it (a number there):
+ * a mean over only some of them would describe other steps than the others' means.
+ */
+export function meanIfAll(records: ReadonlyArray<Record<string, unknown>>, key: string): number | null {
+  const values = records.map((r) => r[key]);
+  return values.length > 0 && values.every((v): v is number => typeof v === 'number') ? mean(values) : null;
+}
