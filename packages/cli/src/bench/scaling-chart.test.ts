@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cpuNote, scalingChart, scalingTable, type ScalingRun } from './scaling.js';
+import { cpuNote, efficiencyAtCpuFloor, scalingChart, scalingTable, type ScalingRun } from './scaling.js';
 
 const run = (workers: number, threads: number, samples: number, efficiency: number, batch = 256): ScalingRun => ({
   workers, threads, batch, samples_per_sec: samples, efficiency, oversubscribed: false, steps: 60, step_ms: 1, step_ms_median: 1, step_ms_p90: 1, compute_ms: 1,
@@ -12,15 +12,17 @@ describe('the scaling chart', () => {
   it('keeps 1 × 2 and 2 × 1 on separate lines (both have 2 threads), each from the 1 × 1 baseline', () => {
     const svg = scalingChart([run(1, 1, 3924, 1), run(1, 2, 4734, 0.6), run(2, 1, 4318, 0.55)], STRONG);
     const lines = [...svg.matchAll(/<polyline[^>]*points="([^"]*)"/g)].map((m) => m[1].trim().split(' '));
-    expect(lines).toHaveLength(4); // samples/s and efficiency for each of the two families
+    // samples/s, efficiency and the (dashed) efficiency at the CPU floor for each of the two families
+    expect(lines).toHaveLength(6);
+    expect([...svg.matchAll(/<polyline[^>]*stroke-dasharray/g)]).toHaveLength(2);
     for (const points of lines) expect(points).toHaveLength(2); // 1 thread, then 2
     expect(svg).toContain('samples/s, 1 worker × T threads');
     expect(svg).toContain('efficiency, W workers × 1 thread');
     expect(svg).not.toContain('W workers × T threads');
     // The legend sits under the plot, below every point, where it cannot cover a line.
     const lowestPoint = Math.max(...[...svg.matchAll(/<circle cx="[\d.]+" cy="([\d.]+)"/g)].map((m) => Number(m[1])));
-    const legendYs = [...svg.matchAll(/<text x="[\d.]+" y="([\d.]+)">(?:samples\/s|efficiency), /g)].map((m) => Number(m[1]));
-    expect(legendYs).toHaveLength(4);
+    const legendYs = [...svg.matchAll(/<text x="[\d.]+" y="([\d.]+)">(?:samples\/s|efficiency)[^<]*, /g)].map((m) => Number(m[1]));
+    expect(legendYs).toHaveLength(6);
     for (const y of legendYs) expect(y).toBeGreaterThan(lowestPoint + 20);
   });
 
@@ -29,6 +31,17 @@ describe('the scaling chart', () => {
     // Weak: 2 × 2 ran 1024 rows a step, 256 per thread; with or without a 1 × 1 run.
     const weak = scalingChart([run(2, 2, 20000, NaN, 1024), run(1, 2, 15000, NaN, 512)], { mode: 'weak', batch: 256, matmul: 'openblas' });
     expect(weak).toContain('>Data-parallel scaling, batch 256 per thread (weak scaling), matmul openblas</text>');
+  });
+
+  it('draws the efficiency each run would have at its CPU floor, none where the floor is unknown', () => {
+    // 2 × 1 of 2026-11-24: efficiency 0.46, a 29.5 ms step, a 22.4 ms floor → 0.46 · 29.5 / 22.4.
+    const measured = { ...run(2, 1, 8681, 0.46), step_ms: 29.5, cpu_floor_ms: 22.4 };
+    expect(efficiencyAtCpuFloor(measured)).toBeCloseTo(0.6058, 4);
+    expect(efficiencyAtCpuFloor({ ...measured, cpu_floor_ms: null })).toBeNaN();
+    const svg = scalingChart([{ ...run(1, 1, 9450, 1), step_ms: 27.1, cpu_floor_ms: 14.9 }, measured], STRONG);
+    expect(svg).toContain('efficiency at the CPU floor, W workers × 1 thread');
+    const unknown = scalingChart([{ ...run(1, 1, 9450, 1), cpu_floor_ms: null }, { ...measured, cpu_floor_ms: null }], STRONG);
+    expect(unknown).not.toContain('CPU floor');
   });
 
   it('draws no efficiency line without a 1 × 1 baseline (efficiency unknown)', () => {

@@ -188,10 +188,27 @@ export function scalingChart(runs: ScalingRun[], how: { mode: ScalingMode; batch
     series.push({ name: `samples/s, ${f.label}`, color: f.blue, points: members.map((r) => [r.workers * r.threads, r.samples_per_sec]), ranges });
     const efficient = members.filter((r) => Number.isFinite(r.efficiency));
     if (efficient.length > 0) series.push({ name: `efficiency, ${f.label}`, color: f.red, right: true, points: efficient.map((r) => [r.workers * r.threads, r.efficiency]) });
+    // Where the efficiency would be if no step waited: the same batch in the CPU floor's time.
+    const bounded = efficient.filter((r) => r.cpu_floor_ms !== null && r.cpu_floor_ms > 0);
+    if (bounded.length > 0) {
+      series.push({
+        name: `efficiency at the CPU floor, ${f.label}`, color: f.red, right: true, dashed: true,
+        points: bounded.map((r) => [r.workers * r.threads, efficiencyAtCpuFloor(r)]),
+      });
+    }
   }
   // The kernel too: the same topologies on another matmul kernel scale quite differently.
   const title = `Data-parallel scaling, ${describeBatch(how.batch, how.mode)}${how.matmul ? `, matmul ${how.matmul}` : ''}`;
   return lineChartSvg(series, { title, xLabel: 'total threads (workers × threads)', yLabel: 'samples/s', yRightLabel: 'scaling efficiency' });
+}
+
+/**
+ * The efficiency a run would have if its step took only its CPU floor (its processes' CPU per
+ * step over the machine's cores): samples/s scale as 1 / step for the same batch. Above 1 × 1's
+ * own bound it says the topology adds work; the gap to the measured efficiency is waiting.
+ */
+export function efficiencyAtCpuFloor(run: Pick<ScalingRun, 'efficiency' | 'step_ms' | 'cpu_floor_ms'>): number {
+  return run.cpu_floor_ms === null ? NaN : (run.efficiency * run.step_ms) / run.cpu_floor_ms;
 }
 
 /** "1x1,1x2,2x1" or the grid of --workers × --threads. */

@@ -7,6 +7,8 @@ export interface Series {
   right?: boolean;
   /** Per point, a [low, high] range drawn as a whisker through it (e.g. the spread of repeated runs). */
   ranges?: Array<[number, number] | null>;
+  /** A dashed line with hollow markers: a bound or a model beside the measured lines. */
+  dashed?: boolean;
 }
 
 export interface ChartOptions {
@@ -39,11 +41,14 @@ export const fmt = (v: number): string => (Math.abs(v) >= 1000 ? Math.round(v).t
  * efficiency against threads, or accuracy against ensemble size.
  */
 export function lineChartSvg(series: Series[], o: ChartOptions): string {
-  // The legend goes under the plot, two entries a row, where it cannot cover a line.
-  const legendRows = Math.ceil(series.length / 2);
-  const plotHeight = o.height ?? 400, width = o.width ?? 640, height = plotHeight + legendRows * 18 + 8;
+  const plotHeight = o.height ?? 400, width = o.width ?? 640;
   const m = { left: 70, right: o.yRightLabel ? 70 : 20, top: 40, bottom: 50 };
   const pw = width - m.left - m.right, ph = plotHeight - m.top - m.bottom;
+  // The legend goes under the plot, where it cannot cover a line: two entries a row, or one
+  // when a name would run into its neighbour (about 6.6 px a character at 12 px).
+  const columns = series.every((s) => 18 + 6.6 * s.name.length < pw / 2) ? 2 : 1;
+  const legendRows = Math.ceil(series.length / columns);
+  const height = plotHeight + legendRows * 18 + 8;
   const xs = series.flatMap((s) => s.points.map((p) => p[0]));
   const xMin = Math.min(...xs), xMax = Math.max(...xs);
   const tops = (s: Series): number[] => [...s.points.map((p) => p[1]), ...(s.ranges ?? []).map((r) => r?.[1] ?? 0)];
@@ -72,15 +77,19 @@ export function lineChartSvg(series: Series[], o: ChartOptions): string {
   if (o.yRightLabel) parts.push(`<text transform="translate(${width - 12} ${m.top + ph / 2}) rotate(90)" text-anchor="middle">${esc(o.yRightLabel)}</text>`);
   series.forEach((s, i) => {
     const pts = s.points.map(([x, y]) => `${sx(x)},${sy(y, s.right)}`).join(' ');
-    parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts}"/>`);
-    for (const [x, y] of s.points) parts.push(`<circle cx="${sx(x)}" cy="${sy(y, s.right)}" r="4" fill="${s.color}"/>`);
+    const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
+    parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2"${dash} points="${pts}"/>`);
+    const fill = s.dashed ? `fill="white" stroke="${s.color}" stroke-width="1.5"` : `fill="${s.color}"`;
+    for (const [x, y] of s.points) parts.push(`<circle cx="${sx(x)}" cy="${sy(y, s.right)}" r="4" ${fill}/>`);
     s.ranges?.forEach((range, k) => {
       if (!range) return;
       const x = sx(s.points[k][0]), lo = sy(range[0], s.right), hi = sy(range[1], s.right);
       parts.push(`<path class="range" d="M${x - 5},${hi}H${x + 5}M${x},${hi}V${lo}M${x - 5},${lo}H${x + 5}" stroke="${s.color}" stroke-width="1.5" fill="none"/>`);
     });
-    const lx = m.left + (i % 2) * (pw / 2), ly = plotHeight + Math.floor(i / 2) * 18;
-    parts.push(`<rect x="${lx}" y="${ly}" width="12" height="3" fill="${s.color}"/>`);
+    const lx = m.left + (i % columns) * (pw / 2), ly = plotHeight + Math.floor(i / columns) * 18;
+    parts.push(s.dashed
+      ? `<line x1="${lx}" y1="${ly + 1.5}" x2="${lx + 12}" y2="${ly + 1.5}" stroke="${s.color}" stroke-width="2" stroke-dasharray="4 2"/>`
+      : `<rect x="${lx}" y="${ly}" width="12" height="3" fill="${s.color}"/>`);
     parts.push(`<text x="${lx + 18}" y="${ly + 5}">${esc(s.name)}</text>`);
   });
   parts.push('</svg>');
