@@ -126,7 +126,7 @@ export function readNetnsSummary(path: string): NetnsSummary {
   return value as unknown as NetnsSummary;
 }
 
-/** The summary as a table for the terminal (and the README). */
+/** The summary as a table for the terminal (and docs/measured.md). */
 export function netnsTable(s: NetnsSummary): string {
   const f = (x: number, d = 1): string => x.toFixed(d);
   const lines = [

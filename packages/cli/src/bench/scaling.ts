@@ -150,7 +150,7 @@ export function cpuNote(run: Pick<ScalingRun, 'coordinator_cpu_ms' | 'workers_cp
     `so no step could take under ${run.cpu_floor_ms.toFixed(1)} ms here`;
 }
 
-/** The runs as a Markdown table, as the README shows them; efficiency n/a without a 1 × 1 run. */
+/** The runs as a Markdown table, as docs/measured.md shows them; efficiency n/a without a 1 × 1 run. */
 export function scalingTable(runs: readonly ScalingRun[]): string {
   const int = (x: number): string => Math.round(x).toLocaleString('en-US');
   const f1 = (x: number): string => x.toFixed(1);
