@@ -173,7 +173,10 @@ describe('bad input', () => {
     for (let run = 0; run < 2; run++) { // the second run replaces the first one's folders, and records timelines
       const r = flotilla(run === 0 ? args : [...args, '--timeline'], { timeoutMs: 120_000 });
       expect(r.status, r.stderr).toBe(0);
-      const { runs, matmul, scaling } = lastJson(r.stdout) as { runs: Array<Record<string, number>>; matmul: string; scaling: string };
+      const { runs, matmul, scaling, cores } = lastJson(r.stdout) as { runs: Array<Record<string, number>>; matmul: string; scaling: string; cores: number };
+      // The cores the CPU floor divides by: this machine's CPUs, or fewer under a cgroup quota.
+      expect(cores).toBeGreaterThan(0);
+      expect(cores).toBeLessThanOrEqual(availableParallelism());
       expect(matmul).toBe('wasm-fma');
       expect(scaling).toBe('strong');
       expect(runs.map((x) => [x.workers, x.threads, x.steps, x.batch])).toEqual([[1, 1, 4, 60], [2, 1, 4, 60]]);
@@ -197,7 +200,7 @@ describe('bad input', () => {
         const { coordinator_cpu_ms: coordinator, workers_cpu_ms: workers, cpu_floor_ms: floor } = runs[i];
         expect(coordinator).toBeCloseTo(mean('coordinator_cpu_ms'), 9);
         expect(workers).toBeCloseTo(mean('workers_cpu_ms'), 9);
-        expect(floor).toBeCloseTo((coordinator + workers) / availableParallelism(), 9);
+        expect(floor).toBeCloseTo((coordinator + workers) / cores, 9);
         // Workers compute every step, so their CPU is real; and no process can use more CPU than
         // the machine has over a step. Both bounds are loose (other tests may share the cores),
         // but a µs/ms or ms/s slip breaks one of them by 1000×.

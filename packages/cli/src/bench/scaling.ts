@@ -1,11 +1,11 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { BatchNorm, buildModel } from '@flotilla/core';
 import { RunDir, type RunConfig } from '@flotilla/coordinator';
 import { lineChartSvg, type Series } from '../charts/line-chart.js';
 import { runDistributedTraining } from '../train/distributed-run.js';
 import { wireWidth } from '@flotilla/protocol';
+import { usableCores } from './cores.js';
 import { describeBatch, scaledBatch, type ScalingMode, type Topology } from './scaling-mode.js';
 import { mean, meanIfAll, median, quantile } from './stats.js';
 
@@ -58,7 +58,7 @@ export interface ScalingReport {
   matmul?: string;
   scaling: ScalingMode;
   repeats: number;
-  /** The cores the runs shared (os.availableParallelism), which cpu_floor_ms divides by. */
+  /** The cores the runs shared (usableCores: the CPUs, capped by a cgroup quota), which cpu_floor_ms divides by. */
   cores: number;
   runs: ScalingRun[];
 }
@@ -111,7 +111,7 @@ export async function benchScaling(
   options: { warmup: number; outDir: string; log: (line: string) => void; matmul?: string; timeline?: boolean; repeats?: number; mode?: ScalingMode },
 ): Promise<ScalingReport> {
   const mode = options.mode ?? 'strong';
-  const cores = availableParallelism();
+  const cores = usableCores();
   const repeats = options.repeats ?? 1;
   const measured: Measured[][] = topologies.map(() => []);
   for (let r = 0; r < repeats; r++) {
