@@ -8,7 +8,7 @@ export type Finished = FlotillaResult;
 
 /** Runs `flotilla ARGS` to completion, killed after `timeoutMs` (default 240 s: these runs train). */
 export function flotilla(args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Finished {
-  return runFlotilla(args, { timeoutMs: 240_000, ...options });
+  return runFlotilla(args, { ...options, timeoutMs: options.timeoutMs ?? 240_000 });
 }
 
 /** Starts `flotilla ARGS` in the background; `done` resolves when it exits (killed after `timeoutMs`). */
@@ -18,7 +18,7 @@ export function flotillaAsync(args: string[], options: { timeoutMs?: number; env
   child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
   child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 240_000);
-  const done = new Promise<Finished>((resolve) => child.on('exit', (status) => { clearTimeout(timer); resolve({ status, stdout, stderr }); }));
+  const done = new Promise<Finished>((resolve) => child.on('exit', (status, signal) => { clearTimeout(timer); resolve({ status, signal, stdout, stderr }); }));
   return { child, done, output: () => ({ stdout, stderr }) };
 }
 

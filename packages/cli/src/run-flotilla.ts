@@ -12,6 +12,8 @@ export function flotillaArgv(args: readonly string[], nodeFlags: readonly string
 
 export interface FlotillaResult {
   status: number | null;
+  /** The signal that ended it (SIGTERM when the time limit did), else null. */
+  signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
 }
@@ -29,7 +31,7 @@ export function runFlotilla(args: readonly string[], options: RunFlotillaOptions
   const r = spawnSync(process.execPath, flotillaArgv(args, options.nodeFlags), {
     encoding: 'utf8', timeout: options.timeoutMs ?? 120_000, env: { ...process.env, ...options.env },
   });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** The JSON object a `--json` command prints as the last line of its stdout. */

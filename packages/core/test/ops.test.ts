@@ -9,6 +9,7 @@ import { exp, gelu, log, neg, relu, scale, sigmoid, square, tanh } from '../src/
 import { batchNormTrain } from '../src/ops/fused/batchnorm.js';
 import { applyMask } from '../src/ops/fused/mask.js';
 import { linear } from '../src/ops/fused/linear.js';
+import { tanh64 } from '../src/kernels/elementwise-reference.js';
 import { expectClose, expectGradcheck, randn } from './helpers.js';
 
 describe('binary ops: values and broadcasting', () => {
@@ -168,6 +169,9 @@ describe('op values against hand computations', () => {
     const sweep = Array.from({ length: 401 }, (_, i) => -10 + i * 0.05);
     const reference = sweep.map((x) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3))));
     expectClose(gelu(Tensor.from(sweep, [401], 'float64')).data, reference, 1e-13);
+    // And its tanh is tanh64 itself, to the bit (Math.tanh differs in the last bits).
+    const exact = sweep.map((x) => 0.5 * x * (1 + tanh64(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x))));
+    expect(Array.from(gelu(Tensor.from(sweep, [401], 'float64')).data)).toEqual(exact);
   });
   it('gather rejects an out-of-range index by position', () => {
     expect(() => gather(Tensor.zeros([3, 2]), Tensor.from([0, 3], [2]))).toThrow(/index 3 at position 1 is outside \[0, 3\)/);

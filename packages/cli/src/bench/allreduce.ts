@@ -7,7 +7,6 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { flotillaArgv } from '../run-flotilla.js';
 import { median } from './stats.js';
 
-
 type GradDtype = RunConfig['gradDtype'];
 
 export interface AllReduceRun {

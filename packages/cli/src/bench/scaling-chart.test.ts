@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cpuNote, efficiencyAtCpuFloor, scalingChart, scalingTable, type ScalingRun } from './scaling.js';
+import { cpuNote, efficiencyIfNoWaiting, scalingChart, scalingTable, type ScalingRun } from './scaling.js';
 
 const run = (workers: number, threads: number, samples: number, efficiency: number, batch = 256): ScalingRun => ({
   workers, threads, batch, samples_per_sec: samples, efficiency, oversubscribed: false, steps: 60, step_ms: 1, step_ms_median: 1, step_ms_p90: 1, compute_ms: 1,
@@ -12,7 +12,7 @@ describe('the scaling chart', () => {
   it('keeps 1 × 2 and 2 × 1 on separate lines (both have 2 threads), each from the 1 × 1 baseline', () => {
     const svg = scalingChart([run(1, 1, 3924, 1), run(1, 2, 4734, 0.6), run(2, 1, 4318, 0.55)], STRONG);
     const lines = [...svg.matchAll(/<polyline[^>]*points="([^"]*)"/g)].map((m) => m[1].trim().split(' '));
-    // samples/s, efficiency and the (dashed) efficiency at the CPU floor for each of the two families
+    // samples/s, efficiency and the (dashed) efficiency if no step waited for each of the two families
     expect(lines).toHaveLength(6);
     expect([...svg.matchAll(/<polyline[^>]*stroke-dasharray/g)]).toHaveLength(2);
     for (const points of lines) expect(points).toHaveLength(2); // 1 thread, then 2
@@ -33,15 +33,20 @@ describe('the scaling chart', () => {
     expect(weak).toContain('>Data-parallel scaling, batch 256 per thread (weak scaling), matmul openblas</text>');
   });
 
-  it('draws the efficiency each run would have at its CPU floor, none where the floor is unknown', () => {
-    // 2 × 1 of 2026-11-24: efficiency 0.46, a 29.5 ms step, a 22.4 ms floor → 0.46 · 29.5 / 22.4.
-    const measured = { ...run(2, 1, 8681, 0.46), step_ms: 29.5, cpu_floor_ms: 22.4 };
-    expect(efficiencyAtCpuFloor(measured)).toBeCloseTo(0.6058, 4);
-    expect(efficiencyAtCpuFloor({ ...measured, cpu_floor_ms: null })).toBeNaN();
-    const svg = scalingChart([{ ...run(1, 1, 9450, 1), step_ms: 27.1, cpu_floor_ms: 14.9 }, measured], STRONG);
-    expect(svg).toContain('efficiency at the CPU floor, W workers × 1 thread');
-    const unknown = scalingChart([{ ...run(1, 1, 9450, 1), cpu_floor_ms: null }, { ...measured, cpu_floor_ms: null }], STRONG);
-    expect(unknown).not.toContain('CPU floor');
+  it('draws the efficiency each run would have if no step waited, none where the floor is unknown', () => {
+    // 2 × 1 of 2026-11-24: efficiency 0.46, a 29.5 ms step, a 22.4 ms CPU floor above its
+    // 12.3 ms of compute → 0.46 · 29.5 / 22.4.
+    const measured = { ...run(2, 1, 8681, 0.46), step_ms: 29.5, cpu_floor_ms: 22.4, compute_ms: 12.3 };
+    expect(efficiencyIfNoWaiting(measured)).toBeCloseTo(0.6058, 4);
+    // 1 × 1: its one compute thread (19.5 ms) bounds the step, not its CPU floor (14.9 ms).
+    const single = { ...run(1, 1, 9450, 1), step_ms: 27.1, cpu_floor_ms: 14.9, compute_ms: 19.5 };
+    expect(efficiencyIfNoWaiting(single)).toBeCloseTo(27.1 / 19.5, 9);
+    expect(efficiencyIfNoWaiting({ ...measured, cpu_floor_ms: null })).toBeNaN();
+    expect(efficiencyIfNoWaiting({ ...measured, cpu_floor_ms: 0, compute_ms: 0 })).toBeNaN();
+    const svg = scalingChart([single, measured], STRONG);
+    expect(svg).toContain('efficiency if no step waited, W workers × 1 thread');
+    const unknown = scalingChart([{ ...single, cpu_floor_ms: null }, { ...measured, cpu_floor_ms: null }], STRONG);
+    expect(unknown).not.toContain('no step waited');
   });
 
   it('draws no efficiency line without a 1 × 1 baseline (efficiency unknown)', () => {

@@ -5,7 +5,7 @@ import { RunDir, type RunConfig } from '@flotilla/coordinator';
 import { lineChartSvg, type Series } from '../charts/line-chart.js';
 import { runDistributedTraining } from '../train/distributed-run.js';
 import { wireWidth } from '@flotilla/protocol';
-import { usableCores } from './cores.js';
+import { formatCores, usableCores } from './cores.js';
 import { describeBatch, scaledBatch, type ScalingMode, type Topology } from './scaling-mode.js';
 import { mean, meanIfAll, median, quantile } from './stats.js';
 
@@ -120,7 +120,7 @@ export async function benchScaling(
       const run = await measureRun({ ...config, batch: scaledBatch(config.batch, t, mode) }, t, join(options.outDir, repeats > 1 ? `${name}-run${r + 1}` : name), options.warmup, options.timeline ?? false, cores);
       measured[i].push(run);
       options.log(`${t.workers} worker(s) × ${t.threads} thread(s)${repeats > 1 ? `, run ${r + 1} of ${repeats}` : ''}${mode === 'weak' ? `, batch ${run.batch}` : ''}: ${Math.round(run.samples_per_sec)} samples/s` +
-        `${run.oversubscribed ? ` (oversubscribed: ${t.workers * t.threads} threads on ${cores} cores)` : ''}; step ${run.step_ms.toFixed(1)} ms = ` +
+        `${run.oversubscribed ? ` (oversubscribed: ${t.workers * t.threads} threads on ${formatCores(cores)} cores)` : ''}; step ${run.step_ms.toFixed(1)} ms = ` +
         `compute ${run.compute_ms.toFixed(1)} + BatchNorm sync wait ${run.bn_wait_ms.toFixed(1)} + communication ${run.communication_ms.toFixed(1)} + ` +
         `optimizer ${run.optimizer_ms.toFixed(1)} on average (median step ${run.step_ms_median.toFixed(1)} ms, 90th percentile ${run.step_ms_p90.toFixed(1)}); ` +
         `${(run.wire_bytes_per_step / 1e6).toFixed(1)} MB on the wire per step${cpuNote(run, cores)}`);
@@ -146,7 +146,7 @@ export async function benchScaling(
 /** "; CPU per step: ..." for a run's log line (nothing when a worker did not report its CPU). */
 export function cpuNote(run: Pick<ScalingRun, 'coordinator_cpu_ms' | 'workers_cpu_ms' | 'cpu_floor_ms'>, cores: number): string {
   if (run.coordinator_cpu_ms === null || run.workers_cpu_ms === null || run.cpu_floor_ms === null) return '';
-  return `; CPU per step: coordinator ${run.coordinator_cpu_ms.toFixed(1)} ms + workers ${run.workers_cpu_ms.toFixed(1)} ms over ${cores} cores, ` +
+  return `; CPU per step: coordinator ${run.coordinator_cpu_ms.toFixed(1)} ms + workers ${run.workers_cpu_ms.toFixed(1)} ms over ${formatCores(cores)} cores, ` +
     `so no step could take under ${run.cpu_floor_ms.toFixed(1)} ms here`;
 }
 
@@ -188,12 +188,12 @@ export function scalingChart(runs: ScalingRun[], how: { mode: ScalingMode; batch
     series.push({ name: `samples/s, ${f.label}`, color: f.blue, points: members.map((r) => [r.workers * r.threads, r.samples_per_sec]), ranges });
     const efficient = members.filter((r) => Number.isFinite(r.efficiency));
     if (efficient.length > 0) series.push({ name: `efficiency, ${f.label}`, color: f.red, right: true, points: efficient.map((r) => [r.workers * r.threads, r.efficiency]) });
-    // Where the efficiency would be if no step waited: the same batch in the CPU floor's time.
-    const bounded = efficient.filter((r) => r.cpu_floor_ms !== null && r.cpu_floor_ms > 0);
+    // Where the efficiency would be if no step waited (see efficiencyIfNoWaiting).
+    const bounded = efficient.filter((r) => Number.isFinite(efficiencyIfNoWaiting(r)));
     if (bounded.length > 0) {
       series.push({
-        name: `efficiency at the CPU floor, ${f.label}`, color: f.red, right: true, dashed: true,
-        points: bounded.map((r) => [r.workers * r.threads, efficiencyAtCpuFloor(r)]),
+        name: `efficiency if no step waited, ${f.label}`, color: f.red, right: true, dashed: true,
+        points: bounded.map((r) => [r.workers * r.threads, efficiencyIfNoWaiting(r)]),
       });
     }
   }
@@ -203,12 +203,16 @@ export function scalingChart(runs: ScalingRun[], how: { mode: ScalingMode; batch
 }
 
 /**
- * The efficiency a run would have if its step took only its CPU floor (its processes' CPU per
- * step over the machine's cores): samples/s scale as 1 / step for the same batch. Above 1 × 1's
- * own bound it says the topology adds work; the gap to the measured efficiency is waiting.
+ * The efficiency a run would have if none of its steps waited: each would then take the
+ * longer of its CPU floor (the processes' CPU over the cores) and its longest thread's
+ * compute (one thread cannot use two cores), and samples/s scale as 1 / step for the same
+ * batch. The gap to the measured efficiency is waiting; the line's own fall is work that more
+ * workers or threads add. NaN without a floor.
  */
-export function efficiencyAtCpuFloor(run: Pick<ScalingRun, 'efficiency' | 'step_ms' | 'cpu_floor_ms'>): number {
-  return run.cpu_floor_ms === null ? NaN : (run.efficiency * run.step_ms) / run.cpu_floor_ms;
+export function efficiencyIfNoWaiting(run: Pick<ScalingRun, 'efficiency' | 'step_ms' | 'cpu_floor_ms' | 'compute_ms'>): number {
+  if (run.cpu_floor_ms === null) return NaN;
+  const bound = Math.max(run.cpu_floor_ms, run.compute_ms);
+  return bound > 0 ? (run.efficiency * run.step_ms) / bound : NaN;
 }
 
 /** "1x1,1x2,2x1" or the grid of --workers × --threads. */

@@ -9,7 +9,6 @@ import { checkModelFitsData, runData } from './run-data.js';
 import { flotillaArgv } from '../run-flotilla.js';
 import type { TimelineSteps } from './timeline-steps.js';
 
-
 /** Turns coordinator events into log lines and a progress bar (step, loss, samples/s, ETA). */
 export function progressReporter(log: (line: string) => void): (event: CoordinatorEvent) => void {
   let bar: ProgressBar | null = null;

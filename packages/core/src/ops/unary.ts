@@ -48,7 +48,7 @@ const GELU_C = 0.044715;
 /**
  * GELU in its tanh form, 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))): PyTorch's
  * `nn.GELU(approximate='tanh')`. Smooth, so its derivative is exact. Its tanh is tanh64, the
- * library's one definition of tanh, which the WebAssembly kernel reproduces bit for bit.
+ * library's one definition of tanh (the tanh op's, which its WebAssembly kernel reproduces).
  */
 function gelu(x: number): number {
   return 0.5 * x * (1 + tanh64(SQRT_2_OVER_PI * (x + GELU_C * x * x * x)));
