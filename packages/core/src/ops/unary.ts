@@ -23,10 +23,11 @@ interface UnaryKernel {
   name: string;
   /** ys[i] = f(xs[i]). */
   forward(xs: FloatArray, ys: FloatArray): void;
-  /** gx[i] += g[i] · f'(xs[i], ys[i]). */
-  backward(xs: FloatArray, ys: FloatArray, g: FloatArray, gx: FloatArray): void;
-  /** gx[i] = 0 + g[i] · f'(xs[i], ys[i]), gx not read: a first gradient needs no zeroing. */
-  backwardStore?(xs: FloatArray, ys: FloatArray, g: FloatArray, gx: FloatArray): void;
+  /**
+   * gx[i] += g[i] · f'(xs[i], ys[i]); with `accumulate` false gx[i] = 0 + that, gx not read
+   * (bit for bit what adding into zeros gives): a first gradient needs no zeroing.
+   */
+  backward(xs: FloatArray, ys: FloatArray, g: FloatArray, gx: FloatArray, accumulate: boolean): void;
 }
 
 function unaryOp(kernel: UnaryKernel, x: Tensor): Tensor {
@@ -35,10 +36,8 @@ function unaryOp(kernel: UnaryKernel, x: Tensor): Tensor {
   kernel.forward(xs, ys);
   return record(out, kernel.name, [x], () => {
     if (!needsGrad(x)) return;
-    if (kernel.backwardStore) {
-      const { grad, add } = x.gradTarget();
-      (add ? kernel.backward : kernel.backwardStore)(xs, ys, out.grad!, grad);
-    } else kernel.backward(xs, ys, out.grad!, x.gradBuffer());
+    const { grad, add } = x.gradTarget();
+    kernel.backward(xs, ys, out.grad!, grad, add);
   });
 }
 
@@ -83,47 +82,45 @@ const KERNELS = {
   neg: {
     name: 'neg',
     forward: (xs, ys) => { for (let i = 0; i < xs.length; i++) ys[i] = -xs[i]; },
-    backward: (_xs, _ys, g, gx) => { for (let i = 0; i < g.length; i++) gx[i] += g[i] * -1; },
+    backward: (_xs, _ys, g, gx, accumulate) => { for (let i = 0; i < g.length; i++) gx[i] = (accumulate ? gx[i] : 0) + g[i] * -1; },
   },
   exp: {
     name: 'exp',
     forward: (xs, ys) => { for (let i = 0; i < xs.length; i++) ys[i] = Math.exp(xs[i]); },
-    backward: (_xs, ys, g, gx) => { for (let i = 0; i < g.length; i++) gx[i] += g[i] * ys[i]; },
+    backward: (_xs, ys, g, gx, accumulate) => { for (let i = 0; i < g.length; i++) gx[i] = (accumulate ? gx[i] : 0) + g[i] * ys[i]; },
   },
   log: {
     name: 'log',
     forward: (xs, ys) => { for (let i = 0; i < xs.length; i++) ys[i] = Math.log(xs[i]); },
-    backward: (xs, _ys, g, gx) => { for (let i = 0; i < g.length; i++) gx[i] += g[i] * (1 / xs[i]); },
+    backward: (xs, _ys, g, gx, accumulate) => { for (let i = 0; i < g.length; i++) gx[i] = (accumulate ? gx[i] : 0) + g[i] * (1 / xs[i]); },
   },
   // The character models' activation: through the kernel seam too.
   tanh: {
     name: 'tanh',
     forward: (xs, ys) => kernels.tanh(xs, ys),
-    backward: (_xs, ys, g, gx) => kernels.tanhBackward(ys, g, gx, true),
-    backwardStore: (_xs, ys, g, gx) => kernels.tanhBackward(ys, g, gx, false),
+    backward: (_xs, ys, g, gx, accumulate) => kernels.tanhBackward(ys, g, gx, accumulate),
   },
   sigmoid: {
     name: 'sigmoid',
     forward: (xs, ys) => { for (let i = 0; i < xs.length; i++) ys[i] = sigmoid(xs[i]); },
-    backward: (_xs, ys, g, gx) => { for (let i = 0; i < g.length; i++) { const y = ys[i]; gx[i] += g[i] * (y * (1 - y)); } },
+    backward: (_xs, ys, g, gx, accumulate) => { for (let i = 0; i < g.length; i++) { const y = ys[i]; gx[i] = (accumulate ? gx[i] : 0) + g[i] * (y * (1 - y)); } },
   },
   // The hot one (every hidden layer of the default model): through the kernel seam,
   // WebAssembly SIMD by default.
   relu: {
     name: 'relu',
     forward: (xs, ys) => kernels.relu(xs, ys),
-    backward: (xs, _ys, g, gx) => kernels.reluBackward(xs, g, gx, true),
-    backwardStore: (xs, _ys, g, gx) => kernels.reluBackward(xs, g, gx, false),
+    backward: (xs, _ys, g, gx, accumulate) => kernels.reluBackward(xs, g, gx, accumulate),
   },
   gelu: {
     name: 'gelu',
     forward: (xs, ys) => { for (let i = 0; i < xs.length; i++) ys[i] = gelu(xs[i]); },
-    backward: (xs, _ys, g, gx) => { for (let i = 0; i < g.length; i++) gx[i] += g[i] * geluDerivative(xs[i]); },
+    backward: (xs, _ys, g, gx, accumulate) => { for (let i = 0; i < g.length; i++) gx[i] = (accumulate ? gx[i] : 0) + g[i] * geluDerivative(xs[i]); },
   },
   square: {
     name: 'square',
     forward: (xs, ys) => { for (let i = 0; i < xs.length; i++) { const x = xs[i]; ys[i] = x * x; } },
-    backward: (xs, _ys, g, gx) => { for (let i = 0; i < g.length; i++) gx[i] += g[i] * (2 * xs[i]); },
+    backward: (xs, _ys, g, gx, accumulate) => { for (let i = 0; i < g.length; i++) gx[i] = (accumulate ? gx[i] : 0) + g[i] * (2 * xs[i]); },
   },
 } satisfies Record<keyof typeof UNARY, UnaryKernel>;
 
