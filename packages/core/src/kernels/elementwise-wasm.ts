@@ -77,6 +77,15 @@ function instance(): WasmExports | null {
   return w;
 }
 
+/**
+ * The module for a float32 kernel over n elements, or null when the caller should run the
+ * reference: too few elements to pay for the call, an operand not float32 (the gradient
+ * checks' float64), or no WebAssembly SIMD here.
+ */
+function moduleFor(n: number, ...operands: FloatArray[]): WasmExports | null {
+  return n >= WASM_MIN_ELEMENTS && operands.every((a) => a instanceof Float32Array) ? instance() : null;
+}
+
 /** True when the WebAssembly SIMD elementwise module compiled and instantiated here. */
 export function wasmElementwiseAvailable(): boolean {
   return instance() !== null;
@@ -200,7 +209,7 @@ const acc = new Float64Array(4);
 
 export function sumSquaresWasm(x: FloatArray): number {
   const n = x.length;
-  const w = n >= WASM_MIN_ELEMENTS && x instanceof Float32Array ? instance() : null;
+  const w = moduleFor(n, x);
   if (w === null) return sumSquaresReference(x);
   acc.fill(0);
   forChunks(n, 1, (at, len) => {
@@ -213,7 +222,7 @@ export function sumSquaresWasm(x: FloatArray): number {
 
 export function firstNonFiniteWasm(x: FloatArray): number {
   const n = x.length;
-  const w = n >= WASM_MIN_ELEMENTS && x instanceof Float32Array ? instance() : null;
+  const w = moduleFor(n, x);
   if (w === null) return firstNonFiniteReference(x);
   let found = -1;
   forChunks(n, 1, (at, len) => {
@@ -226,7 +235,7 @@ export function firstNonFiniteWasm(x: FloatArray): number {
 
 export function accumulateWasm(x: FloatArray, y: FloatArray, accumulate: boolean): void {
   const n = y.length;
-  const w = n >= WASM_MIN_ELEMENTS && x instanceof Float32Array && y instanceof Float32Array && x.length >= n ? instance() : null;
+  const w = x.length >= n ? moduleFor(n, x, y) : null;
   if (w === null) { accumulateReference(x, y, accumulate); return; }
   pieces(n, [x], ...gradientTarget(y, accumulate), ([xp, yp], len) => w.accumulate(xp, yp, len, accumulate));
 }
@@ -238,8 +247,7 @@ export function accumulateWasm(x: FloatArray, y: FloatArray, accumulate: boolean
  */
 export function addNWasm(xs: readonly FloatArray[], y: FloatArray): void {
   const n = y.length;
-  const w = n >= WASM_MIN_ELEMENTS && xs.length > 1 && y instanceof Float32Array
-    && xs.every((x) => x instanceof Float32Array && x.length >= n) ? instance() : null;
+  const w = xs.length > 1 && xs.every((x) => x.length >= n) ? moduleFor(n, y, ...xs) : null;
   if (w === null) { addNReference(xs, y); return; }
   forChunks(n, 2, (at, len) => {
     const sum = put32(piece(xs[0], at, len), len);
@@ -254,61 +262,56 @@ export function addNWasm(xs: readonly FloatArray[], y: FloatArray): void {
 
 export function axpbyWasm(x: FloatArray, y: FloatArray, a: number, b: number): void {
   const n = y.length;
-  const w = n >= WASM_MIN_ELEMENTS && x instanceof Float32Array && y instanceof Float32Array && x.length >= n ? instance() : null;
+  const w = x.length >= n ? moduleFor(n, x, y) : null;
   if (w === null) { axpbyReference(x, y, a, b); return; }
   pieces(n, [x], [y], [], ([xp, yp], len) => w.axpby(xp, yp, len, a, b));
 }
 
 export function tanhWasm(xs: FloatArray, ys: FloatArray): void {
   const n = xs.length;
-  const w = n >= WASM_MIN_ELEMENTS && xs instanceof Float32Array && ys instanceof Float32Array ? instance() : null;
+  const w = moduleFor(n, xs, ys);
   if (w === null) { tanhReference(xs, ys); return; }
   pieces(n, [xs], [], [ys], ([x, y], len) => w.tanhForward(x, y, len));
 }
 
 export function tanhBackwardWasm(ys: FloatArray, g: FloatArray, gx: FloatArray, accumulate: boolean): void {
   const n = g.length;
-  const w = n >= WASM_MIN_ELEMENTS && ys instanceof Float32Array && g instanceof Float32Array && gx instanceof Float32Array
-    ? instance() : null;
+  const w = moduleFor(n, ys, g, gx);
   if (w === null) { tanhBackwardReference(ys, g, gx, accumulate); return; }
   pieces(n, [ys, g], ...gradientTarget(gx, accumulate), ([y, gp, gxp], len) => w.tanhBackward(y, gp, gxp, len, accumulate));
 }
 
 export function reluWasm(xs: FloatArray, ys: FloatArray): void {
   const n = xs.length;
-  const w = n >= WASM_MIN_ELEMENTS && xs instanceof Float32Array && ys instanceof Float32Array ? instance() : null;
+  const w = moduleFor(n, xs, ys);
   if (w === null) { reluReference(xs, ys); return; }
   pieces(n, [xs], [], [ys], ([x, y], len) => w.reluForward(x, y, len));
 }
 
 export function reluBackwardWasm(xs: FloatArray, g: FloatArray, gx: FloatArray, accumulate: boolean): void {
   const n = g.length;
-  const w = n >= WASM_MIN_ELEMENTS && xs instanceof Float32Array && g instanceof Float32Array && gx instanceof Float32Array
-    ? instance() : null;
+  const w = moduleFor(n, xs, g, gx);
   if (w === null) { reluBackwardReference(xs, g, gx, accumulate); return; }
   pieces(n, [xs, g], ...gradientTarget(gx, accumulate), ([x, gp, a], len) => w.reluBackward(x, gp, a, len, accumulate));
 }
 
 export function mulWasm(x: FloatArray, m: FloatArray, y: FloatArray): void {
   const n = y.length;
-  const w = n >= WASM_MIN_ELEMENTS && x instanceof Float32Array && m instanceof Float32Array && y instanceof Float32Array
-    ? instance() : null;
+  const w = moduleFor(n, x, m, y);
   if (w === null) { mulReference(x, m, y); return; }
   pieces(n, [x, m], [], [y], ([xp, mp, yp], len) => w.mul(xp, mp, yp, len));
 }
 
 export function mulAccumulateWasm(g: FloatArray, m: FloatArray, gx: FloatArray, accumulate: boolean): void {
   const n = g.length;
-  const w = n >= WASM_MIN_ELEMENTS && g instanceof Float32Array && m instanceof Float32Array && gx instanceof Float32Array
-    ? instance() : null;
+  const w = moduleFor(n, g, m, gx);
   if (w === null) { mulAccumulateReference(g, m, gx, accumulate); return; }
   pieces(n, [g, m], ...gradientTarget(gx, accumulate), ([gp, mp, a], len) => w.mulAccumulate(gp, mp, a, len, accumulate));
 }
 
 export function channelMomentsWasm(x: FloatArray, rows: number, c: number, mean: Float64Array, m2: Float64Array): void {
   const n = rows * c;
-  const w = n >= WASM_MIN_ELEMENTS && x instanceof Float32Array && mean.length === c && m2.length === c
-    ? begin(bytes32(n) + 2 * bytes64(c)) : null;
+  const w = mean.length === c && m2.length === c && moduleFor(n, x) ? begin(bytes32(n) + 2 * bytes64(c)) : null;
   if (w === null) { channelMomentsReference(x, rows, c, mean, m2); return; }
   const xp = put32(x as Float32Array, n), mp = reserve(c, 8), qp = reserve(c, 8);
   w.channelMoments(xp, rows, c, mp, qp);
@@ -321,9 +324,7 @@ export function batchNormNormalizeWasm(
   gamma: FloatArray, beta: FloatArray, xhat: FloatArray, y: FloatArray,
 ): void {
   const n = rows * c;
-  const w = n >= WASM_MIN_ELEMENTS && x instanceof Float32Array && gamma instanceof Float32Array && beta instanceof Float32Array &&
-    xhat instanceof Float32Array && y instanceof Float32Array
-    ? instance() : null;
+  const w = moduleFor(n, x, gamma, beta, xhat, y);
   if (w === null) { batchNormNormalizeReference(x, rows, c, mean, invStd, gamma, beta, xhat, y); return; }
   const channels = () => ({ mp: put64(mean, c), ip: put64(invStd, c), gp: put32(gamma as Float32Array, c), bp: put32(beta as Float32Array, c) });
   forRowChunks(rows, c, 3, 2 * bytes64(c) + 2 * bytes32(c), channels, (r0, nr, { mp, ip, gp, bp }) => {
@@ -339,8 +340,7 @@ export function batchNormBackwardSumsWasm(
   g: FloatArray, xhat: FloatArray, rows: number, c: number, sumDy: Float64Array, sumDyXhat: Float64Array,
 ): void {
   const n = rows * c;
-  const w = n >= WASM_MIN_ELEMENTS && g instanceof Float32Array && xhat instanceof Float32Array && sumDy.length === c && sumDyXhat.length === c
-    ? begin(2 * bytes32(n) + 2 * bytes64(c)) : null;
+  const w = sumDy.length === c && sumDyXhat.length === c && moduleFor(n, g, xhat) ? begin(2 * bytes32(n) + 2 * bytes64(c)) : null;
   if (w === null) { batchNormBackwardSumsReference(g, xhat, rows, c, sumDy, sumDyXhat); return; }
   const gp = put32(g as Float32Array, n), hp = put32(xhat as Float32Array, n), sp = reserve(c, 8), tp = reserve(c, 8);
   w.batchNormBackwardSums(gp, hp, rows, c, sp, tp);
@@ -353,8 +353,7 @@ export function batchNormBackwardDxWasm(
   scale: Float64Array, meanDy: Float64Array, meanDyXhat: Float64Array, gx: FloatArray, accumulate: boolean,
 ): void {
   const n = rows * c;
-  const w = n >= WASM_MIN_ELEMENTS && g instanceof Float32Array && xhat instanceof Float32Array && gx instanceof Float32Array
-    ? instance() : null;
+  const w = moduleFor(n, g, xhat, gx);
   if (w === null) { batchNormBackwardDxReference(g, xhat, rows, c, scale, meanDy, meanDyXhat, gx, accumulate); return; }
   const channels = () => ({ sp: put64(scale, c), dp: put64(meanDy, c), ep: put64(meanDyXhat, c) });
   forRowChunks(rows, c, 3, 3 * bytes64(c), channels, (r0, nr, { sp, dp, ep }) => {
@@ -405,10 +404,7 @@ export function adamWasm(
   stepSize: number, bc2Sqrt: number, beta1: number, beta2: number, eps: number, l2: number, shrink: number,
 ): void {
   const n = params.length;
-  const w = n >= WASM_MIN_ELEMENTS && params instanceof Float32Array && grads instanceof Float32Array &&
-    expAvg instanceof Float32Array && expAvgSq instanceof Float32Array &&
-    grads.length === n && expAvg.length === n && expAvgSq.length === n
-    ? instance() : null;
+  const w = grads.length === n && expAvg.length === n && expAvgSq.length === n ? moduleFor(n, params, grads, expAvg, expAvgSq) : null;
   if (w === null) { adamReference(params, grads, expAvg, expAvgSq, stepSize, bc2Sqrt, beta1, beta2, eps, l2, shrink); return; }
   pieces(n, [grads], [params, expAvg, expAvgSq], [], ([gp, pp, mp, vp], len) => w.adam(pp, gp, mp, vp, len, stepSize, bc2Sqrt, beta1, beta2, eps, l2, shrink));
 }
