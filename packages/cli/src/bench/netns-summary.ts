@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BatchNorm, buildModel } from '@flotilla/core';
 import { RunDir, type RunConfig } from '@flotilla/coordinator';
-import { mean, meanIfAll } from './stats.js';
+import { stepMeans } from './step-means.js';
 
 /** One worker count of `scripts/netns-bench.sh`: means per timed step. */
 export interface NetnsRun {
@@ -50,22 +50,17 @@ export function summarizeNetnsRuns(dirs: string[], meta: { rate: string; bitsPer
     const all = RunDir.stepsIn(join(dir, 'run'));
     const steps = all.filter((r) => r.step >= meta.warmup);
     if (steps.length === 0) throw new Error(`${dir}: no steps after the ${meta.warmup} warm-up steps`);
-    const avg = (key: string): number => mean(steps.map((r) => r[key]));
     const link = existsSync(join(dir, 'link.json'))
       ? JSON.parse(readFileSync(join(dir, 'link.json'), 'utf8')) as {
         workers: number; threads: number; coordinator_tx_bytes: number; coordinator_rx_bytes: number; drops: number;
       }
       : null;
-    const sum = (key: string): number => steps.reduce((s, r) => s + r[key], 0);
-    const workersCpu = meanIfAll(steps, 'workers_cpu_ms');
+    const { workers_cpu_ms: workersCpu, ...means } = stepMeans(steps);
     return {
-      workers: link?.workers ?? NaN, threads: link?.threads ?? NaN, steps: steps.length,
-      samples_per_sec: (1000 * sum('samples')) / sum('step_ms'),
-      step_ms: avg('step_ms'), compute_ms: avg('compute_ms'), bn_wait_ms: avg('bn_wait_ms'),
-      communication_ms: avg('communication_ms'), optimizer_ms: avg('optimizer_ms'),
+      workers: link?.workers ?? NaN, threads: link?.threads ?? NaN, steps: steps.length, ...means,
       coordinator_link_bytes_per_step: link ? (link.coordinator_tx_bytes + link.coordinator_rx_bytes) / all.length : NaN,
       drops: link?.drops ?? 0,
-      coordinator_cpu_ms: meanIfAll(steps, 'coordinator_cpu_ms'), worker_cpu_ms: workersCpu === null || !link ? null : workersCpu / link.workers,
+      worker_cpu_ms: workersCpu === null || !link ? null : workersCpu / link.workers,
     };
   });
   if (!config) throw new Error('no runs to summarise');

@@ -7,7 +7,8 @@ import { runDistributedTraining } from '../train/distributed-run.js';
 import { wireWidth } from '@flotilla/protocol';
 import { formatCores, usableCores } from './cores.js';
 import { describeBatch, scaledBatch, type ScalingMode, type Topology } from './scaling-mode.js';
-import { mean, meanIfAll, median, quantile } from './stats.js';
+import { median, quantile } from './stats.js';
+import { stepMeans } from './step-means.js';
 
 export interface ScalingRun extends Topology {
   /** The run's global batch: --batch (strong scaling), or --batch × workers × threads (weak). */
@@ -83,16 +84,12 @@ async function measureRun(config: RunConfig, t: Topology, dir: string, warmup: n
   rmSync(dir, { recursive: true, force: true });
   await runDistributedTraining(config, { ...t, ...(timeline ? { timeline: { from: warmup, to: Infinity } } : {}) }, new RunDir(dir), () => {});
   const steps = RunDir.stepsIn(dir).filter((r) => r.step >= warmup);
-  const total = (key: string): number => steps.reduce((s, r) => s + r[key], 0);
-  const average = (key: string): number => mean(steps.map((r) => r[key]));
+  const means = stepMeans(steps);
   const stepMs = steps.map((r) => r.step_ms);
-  const coordinatorCpu = meanIfAll(steps, 'coordinator_cpu_ms');
-  const workersCpu = meanIfAll(steps, 'workers_cpu_ms');
+  const { coordinator_cpu_ms: coordinatorCpu, workers_cpu_ms: workersCpu } = means;
   return {
-    ...t, batch: config.batch, samples_per_sec: (1000 * total('samples')) / total('step_ms'), oversubscribed: t.workers * t.threads > cores, steps: steps.length,
-    step_ms: average('step_ms'), step_ms_median: median(stepMs), step_ms_p90: quantile(stepMs, 0.9), compute_ms: average('compute_ms'), bn_wait_ms: average('bn_wait_ms'),
-    communication_ms: average('communication_ms'), optimizer_ms: average('optimizer_ms'), wire_bytes_per_step: wireBytes(config, t.workers),
-    coordinator_cpu_ms: coordinatorCpu, workers_cpu_ms: workersCpu,
+    ...t, batch: config.batch, ...means, oversubscribed: t.workers * t.threads > cores, steps: steps.length,
+    step_ms_median: median(stepMs), step_ms_p90: quantile(stepMs, 0.9), wire_bytes_per_step: wireBytes(config, t.workers),
     cpu_floor_ms: coordinatorCpu === null || workersCpu === null ? null : (coordinatorCpu + workersCpu) / cores,
   };
 }
