@@ -2,28 +2,18 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BatchNorm, buildModel } from '@flotilla/core';
 import { RunDir, type RunConfig } from '@flotilla/coordinator';
-import { stepMeans } from './step-means.js';
+import { stepMeans, type StepMeans } from './step-means.js';
 
-/** One worker count of `scripts/netns-bench.sh`: means per timed step. */
-export interface NetnsRun {
+/** One worker count of `scripts/netns-bench.sh`: means per timed step (StepMeans, with one worker's CPU instead of their sum). */
+export interface NetnsRun extends Omit<StepMeans, 'workers_cpu_ms'> {
   workers: number;
   threads: number;
   steps: number;
-  samples_per_sec: number;
-  step_ms: number;
-  compute_ms: number;
-  bn_wait_ms: number;
-  communication_ms: number;
-  optimizer_ms: number;
   /** Bytes through the coordinator's NIC (both directions, Ethernet frames) ÷ all steps of the run. */
   coordinator_link_bytes_per_step: number;
   /** Packets the tbf shapers on the coordinator's link dropped during the run. */
   drops: number;
-  /**
-   * CPU time (all threads) per timed step of the coordinator process, and of one worker process
-   * on average; null for runs whose metrics.jsonl lacks it (made before the processes measured it).
-   */
-  coordinator_cpu_ms: number | null;
+  /** CPU time (all threads) per timed step of one worker process on average; null as StepMeans'. */
   worker_cpu_ms: number | null;
 }
 

@@ -8,37 +8,21 @@ import { wireWidth } from '@flotilla/protocol';
 import { formatCores, usableCores } from './cores.js';
 import { describeBatch, scaledBatch, type ScalingMode, type Topology } from './scaling-mode.js';
 import { median, quantile } from './stats.js';
-import { stepMeans } from './step-means.js';
+import { stepMeans, type StepMeans } from './step-means.js';
 
-export interface ScalingRun extends Topology {
+/** A topology's run: StepMeans over its timed steps, and what bench scaling adds. */
+export interface ScalingRun extends Topology, StepMeans {
   /** The run's global batch: --batch (strong scaling), or --batch × workers × threads (weak). */
   batch: number;
-  samples_per_sec: number;
   /** samples/s ÷ (total threads × samples/s of 1 worker × 1 thread). */
   efficiency: number;
   oversubscribed: boolean;
   steps: number;
-  /** Mean step time (what samples/s follows from), then the median step and the 90th percentile. */
-  step_ms: number;
+  /** The median step and the 90th percentile, beside the mean step_ms samples/s follows from. */
   step_ms_median: number;
   step_ms_p90: number;
-  compute_ms: number;
-  bn_wait_ms: number;
-  communication_ms: number;
-  optimizer_ms: number;
   /** Payload bytes crossing the sockets per step (parameters out, gradients in, SyncBN rounds). */
   wire_bytes_per_step: number;
-  /**
-   * CPU per step (every thread, user + system) of the coordinator process, on average over
-   * the timed steps (null if a step lacks it: metrics from before it was measured).
-   */
-  coordinator_cpu_ms: number | null;
-  /**
-   * The same summed over the worker processes, each counted from one gradient to the next
-   * (in a steady run the same time as the coordinator's step); null if any timed step lacks
-   * it (a worker that does not report it, a redone or a skipped step).
-   */
-  workers_cpu_ms: number | null;
   /**
    * (coordinator + workers) CPU per step ÷ the machine's cores: the shortest step these
    * processes could take here if nothing ever waited. A step near it is bound by CPU; one

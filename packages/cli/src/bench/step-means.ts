@@ -9,9 +9,16 @@ export interface StepMeans {
   bn_wait_ms: number;
   communication_ms: number;
   optimizer_ms: number;
-  /** null when a step lacks it (metrics from before the processes reported their CPU). */
+  /**
+   * CPU per step (every thread, user + system) of the coordinator process; null when a step
+   * lacks it (metrics from before the processes reported their CPU).
+   */
   coordinator_cpu_ms: number | null;
-  /** The workers' sum; null when a step lacks it (a connection's first gradient, a redone step). */
+  /**
+   * The same summed over the worker processes, each counted from one gradient to the next
+   * (in a steady run the same time as the coordinator's step); null when a step lacks it (a
+   * connection's first gradient, a redone step, a worker that does not report it).
+   */
   workers_cpu_ms: number | null;
 }
 
